@@ -8,6 +8,9 @@
 
 namespace synwave {
 
+// 128-bit intermediate for exact cycle conversions (`__extension__` keeps -Wpedantic quiet about __int128).
+__extension__ typedef unsigned __int128 uint128_t;
+
 struct Duration {
     uint64_t cycles = 0;
     constexpr bool operator==(const Duration&) const = default;
@@ -40,7 +43,7 @@ struct TscRate {
 
 private:
     static constexpr uint64_t mul_div(uint64_t a, uint64_t b, uint64_t c) {
-        return static_cast<uint64_t>((static_cast<unsigned __int128>(a) * b) / c);
+        return static_cast<uint64_t>((static_cast<uint128_t>(a) * b) / c);
     }
 };
 

@@ -1,0 +1,294 @@
+// lib/flow benchmarks: table lookups (hit, miss; single, bulk of 32) at 50 % and 90 % fill of 10^6 and
+// 10^7 entries, insert+erase churn, flow_hash, Toeplitz per tuple and port picking.
+//
+// fill = entries / max_entries (the table sized for max_entries); the slot load (entries / slots) is
+// reported as a counter beside it, with bytes_per_entry (bucket array bytes / entries).
+// Keys are random 4-tuples; queries are drawn at random from the inserted (hit) or a disjoint (miss) set,
+// with their hashes precomputed, so the benchmark measures the table and not the hash.
+//
+// Run: build-flow/bench/flow/bench_flow --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+#include <benchmark/benchmark.h>
+
+#include <cstdint>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "flow/flow_table.hpp"
+#include "flow/toeplitz.hpp"
+
+namespace synwave::flow {
+namespace {
+
+// splitmix64 (Vigna): a fast, well-mixed generator for building inputs.
+struct SplitMix {
+    uint64_t s;
+    uint64_t next() {
+        uint64_t z = (s += 0x9e3779b97f4a7c15ull);
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+        return z ^ (z >> 31);
+    }
+    FlowKey key() {
+        const uint64_t a = next();
+        const uint64_t b = next();
+        return FlowKey{static_cast<uint32_t>(a), static_cast<uint32_t>(a >> 32), static_cast<uint16_t>(b),
+                       static_cast<uint16_t>(b >> 16)};
+    }
+};
+
+// 2^21 queries (32 MiB of keys and hashes) streamed in order; each is a random pick.
+constexpr uint32_t kQueries = 1u << 21;
+
+struct Fixture {
+    uint32_t max_entries = 0;
+    uint32_t fill_pct = 0;
+    FlowTable table;
+    std::vector<FlowKey> hit_keys, miss_keys;
+    std::vector<uint32_t> hit_hashes, miss_hashes;
+    bool ok = false;
+};
+
+// One fixture at a time (a 10^7 table is 256 MiB); benchmarks sharing one are registered together.
+std::unique_ptr<Fixture> g_fixture;
+
+Fixture& fixture(uint32_t max_entries, uint32_t fill_pct) {
+    if (g_fixture && g_fixture->max_entries == max_entries && g_fixture->fill_pct == fill_pct) return *g_fixture;
+    g_fixture.reset();
+    auto f = std::make_unique<Fixture>();
+    f->max_entries = max_entries;
+    f->fill_pct = fill_pct;
+    f->table = FlowTable(max_entries);
+    const uint32_t n = static_cast<uint32_t>(uint64_t{max_entries} * fill_pct / 100);
+    std::vector<FlowKey> keys(n);
+    std::vector<uint32_t> hashes(n);
+    SplitMix rng{uint64_t{max_entries} * 131 + fill_pct};
+    bool ok = f->table.ok();
+    for (uint32_t i = 0; i < n && ok; ++i) {
+        keys[i] = rng.key();
+        hashes[i] = flow_hash(keys[i]);
+        ok = f->table.insert(keys[i], hashes[i], i) == FlowTable::Insert::Ok;
+    }
+    SplitMix pick{7};
+    SplitMix other{0xfeedface};
+    f->hit_keys.resize(kQueries);
+    f->hit_hashes.resize(kQueries);
+    f->miss_keys.resize(kQueries);
+    f->miss_hashes.resize(kQueries);
+    for (uint32_t i = 0; i < kQueries && ok; ++i) {
+        const uint32_t j = static_cast<uint32_t>(pick.next() % n);
+        f->hit_keys[i] = keys[j];
+        f->hit_hashes[i] = hashes[j];
+        f->miss_keys[i] = other.key();
+        f->miss_hashes[i] = flow_hash(f->miss_keys[i]);
+    }
+    f->ok = ok && f->table.size() == n;
+    g_fixture = std::move(f);
+    return *g_fixture;
+}
+
+void table_counters(benchmark::State& state, const FlowTable& t) {
+    state.counters["fill"] = static_cast<double>(t.size()) / t.max_entries();
+    state.counters["slot_load"] = t.load();
+    state.counters["bytes_per_entry"] = static_cast<double>(t.memory_bytes()) / t.size();
+}
+
+// Args: max_entries, fill %, hit (1) or miss (0).
+void BM_LookupSingle(benchmark::State& state) {
+    Fixture& f = fixture(static_cast<uint32_t>(state.range(0)), static_cast<uint32_t>(state.range(1)));
+    if (!f.ok) {
+        state.SkipWithError("fixture build failed");
+        return;
+    }
+    const bool hit = state.range(2) != 0;
+    const FlowKey* keys = hit ? f.hit_keys.data() : f.miss_keys.data();
+    const uint32_t* hashes = hit ? f.hit_hashes.data() : f.miss_hashes.data();
+    uint64_t found = 0;
+    uint32_t i = 0;
+    for (auto _ : state) {
+        const uint32_t v = f.table.lookup(keys[i], hashes[i]);
+        found += v != FlowTable::kNone;
+        i = (i + 1) & (kQueries - 1);
+    }
+    const uint64_t n = static_cast<uint64_t>(state.iterations());
+    if (found != (hit ? n : 0)) state.SkipWithError(hit ? "a hit lookup missed" : "a miss lookup hit");
+    state.SetItemsProcessed(static_cast<int64_t>(n));
+    table_counters(state, f.table);
+}
+
+constexpr uint32_t kBurst = 32;  // a typical RX burst
+
+void BM_LookupBulk32(benchmark::State& state) {
+    Fixture& f = fixture(static_cast<uint32_t>(state.range(0)), static_cast<uint32_t>(state.range(1)));
+    if (!f.ok) {
+        state.SkipWithError("fixture build failed");
+        return;
+    }
+    const bool hit = state.range(2) != 0;
+    const FlowKey* keys = hit ? f.hit_keys.data() : f.miss_keys.data();
+    const uint32_t* hashes = hit ? f.hit_hashes.data() : f.miss_hashes.data();
+    uint32_t values[kBurst];
+    uint64_t found = 0;
+    uint32_t i = 0;
+    for (auto _ : state) {
+        f.table.lookup_bulk(keys + i, hashes + i, kBurst, values);
+        for (uint32_t v : values) found += v != FlowTable::kNone;
+        i = (i + kBurst) & (kQueries - 1);
+    }
+    const uint64_t n = static_cast<uint64_t>(state.iterations()) * kBurst;
+    if (found != (hit ? n : 0)) state.SkipWithError(hit ? "a hit lookup missed" : "a miss lookup hit");
+    state.SetItemsProcessed(static_cast<int64_t>(n));
+    table_counters(state, f.table);
+}
+
+// Registered fixture by fixture (single and bulk, hit and miss share one table build).
+void register_lookups() {
+    for (int64_t max : {1'000'000, 10'000'000}) {
+        for (int64_t fill : {50, 90}) {
+            for (auto [name, fn] : {std::pair{"BM_LookupSingle", &BM_LookupSingle},
+                                    std::pair{"BM_LookupBulk32", &BM_LookupBulk32}}) {
+                for (int64_t hit : {1, 0}) {
+                    benchmark::RegisterBenchmark(name, fn)->Args({max, fill, hit})->ArgNames({"max", "fill%", "hit"});
+                }
+            }
+        }
+    }
+}
+
+// Insert a new connection and erase an old one per iteration, at a steady 90 % fill of 10^6: the
+// connection-rate path (SYN -> insert, TIME_WAIT expiry -> erase). Items are operations (2 per iteration).
+void BM_InsertEraseChurn(benchmark::State& state) {
+    const auto max_entries = static_cast<uint32_t>(state.range(0));
+    const uint32_t live = max_entries / 10 * 9;
+    FlowTable t(max_entries);
+    // A ring of live + spare keys: the key `live` places ahead of the cursor is inserted while the one at
+    // the cursor is erased, so the live set slides along the ring and its age order is FIFO like real flows.
+    const uint32_t ring = live + (1u << 20);
+    std::vector<FlowKey> keys(ring);
+    std::vector<uint32_t> hashes(ring);
+    SplitMix rng{99};
+    for (uint32_t i = 0; i < ring; ++i) {
+        keys[i] = rng.key();
+        hashes[i] = flow_hash(keys[i]);
+    }
+    bool ok = t.ok();
+    for (uint32_t i = 0; i < live && ok; ++i) ok = t.insert(keys[i], hashes[i], i) == FlowTable::Insert::Ok;
+    if (!ok) {
+        state.SkipWithError("setup failed");
+        return;
+    }
+    uint32_t old = 0;
+    uint32_t young = live;
+    uint64_t good = 0;
+    for (auto _ : state) {
+        good += t.insert(keys[young], hashes[young], young) == FlowTable::Insert::Ok;
+        good += t.erase(keys[old], hashes[old]);
+        if (++young == ring) young = 0;
+        if (++old == ring) old = 0;
+    }
+    const uint64_t n = static_cast<uint64_t>(state.iterations());
+    if (good != 2 * n || t.size() != live) state.SkipWithError("an insert or erase failed");
+    state.SetItemsProcessed(static_cast<int64_t>(2 * n));
+    table_counters(state, t);
+}
+
+void BM_FlowHash(benchmark::State& state) {
+    std::vector<FlowKey> keys(4096);
+    SplitMix rng{3};
+    for (auto& k : keys) k = rng.key();
+    uint32_t acc = 0;
+    uint32_t i = 0;
+    for (auto _ : state) {
+        acc ^= flow_hash(keys[i]);
+        i = (i + 1) & 4095;
+    }
+    benchmark::DoNotOptimize(acc);
+    if (flow_hash(keys[0]) != flow_hash(FlowKey(keys[0]))) state.SkipWithError("unstable hash");
+    state.SetItemsProcessed(state.iterations());
+}
+
+struct Tuple {
+    uint32_t src, dst;
+    uint16_t sport, dport;
+};
+
+void BM_ToeplitzV4(benchmark::State& state) {
+    const ToeplitzV4 rss(kDefaultRssKey);
+    std::vector<Tuple> tuples(4096);
+    SplitMix rng{4};
+    for (auto& t : tuples) {
+        const uint64_t a = rng.next();
+        const uint64_t b = rng.next();
+        t = {static_cast<uint32_t>(a), static_cast<uint32_t>(a >> 32), static_cast<uint16_t>(b),
+             static_cast<uint16_t>(b >> 16)};
+    }
+    uint32_t acc = 0;
+    uint32_t i = 0;
+    for (auto _ : state) {
+        const Tuple& t = tuples[i];
+        acc ^= rss.hash(t.src, t.dst, t.sport, t.dport);
+        i = (i + 1) & 4095;
+    }
+    benchmark::DoNotOptimize(acc);
+    // The fast path must agree with the bitwise definition.
+    const Tuple& t = tuples[0];
+    const uint8_t in[12] = {static_cast<uint8_t>(t.src >> 24), static_cast<uint8_t>(t.src >> 16),
+                            static_cast<uint8_t>(t.src >> 8),  static_cast<uint8_t>(t.src),
+                            static_cast<uint8_t>(t.dst >> 24), static_cast<uint8_t>(t.dst >> 16),
+                            static_cast<uint8_t>(t.dst >> 8),  static_cast<uint8_t>(t.dst),
+                            static_cast<uint8_t>(t.sport >> 8), static_cast<uint8_t>(t.sport),
+                            static_cast<uint8_t>(t.dport >> 8), static_cast<uint8_t>(t.dport)};
+    if (rss.hash(t.src, t.dst, t.sport, t.dport) != toeplitz(kDefaultRssKey.data(), kRssKeyLen, in, 12)) {
+        state.SkipWithError("ToeplitzV4 disagrees with toeplitz()");
+    }
+    state.SetItemsProcessed(state.iterations());
+}
+
+// The bitwise reference, for scale.
+void BM_ToeplitzReference(benchmark::State& state) {
+    uint8_t in[12] = {10, 0, 0, 1, 10, 0, 0, 2, 0x1f, 0x90, 0xc3, 0x50};
+    uint32_t acc = 0;
+    for (auto _ : state) {
+        in[11] = static_cast<uint8_t>(in[11] + 1);
+        acc ^= toeplitz(kDefaultRssKey.data(), kRssKeyLen, in, 12);
+    }
+    benchmark::DoNotOptimize(acc);
+    state.SetItemsProcessed(state.iterations());
+}
+
+// Choosing all client ports of one queue out of 64512 ephemeral ports (4 queues, 128-entry RETA).
+void BM_PortPickerFullRange(benchmark::State& state) {
+    const ToeplitzV4 rss(kDefaultRssKey);
+    const Reta reta(128, 4);
+    const PortPicker picker(rss, reta, 0xc6336407u, 443, 0x0a010203u);
+    std::vector<uint16_t> out(65536);
+    size_t total = 0;
+    for (auto _ : state) {
+        const size_t n = picker.pick(1, 1024, 65535, out);
+        benchmark::DoNotOptimize(out.data());
+        total += n;
+    }
+    const uint64_t iters = static_cast<uint64_t>(state.iterations());
+    if (iters == 0 || total / iters < 64512 / 4 - 2000 || total / iters > 64512 / 4 + 2000) {
+        state.SkipWithError("unexpected share of ports");
+    }
+    state.SetItemsProcessed(static_cast<int64_t>(iters * 64512));  // ports examined
+}
+
+BENCHMARK(BM_InsertEraseChurn)->Arg(1'000'000)->ArgName("max");
+BENCHMARK(BM_FlowHash);
+BENCHMARK(BM_ToeplitzV4);
+BENCHMARK(BM_ToeplitzReference);
+BENCHMARK(BM_PortPickerFullRange);
+
+}  // namespace
+}  // namespace synwave::flow
+
+int main(int argc, char** argv) {
+    synwave::flow::register_lookups();
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}

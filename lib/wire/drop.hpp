@@ -1,0 +1,84 @@
+// Why the parser rejected a frame. One reason per rejection, so a stats layer can keep one counter per
+// reason: `std::array<uint64_t, kDropCount>` indexed by `static_cast<size_t>(drop)`, with `drop_name()`
+// as the counter's name and `drop_help()` as its help text. Index 0 (`None`) is "accepted".
+//
+// The list is one X-macro so the enum, the names and the count cannot drift apart. Names are stable
+// snake_case identifiers: renaming one renames a counter that dashboards and tests read.
+//
+// The parser checks in wire order and, within a header, structure before checksum before meaning
+// (version/length, then checksum, then fragment/protocol/flags/options). So a frame corrupted in flight
+// counts as a bad checksum, and the reasons after the checksum count what a peer really sent.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace synwave::wire {
+
+// X(Enumerator, "counter_name", "help text")
+#define SYNWAVE_WIRE_DROPS(X)                                                                                 \
+    X(None, "accepted", "frame parsed; not a drop")                                                          \
+    X(EthTooShort, "eth_too_short", "shorter than its Ethernet header (14 bytes, 18 with an 802.1Q tag)")    \
+    X(VlanNested, "vlan_nested",                                                                             \
+      "more than one VLAN tag: 802.1Q inside 802.1Q, or an 802.1ad/QinQ service tag (0x88A8, 0x9100)")       \
+    X(UnsupportedEthertype, "unsupported_ethertype", "ethertype neither IPv4 nor ARP (IPv6, LLDP, ...)")    \
+    X(ArpMalformed, "arp_malformed",                                                                         \
+      "ARP shorter than 28 bytes or not Ethernet/IPv4 (htype 1, ptype 0x0800, hlen 6, plen 4)")              \
+    X(ArpUnsupportedOp, "arp_unsupported_op", "ARP operation neither request (1) nor reply (2), e.g. RARP") \
+    X(Ipv4TooShort, "ipv4_too_short", "fewer than 20 bytes after the Ethernet header")                      \
+    X(Ipv4BadVersion, "ipv4_bad_version", "IP version field is not 4 under ethertype 0x0800")                \
+    X(Ipv4BadIhl, "ipv4_bad_ihl", "IHL below 5, or a header longer than the packet's total length")          \
+    X(Ipv4BadTotalLength, "ipv4_bad_total_length",                                                           \
+      "total length below 20, or past the end of the frame (truncated packet)")                              \
+    X(Ipv4BadChecksum, "ipv4_bad_checksum", "IPv4 header checksum does not verify")                          \
+    X(Ipv4Fragment, "ipv4_fragment", "a fragment (MF set or offset non-zero); reassembly is not supported") \
+    X(Ipv4UnsupportedProto, "ipv4_unsupported_proto", "IP protocol neither TCP (6) nor ICMP (1)")           \
+    X(IcmpMalformed, "icmp_malformed", "ICMP message shorter than its 8-byte echo header")                  \
+    X(IcmpBadChecksum, "icmp_bad_checksum", "ICMP checksum does not verify")                                 \
+    X(IcmpUnsupportedType, "icmp_unsupported_type",                                                          \
+      "ICMP type other than echo request (8) or echo reply (0), e.g. destination unreachable")              \
+    X(TcpTooShort, "tcp_too_short", "fewer than 20 bytes of TCP segment")                                    \
+    X(TcpBadDataOffset, "tcp_bad_data_offset", "data offset below 5, or a header longer than the segment")  \
+    X(TcpBadChecksum, "tcp_bad_checksum", "TCP checksum (with the pseudo-header) does not verify")           \
+    X(TcpBadFlags, "tcp_bad_flags",                                                                          \
+      "flags no TCP can accept: none of SYN/ACK/RST, or SYN with FIN, or SYN with RST")                      \
+    X(TcpBadOptionLength, "tcp_bad_option_length",                                                           \
+      "a TCP option whose length is below 2, runs past the header, or is wrong for its kind")
+
+enum class Drop : uint8_t {
+#define SYNWAVE_X(e, name, help) e,
+    SYNWAVE_WIRE_DROPS(SYNWAVE_X)
+#undef SYNWAVE_X
+};
+
+inline constexpr size_t kDropCount = 0
+#define SYNWAVE_X(e, name, help) +1
+    SYNWAVE_WIRE_DROPS(SYNWAVE_X)
+#undef SYNWAVE_X
+    ;
+
+namespace detail {
+inline constexpr const char* kDropNames[kDropCount] = {
+#define SYNWAVE_X(e, name, help) name,
+    SYNWAVE_WIRE_DROPS(SYNWAVE_X)
+#undef SYNWAVE_X
+};
+inline constexpr const char* kDropHelp[kDropCount] = {
+#define SYNWAVE_X(e, name, help) help,
+    SYNWAVE_WIRE_DROPS(SYNWAVE_X)
+#undef SYNWAVE_X
+};
+}  // namespace detail
+
+// The counter name for a reason ("tcp_bad_checksum"); "unknown" for a value outside the enum.
+[[nodiscard]] constexpr const char* drop_name(Drop d) {
+    const auto i = static_cast<size_t>(d);
+    return i < kDropCount ? detail::kDropNames[i] : "unknown";
+}
+
+// One line saying what the reason means, for a counter's help text.
+[[nodiscard]] constexpr const char* drop_help(Drop d) {
+    const auto i = static_cast<size_t>(d);
+    return i < kDropCount ? detail::kDropHelp[i] : "unknown drop reason";
+}
+
+}  // namespace synwave::wire
