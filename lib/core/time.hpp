@@ -4,6 +4,7 @@
 // Units: TSC cycles. `TscRate` converts to and from wall units; its `hz` is measured once at start-up
 // (rte_get_tsc_hz() in the engine, any value in tests).
 #pragma once
+#include <compare>
 #include <cstdint>
 
 namespace synwave {

@@ -72,8 +72,9 @@ struct EalDefaults {
 // True between a successful eal_init() and eal_cleanup().
 [[nodiscard]] bool eal_running();
 
-// Releases EAL's resources at shutdown (rte_eal_cleanup) and removes this process's empty runtime
-// directory (/var/run/dpdk/<prefix> as root). Ports, pools and rings should be closed and freed first.
+// Releases EAL's resources at shutdown (rte_eal_cleanup) and removes this process's runtime directory
+// (/var/run/dpdk/<prefix> as root) with the telemetry sockets EAL leaves in it until exit; a directory
+// holding anything else (shared config without --no-shconf) stays. Close ports and free pools first.
 // EAL cannot be started again afterwards in this process.
 [[nodiscard]] Result<void> eal_cleanup();
 

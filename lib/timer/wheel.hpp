@@ -73,11 +73,13 @@
 //     while armed (both are non-copyable; the wheel's address is stored in the nodes it holds).
 //   * The owner of a node is recovered with owner_of<Owner>(node, offsetof(Owner, member)).
 //   * The on_expire callback may cancel or arm any node, including the one it got and nodes due in the same
-//     tick, and may free the owner of the node it got (the wheel does not touch a node after firing it). It
-//     must not call advance() on the same wheel.
+//     tick, and may free the owner of the node it got (the wheel does not touch a node after firing it);
+//     any other owner it frees must have its node cancelled first. It must not call advance() on the same
+//     wheel.
 //   * `now` passed to advance() must not go backwards; if it does, nothing fires early, nothing is lost.
-//   * Instants must stay below 2^64 - 2^(33 + tick_shift) cycles so tick numbers never wrap (at tick_shift
-//     21 that is 2^64 - 2^54 cycles: centuries of uptime at any TSC rate; tests start near 2^63).
+//   * `now` must stay below 2^64 - 2^(33 + tick_shift) cycles so tick numbers never wrap (at tick_shift
+//     21 that is 2^64 - 2^54 cycles: centuries of uptime at any TSC rate; tests start near 2^63). Deadlines
+//     may be anything, Instant{UINT64_MAX} included ("never": re-queued every ~49.6 days, never fired).
 #pragma once
 #include <bit>
 #include <cassert>
@@ -183,7 +185,8 @@ public:
     // Armed nodes, including those due but not yet fired because the budget ran out.
     [[nodiscard]] std::size_t pending() const { return pending_; }
 
-    // The instant an armed node fires at (its deadline rounded up to a tick boundary).
+    // The instant an armed node fires at (its deadline rounded up to a tick boundary; meaningless for a
+    // deadline within one tick of 2^64).
     [[nodiscard]] Instant expiry(const TimerNode& n) const { return Instant{n.expiry_ << shift_}; }
 
     [[nodiscard]] uint32_t tick_shift() const { return shift_; }

@@ -172,7 +172,9 @@ protected:
         EXPECT_EQ(o.seg.dst_port, kPeerPort);
         EXPECT_EQ(o.seg.flags, flags) << "flags";
         EXPECT_EQ(o.seg.seq.raw(), seq) << "seq";
-        if (flags & ACK) EXPECT_EQ(o.seg.ack.raw(), ack) << "ack";
+        if (flags & ACK) {
+            EXPECT_EQ(o.seg.ack.raw(), ack) << "ack";
+        }
         EXPECT_EQ(o.seg.payload_len, len) << "len";
     }
 
@@ -549,8 +551,9 @@ TEST_F(Established, ResponseFromDataEventPiggybacksAck) {
     to_established_passive();
     static const std::string resp = "HTTP/1.1 200 OK\r\n\r\n";
     on_ev = [](Stack& s, const Event& e) {
-        if (e.kind == EventKind::Data)
+        if (e.kind == EventKind::Data) {
             EXPECT_TRUE(s.send(e.conn, reinterpret_cast<const uint8_t*>(resp.data()), static_cast<uint32_t>(resp.size())));
+        }
     };
     auto out = deliver(peer(ACK | PSH, kPeerIsn + 1, iss + 1, "GET /"));
     ASSERT_EQ(out.size(), 1u);

@@ -448,6 +448,27 @@ TEST(TimerWheel, FarDeadlinesHoursAndBeyondTheTopLevel) {
     EXPECT_EQ(w.pending(), 0u);
 }
 
+// Instant{UINT64_MAX} as "never": clamped and re-queued from the top level, it never fires.
+TEST(TimerWheel, DeadlineAtTheEndOfTimeNeverFires) {
+    constexpr unsigned kShift = 21;
+    const TscRate rate{2'100'000'000};
+    const uint64_t start = uint64_t{1} << 40;
+    TimerWheel w(kShift, Instant{start});
+    auto items = make_items(2);
+    arm_item(w, items[0], std::numeric_limits<uint64_t>::max());
+    arm_item(w, items[1], start + rate.sec(3600).cycles);
+    std::vector<uint32_t> fired;
+    const uint64_t end = start + rate.sec(1000 * 24 * 3600).cycles;  // 1000 days in one call
+    EXPECT_EQ(w.advance(Instant{end}, kAll, [&](TimerNode& n) { fired.push_back(item_of(n).id); }), 1u);
+    EXPECT_EQ(fired, std::vector<uint32_t>{1});
+    EXPECT_TRUE(armed(items[0].node));
+    EXPECT_EQ(w.pending(), 1u);
+    EXPECT_FALSE(w.due(Instant{end}));
+    // About one re-queue per 2^32 ticks (49.6 days) for the "never" timer, plus the hour timer's cascades.
+    EXPECT_GE(w.moved_total(), 20u);
+    EXPECT_LE(w.moved_total(), 24u);
+}
+
 TEST(TimerWheel, BudgetFiresExactlyBudgetPerCallAndLosesNone) {
     constexpr unsigned kShift = 10;
     constexpr uint64_t T = uint64_t{1} << kShift;

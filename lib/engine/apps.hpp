@@ -1,0 +1,113 @@
+// The applications that sit on a per-lcore tcp::Stack: the server responder and the client generator.
+// DPDK-free: they see only stack events, user calls and the time the worker passes in, so the simulator and
+// the unit tests can drive them too.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/ipv4addr.hpp"
+#include "core/time.hpp"
+#include "stats/counters.hpp"
+#include "stats/histogram.hpp"
+#include "tcp/stack.hpp"
+
+namespace synwave::engine {
+
+#define SYNWAVE_APP_COUNTERS(X)                                                                       \
+    X(conn_attempted, "client: connect() calls that sent a SYN")                                     \
+    X(conn_connected, "client: connections that reached ESTABLISHED")                                \
+    X(conn_completed, "connections that finished their whole exchange and closed cleanly")           \
+    X(conn_failed, "connections that ended in a reset or timeout before completing")                 \
+    X(conn_failed_refused, "client: connections refused (RST to our SYN)")                           \
+    X(conn_failed_timeout, "connections abandoned after retransmission limits")                      \
+    X(conn_failed_reset, "connections reset by the peer before completing")                          \
+    X(conn_accepted, "server: connections accepted")                                                 \
+    X(requests_sent, "client: requests sent")                                                        \
+    X(responses_sent, "server: responses sent")                                                      \
+    X(responses_done, "client: complete responses received")                                         \
+    X(response_bytes, "client: response bytes received")                                             \
+    X(port_busy, "client: source tuples skipped because still in use (TIME_WAIT or open)")           \
+    X(launch_limited, "client: launches deferred by the concurrency limit")
+
+SYNWAVE_STATS_DEFINE_COUNTERS(AppCounters, SYNWAVE_APP_COUNTERS);
+
+enum class CloseMode : uint8_t { ClientFirst, ServerFirst, Rst };
+enum class ServerBehaviour : uint8_t { Close, Http, Echo };
+
+struct ServerConfig {
+    std::vector<uint16_t> ports{80};
+    ServerBehaviour behaviour = ServerBehaviour::Http;
+    uint32_t body_bytes = 64;              // HTTP response body size
+    CloseMode close = CloseMode::ServerFirst;  // who closes after the response
+    bool keepalive = false;                // HTTP keep-alive: answer every request, close on the peer's FIN
+};
+
+struct ClientConfig {
+    Ipv4 src_lo{0x0A01'0001}, src_hi{0x0A01'0001};  // source address range (inclusive)
+    uint16_t sport_lo = 1024, sport_hi = 65535;     // source port range (inclusive)
+    Ipv4 dst{0x0A00'0001};
+    uint16_t dport = 80;
+    uint64_t rate = 0;             // new connections per second (0: as fast as concurrency allows)
+    uint32_t ramp_ms = 0;          // linear ramp of the rate from 0
+    uint32_t concurrency = 10000;  // open connections at most
+    uint64_t max_connections = 0;  // stop launching after this many (0: unlimited)
+    bool send_request = true;      // HTTP GET after the handshake
+    CloseMode close = CloseMode::ServerFirst;
+    uint32_t launch_burst = 32;    // new connections per loop turn at most (paced launch, bounded TX bursts)
+};
+
+class Server final : public tcp::App {
+public:
+    explicit Server(const ServerConfig& cfg);
+    void on_event(tcp::Stack& st, const tcp::Event& ev) override;
+    AppCounters c{};
+
+private:
+    ServerConfig cfg_;
+    std::string response_;
+};
+
+class Client final : public tcp::App {
+public:
+    Client(const ClientConfig& cfg, TscRate rate);
+    void on_event(tcp::Stack& st, const tcp::Event& ev) override;
+    // Launch new connections as the rate and concurrency allow (called once per loop turn).
+    void tick(tcp::Stack& st, Instant now);
+    void stop_launching() { stopped_ = true; }
+    [[nodiscard]] bool done() const { return stopped_ && open_ == 0; }
+    [[nodiscard]] uint32_t open() const { return open_; }
+    AppCounters c{};
+    stats::LatencyHistogram connect_ns;   // connect() -> ESTABLISHED
+    stats::LatencyHistogram response_ns;  // request sent -> complete response
+
+private:
+    struct Slot {                 // per connection, indexed by the TCB handle
+        uint64_t started = 0;     // TSC at connect()
+        uint64_t requested = 0;   // TSC at request
+        uint32_t got = 0;         // response bytes so far
+    };
+    ClientConfig cfg_;
+    TscRate rate_;
+    std::string request_;
+    std::vector<Slot> slots_;
+    Instant now_{};
+    Instant start_{};
+    bool started_ = false;
+    bool stopped_ = false;
+    double tokens_ = 0;
+    Instant last_{};
+    uint32_t open_ = 0;
+    uint32_t next_ip_ = 0;
+    uint32_t next_port_ = 0;
+    uint64_t expected_ = 0;  // response bytes per connection when known (Content-Length + headers)
+public:
+    void set_expected_response(uint64_t bytes) { expected_ = bytes; }
+    void set_slots(uint32_t n) { slots_.assign(n, Slot{}); }
+};
+
+// The HTTP/1.1 response the server sends for a body of n bytes (so a client can know its length).
+[[nodiscard]] std::string http_response(uint32_t body_bytes, bool keepalive);
+[[nodiscard]] std::string http_request(Ipv4 host);
+
+}  // namespace synwave::engine

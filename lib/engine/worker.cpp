@@ -1,0 +1,230 @@
+#include "engine/worker.hpp"
+
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+
+#include "io/mbuf.hpp"
+#include "wire/checksum.hpp"
+
+namespace synwave::engine {
+
+namespace {
+constexpr uint64_t kPublishMs = 200;  // snapshot refresh for the stats thread
+inline uint32_t arp_slot(uint32_t ip) { return (ip * 2654435761u) >> 20; }  // Fibonacci hash to 12 bits
+}  // namespace
+
+Worker::Worker(const WorkerConfig& cfg, TscRate rate, Instant now, const tcp::Secrets& secrets, tcp::App* app,
+               Client* client)
+    : cfg_(cfg),
+      rate_(rate),
+      stack_(cfg.stack, rate, now, secrets, app),
+      client_(client),
+      tx_(cfg.port, cfg.queue, rate.us(50), now),
+      arp_(new ArpEntry[kArpSlots]()) {
+    if (client_) client_->set_slots(cfg.stack.max_conns);
+    now_ = now;
+    last_publish_ = now;
+}
+
+void Worker::learn(Ipv4 ip, const Mac& mac) {
+    ArpEntry& e = arp_[arp_slot(ip.v)];
+    e.ip = ip.v;
+    e.mac = mac;
+}
+
+bool Worker::resolve(Ipv4 ip, Mac& out) {
+    if (cfg_.static_neighbour) {
+        out = cfg_.neighbour_mac;
+        return true;
+    }
+    ArpEntry& e = arp_[arp_slot(ip.v)];
+    if (e.ip == ip.v && !(e.mac == Mac{})) {
+        out = e.mac;
+        return true;
+    }
+    if (now_.cycles - e.asked_at > rate_.ms(100).cycles) {
+        e.asked_at = now_.cycles;
+        send_arp_request(ip);
+    }
+    return false;
+}
+
+void Worker::send_arp_request(Ipv4 ip) {
+    rte_mbuf* m = io::alloc_frame(cfg_.pool, 60, c_.tx_no_mbuf);
+    if (!m) return;
+    const uint32_t len = wire::build_arp_request(rte_pktmbuf_mtod(m, uint8_t*), rte_pktmbuf_tailroom(m) + 60,
+                                                 cfg_.mac, cfg_.ip_lo, ip);
+    if (len == 0) {
+        rte_pktmbuf_free(m);
+        return;
+    }
+    m->data_len = static_cast<uint16_t>(std::max<uint32_t>(len, 60));
+    m->pkt_len = m->data_len;
+    ++c_.arp_requests_tx;
+    tx_.push(m);
+}
+
+void Worker::announce() {
+    // Gratuitous ARP (RFC 5227 §3: an ARP request for our own address) so switches and peers learn us.
+    send_arp_request(cfg_.ip_lo);
+    --c_.arp_requests_tx;
+}
+
+void Worker::handle(rte_mbuf* m, Instant now, rte_mbuf** keep, uint32_t& nkeep) {
+    uint8_t* data = rte_pktmbuf_mtod(m, uint8_t*);
+    const auto cs = io::rx_csum_status(m);
+    wire::ParseConfig pc;
+    pc.verify_ip_checksum = cs.ip != io::RxCsum::Good && cs.ip != io::RxCsum::None;
+    pc.verify_l4_checksum = cs.l4 != io::RxCsum::Good && cs.l4 != io::RxCsum::None;
+    wire::ParsedFrame f;
+    const wire::Drop d = wire::parse_frame(data, rte_pktmbuf_data_len(m), pc, f);
+    if (d != wire::Drop::None) {
+        ++c_.rx_dropped;
+        ++drops_[static_cast<size_t>(d)];
+        return;
+    }
+    switch (f.kind) {
+    case wire::FrameKind::Arp:
+        ++c_.arp_rx;
+        learn(f.arp.spa, f.arp.sha);
+        if (f.arp.op == 1 && ours(f.arp.tpa)) {
+            // Answer in place of the request's mbuf: build into a fresh one (the request may be shorter).
+            rte_mbuf* r = io::alloc_frame(cfg_.pool, 60, c_.tx_no_mbuf);
+            if (!r) return;
+            const uint32_t len = wire::build_arp_reply(rte_pktmbuf_mtod(r, uint8_t*), 128, f, cfg_.mac);
+            if (len == 0) {
+                rte_pktmbuf_free(r);
+                return;
+            }
+            r->data_len = static_cast<uint16_t>(std::max<uint32_t>(len, 60));
+            r->pkt_len = r->data_len;
+            ++c_.arp_replies_tx;
+            tx_.push(r);
+        }
+        return;
+    case wire::FrameKind::IcmpEcho:
+        if (!ours(f.ip_dst)) {
+            ++c_.rx_not_ours;
+            return;
+        }
+        if (f.icmp.type == 8) {
+            const uint32_t len = wire::icmp_echo_reply_in_place(data, f, cfg_.mac);
+            if (len != 0) {
+                m->data_len = static_cast<uint16_t>(len);
+                m->pkt_len = len;
+                io::clear_tx_offload(m);
+                ++c_.icmp_echo_replies;
+                keep[nkeep++] = m;  // the mbuf now belongs to the TX batch
+            }
+        }
+        return;
+    case wire::FrameKind::Tcp:
+        if (!ours(f.ip_dst)) {
+            ++c_.rx_not_ours;
+            return;
+        }
+        learn(f.ip_src, f.src);
+        stack_.input(tcp::InSegment{f.ip_src, f.ip_dst, f.tcp}, now);
+        return;
+    }
+}
+
+void Worker::transmit(Instant now) {
+    (void)now;
+    auto& out = stack_.out();
+    for (const tcp::OutSegment& o : out) {
+        Mac dmac;
+        if (!resolve(o.dst, dmac)) {
+            ++c_.tx_no_arp;
+            continue;
+        }
+        const uint32_t need = 14 + 20 + 60 + o.seg.payload_len;
+        rte_mbuf* m = io::alloc_frame(cfg_.pool, static_cast<uint16_t>(std::min<uint32_t>(need, 0xFFFF)), c_.tx_no_mbuf);
+        if (!m) continue;  // counted in tx_no_mbuf; TCP retransmits
+        wire::L2L3 h;
+        h.l2.src = cfg_.mac;
+        h.l2.dst = dmac;
+        h.ip_src = o.src;
+        h.ip_dst = o.dst;
+        h.ip_id = ip_id_++;
+        const auto mode = cfg_.tx_csum_offload ? wire::CsumMode::Offload : wire::CsumMode::Software;
+        const uint32_t len = wire::build_tcp_frame(rte_pktmbuf_mtod(m, uint8_t*), need, h, o.seg, mode);
+        if (len == 0) {
+            ++c_.tx_build_failed;
+            rte_pktmbuf_free(m);
+            continue;
+        }
+        m->data_len = static_cast<uint16_t>(len);
+        m->pkt_len = len;
+        if (cfg_.tx_csum_offload) io::set_tx_tcp_csum_offload(m, 14, 20);
+        tx_.push(m);
+    }
+    out.clear();
+}
+
+uint32_t Worker::run_once(Instant now) {
+    now_ = now;
+    ++c_.loop_turns;
+    rte_mbuf* rx[64];
+    const uint16_t n = rte_eth_rx_burst(cfg_.port, cfg_.queue, rx, static_cast<uint16_t>(std::min<uint32_t>(cfg_.rx_burst, 64)));
+    if (n) {
+        ++c_.rx_bursts;
+        c_.rx_packets += n;
+        rte_mbuf* keep[64];
+        uint32_t nkeep = 0;
+        for (uint16_t i = 0; i < n; ++i) {
+            if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(rx[i + 1], void*));
+            const uint32_t before = nkeep;
+            handle(rx[i], now, keep, nkeep);
+            if (nkeep == before) {
+                rte_pktmbuf_free(rx[i]);  // payload pointers handed to the app were valid until here
+            }
+            // Build replies while the packet is hot (and before the out queue grows past a burst).
+            if (stack_.out().size() >= 64) transmit(now);
+        }
+        for (uint32_t i = 0; i < nkeep; ++i) tx_.push(keep[i]);
+    }
+    if (stack_.timers_due(now)) stack_.poll(now, cfg_.timer_budget);
+    if (client_) client_->tick(stack_, now);
+    transmit(now);
+    const uint64_t before = tx_.counters().tx_ring_full_drops;
+    (void)tx_.flush();
+    c_.tx_ring_full += tx_.counters().tx_ring_full_drops - before;
+    c_.tx_packets = tx_.counters().tx_packets;
+    if (now.cycles - last_publish_.cycles >= rate_.ms(kPublishMs).cycles) {
+        last_publish_ = now;
+        publish();
+    }
+    return n;
+}
+
+void Worker::flush(Instant now) {
+    transmit(now);
+    (void)tx_.flush();
+    c_.tx_packets = tx_.counters().tx_packets;
+}
+
+void Worker::publish() {
+    seq_.fetch_add(1, std::memory_order_acq_rel);  // odd: writing
+    pub_.engine = c_;
+    if (client_) pub_.app = client_->c;
+    pub_.tcp = stack_.counters();
+    pub_.drops = drops_;
+    pub_.active = stack_.active_conns();
+    pub_.timewait = stack_.timewait_count();
+    pub_.half_open = stack_.half_open();
+    seq_.fetch_add(1, std::memory_order_acq_rel);  // even: stable
+}
+
+WorkerStats Worker::read() const {
+    WorkerStats s;
+    for (;;) {
+        const uint32_t a = seq_.load(std::memory_order_acquire);
+        if (a & 1) continue;
+        s = pub_;
+        std::atomic_thread_fence(std::memory_order_acquire);
+        if (seq_.load(std::memory_order_acquire) == a) return s;
+    }
+}
+
+}  // namespace synwave::engine

@@ -1,0 +1,126 @@
+// The per-lcore worker: owns one RX/TX queue pair, a tcp::Stack (connection table, pools, wheel, counters),
+// an ARP cache and a TX batch, and runs the loop
+//
+//   RX burst -> parse (wire) -> ARP / ICMP echo / TCP -> stack.input -> application events
+//   -> timers (bounded) -> application tick (client launches) -> build frames -> TX flush
+//
+// No locks, no heap allocation, no exceptions and one TSC read per turn on this path. Other lcores see its
+// counters only through publish(): a seqlock-protected copy refreshed about once a second by the worker.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+#include "core/ipv4addr.hpp"
+#include "core/time.hpp"
+#include "engine/apps.hpp"
+#include "io/txbatch.hpp"
+#include "stats/counters.hpp"
+#include "tcp/stack.hpp"
+#include "wire/drop.hpp"
+#include "wire/frame.hpp"
+
+struct rte_mempool;
+struct rte_mbuf;
+
+namespace synwave::engine {
+
+#define SYNWAVE_ENGINE_COUNTERS(X)                                                                  \
+    X(rx_packets, "frames received")                                                               \
+    X(rx_bursts, "non-empty RX bursts")                                                            \
+    X(rx_dropped, "frames dropped by the parser (see rx_drop_* by reason)")                        \
+    X(rx_not_ours, "IPv4 frames for an address that is not ours")                                  \
+    X(arp_rx, "ARP frames received")                                                               \
+    X(arp_replies_tx, "ARP replies sent for our addresses")                                        \
+    X(arp_requests_tx, "ARP requests sent to resolve next hops")                                   \
+    X(icmp_echo_replies, "ICMP echo replies sent")                                                 \
+    X(tx_packets, "frames handed to the TX ring")                                                  \
+    X(tx_ring_full, "frames the TX ring would not take (freed)")                                   \
+    X(tx_no_mbuf, "segments not sent: mempool empty")                                              \
+    X(tx_no_arp, "segments not sent: next hop not resolved yet (ARP sent)")                        \
+    X(tx_build_failed, "segments not sent: frame did not fit the mbuf")                            \
+    X(loop_turns, "worker loop iterations")
+
+SYNWAVE_STATS_DEFINE_COUNTERS(EngineCounters, SYNWAVE_ENGINE_COUNTERS);
+
+struct WorkerConfig {
+    uint16_t port = 0;
+    uint16_t queue = 0;
+    rte_mempool* pool = nullptr;
+    Mac mac;
+    Ipv4 ip_lo, ip_hi;              // our addresses (inclusive range)
+    bool tx_csum_offload = false;
+    bool rx_csum_offload = false;
+    bool static_neighbour = false;  // use neighbour_mac for every destination (ring pairs, tests)
+    Mac neighbour_mac;
+    tcp::StackConfig stack;
+    uint32_t rx_burst = 32;
+    uint32_t timer_budget = 4096;   // timer expiries per loop turn at most
+};
+
+// A snapshot of a worker's figures, published for the stats thread.
+struct WorkerStats {
+    EngineCounters engine{};
+    AppCounters app{};
+    tcp::TcpCounters tcp{};
+    std::array<uint64_t, wire::kDropCount> drops{};
+    uint32_t active = 0, timewait = 0, half_open = 0;
+    std::array<uint32_t, tcp::kStateCount> by_state{};
+};
+
+class Worker {
+public:
+    // `app` is the Server or Client the stack reports to (owned by the caller, lives as long as the worker).
+    Worker(const WorkerConfig& cfg, TscRate rate, Instant now, const tcp::Secrets& secrets, tcp::App* app,
+           Client* client);
+    Worker(const Worker&) = delete;
+    Worker& operator=(const Worker&) = delete;
+
+    // One loop turn at `now` (read by the caller once per turn). Returns frames received.
+    uint32_t run_once(Instant now);
+    // Sends what is pending now (shutdown, tests).
+    void flush(Instant now);
+    // Gratuitous ARP for our first address (start-up).
+    void announce();
+
+    // Copies the counters into the published snapshot (seqlock); called by the worker itself.
+    void publish();
+    // Reads the last published snapshot from any thread.
+    [[nodiscard]] WorkerStats read() const;
+
+    [[nodiscard]] tcp::Stack& stack() { return stack_; }
+    [[nodiscard]] const EngineCounters& counters() const { return c_; }
+    [[nodiscard]] const std::array<uint64_t, wire::kDropCount>& drops() const { return drops_; }
+
+private:
+    void handle(rte_mbuf* m, Instant now, rte_mbuf** keep, uint32_t& nkeep);
+    void transmit(Instant now);
+    [[nodiscard]] bool resolve(Ipv4 ip, Mac& out);
+    void learn(Ipv4 ip, const Mac& mac);
+    void send_arp_request(Ipv4 ip);
+    [[nodiscard]] bool ours(Ipv4 ip) const { return ip.v - cfg_.ip_lo.v <= cfg_.ip_hi.v - cfg_.ip_lo.v; }
+
+    WorkerConfig cfg_;
+    TscRate rate_;
+    tcp::Stack stack_;
+    Client* client_;
+    io::TxBatch tx_;
+    EngineCounters c_{};
+    std::array<uint64_t, wire::kDropCount> drops_{};
+    uint16_t ip_id_ = 0;
+    Instant last_publish_{};
+    // Direct-mapped ARP cache: ip -> mac, learned from ARP and from every IPv4 frame that reaches us.
+    struct ArpEntry {
+        uint32_t ip = 0;
+        Mac mac;
+        uint64_t asked_at = 0;  // last request sent (rate limit: one per 100 ms per address)
+    };
+    static constexpr uint32_t kArpSlots = 4096;
+    std::unique_ptr<ArpEntry[]> arp_;
+    Instant now_{};
+    // Published snapshot.
+    mutable std::atomic<uint32_t> seq_{0};
+    WorkerStats pub_{};
+};
+
+}  // namespace synwave::engine
