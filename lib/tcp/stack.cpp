@@ -1298,6 +1298,9 @@ void Stack::process_data_fin(uint32_t idx, const TcpSegment& s) {
         case State::FinWait2:
             post(EventKind::Data, idx, AbortReason::None, s.payload + skip, len);
             t.rcv_nxt += len;
+            // A half-closed connection that is still receiving is alive: the FIN-WAIT-2 timeout (Linux applies
+            // it to orphaned sockets only) restarts with every byte that arrives.
+            if (t.state == State::FinWait2) set_main(t, MainTimer::FinWait2, cfg_.fin_wait2_timeout_ms);
             ctr_.rx_data_bytes += len;
             // RFC 9293 §3.8.6.3 / RFC 5681 §4.2: ACK at least every second full-sized segment, else delay.
             if (++t.unacked_segs >= 2) {

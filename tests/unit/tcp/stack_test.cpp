@@ -848,6 +848,20 @@ TEST_F(FinWait2, TimeoutDropsOrphan) {
     EXPECT_EQ(count(EventKind::Aborted), 1u);
 }
 
+TEST_F(FinWait2, ReceivingDataRestartsTimeout) {
+    cfg.fin_wait2_timeout_ms = 5000;
+    make();
+    to_fin_wait2();
+    (void)advance_ms(4000);
+    (void)deliver(peer(ACK, kPeerIsn + 1, iss + 2, "still here"));
+    EXPECT_EQ(tcb().main_at_ms - st->now_ms(), 5000u);
+    auto out = advance_ms(4000);  // only the delayed ACK of the data
+    ASSERT_EQ(out.size(), 1u);
+    expect_seg(out[0], ACK, iss + 2, kPeerIsn + 11);
+    EXPECT_EQ(state(), State::FinWait2);
+    EXPECT_EQ(count(EventKind::Aborted), 0u);
+}
+
 // ------------------------------------------------------------------ CLOSE-WAIT / LAST-ACK / CLOSING
 
 TEST_F(CloseWait, CanStillSendThenClose) {
