@@ -55,10 +55,6 @@ void Server::on_event(tcp::Stack& st, const Event& ev) {
                     }
                 }
             }
-        } else if (cfg_.behaviour == ServerBehaviour::Echo) {
-            // Echo needs its bytes kept until acknowledged; without per-connection buffers (not built yet) the
-            // server echoes only what fits the shared response buffer semantics: count and ignore.
-            ++c.responses_sent;
         }
         break;
     case EventKind::PeerFin:

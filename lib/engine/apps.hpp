@@ -33,7 +33,8 @@ namespace synwave::engine {
 SYNWAVE_STATS_DEFINE_COUNTERS(AppCounters, SYNWAVE_APP_COUNTERS);
 
 enum class CloseMode : uint8_t { ClientFirst, ServerFirst, Rst };
-enum class ServerBehaviour : uint8_t { Close, Http, Echo };
+// Echo is not offered yet: it needs per-connection buffers kept until acknowledged (send() does not copy).
+enum class ServerBehaviour : uint8_t { Close, Http };
 
 struct ServerConfig {
     std::vector<uint16_t> ports{80};
