@@ -5,32 +5,23 @@ namespace synwave::wire {
 
 namespace {
 
-// Writes the Ethernet header (+ 802.1Q tag) and returns its length.
-uint32_t write_l2(uint8_t* p, const L2& l2, uint16_t ethertype) {
+// Writes the Ethernet header (+ 802.1Q tag): l2_header_len(l2) bytes.
+void write_l2(uint8_t* p, const L2& l2, uint16_t ethertype) {
     store_mac(p + eth::kOffDst, l2.dst);
     store_mac(p + eth::kOffSrc, l2.src);
     if (l2.vlan) {
         store_be16(p + eth::kOffType, eth::kTypeVlan);
         store_be16(p + eth::kOffTci, l2.vlan_tci);
         store_be16(p + eth::kOffInnerType, ethertype);
-        return eth::kHeaderLen + eth::kVlanTagLen;
+    } else {
+        store_be16(p + eth::kOffType, ethertype);
     }
-    store_be16(p + eth::kOffType, ethertype);
-    return eth::kHeaderLen;
 }
 
 }  // namespace
 
 L2L3 l2l3_of(const ParsedFrame& f) {
     return L2L3{L2{f.src, f.dst, f.has_vlan, f.vlan_tci}, f.ip_src, f.ip_dst, f.ip_id, f.ttl, f.ip_tos};
-}
-
-L2L3 l2l3_reply_to(const ParsedFrame& f, Mac self) {
-    L2L3 h;
-    h.l2 = L2{self, f.src, f.has_vlan, f.vlan_tci};
-    h.ip_src = f.ip_dst;
-    h.ip_dst = f.ip_src;
-    return h;
 }
 
 uint32_t build_tcp_frame(uint8_t* buf, uint32_t cap, const L2L3& h, const TcpSegment& seg, CsumMode mode) {

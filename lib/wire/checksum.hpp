@@ -12,6 +12,7 @@
 // at a time into a 128-bit accumulator (the compiler emits add/adc: one cycle per 8 bytes); the carries
 // collected in the high half are added back ("end-around carry") when the sum is folded.
 #pragma once
+#include "core/endian.hpp"
 #include "core/ipv4addr.hpp"
 
 #include <cstddef>
@@ -93,8 +94,7 @@ __extension__ typedef unsigned __int128 u128;  // __extension__: a GNU type, acc
 // Sum of the TCP/UDP pseudo-header (RFC 9293 §3.1): source, destination, zero, protocol, L4 length.
 // Addresses and length in host order; the result is a partial sum in memory representation.
 [[nodiscard]] inline uint32_t csum_pseudo(Ipv4 src, Ipv4 dst, uint8_t proto, uint16_t l4_len) {
-    uint64_t s = uint64_t{__builtin_bswap32(src.v)} + __builtin_bswap32(dst.v) +
-                 __builtin_bswap16(static_cast<uint16_t>(proto)) + __builtin_bswap16(l4_len);
+    const uint64_t s = uint64_t{hton32(src.v)} + hton32(dst.v) + hton16(proto) + hton16(l4_len);
     return detail::fold64(s);
 }
 

@@ -11,6 +11,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 
 namespace synwave::wire {
 
@@ -50,35 +51,30 @@ enum class Drop : uint8_t {
 #undef SYNWAVE_X
 };
 
-inline constexpr size_t kDropCount = 0
-#define SYNWAVE_X(e, name, help) +1
-    SYNWAVE_WIRE_DROPS(SYNWAVE_X)
-#undef SYNWAVE_X
-    ;
-
 namespace detail {
-inline constexpr const char* kDropNames[kDropCount] = {
-#define SYNWAVE_X(e, name, help) name,
-    SYNWAVE_WIRE_DROPS(SYNWAVE_X)
-#undef SYNWAVE_X
+struct DropText {
+    const char* name;
+    const char* help;
 };
-inline constexpr const char* kDropHelp[kDropCount] = {
-#define SYNWAVE_X(e, name, help) help,
+inline constexpr DropText kDropText[] = {
+#define SYNWAVE_X(e, name, help) {name, help},
     SYNWAVE_WIRE_DROPS(SYNWAVE_X)
 #undef SYNWAVE_X
 };
 }  // namespace detail
 
+inline constexpr size_t kDropCount = std::size(detail::kDropText);
+
 // The counter name for a reason ("tcp_bad_checksum"); "unknown" for a value outside the enum.
 [[nodiscard]] constexpr const char* drop_name(Drop d) {
     const auto i = static_cast<size_t>(d);
-    return i < kDropCount ? detail::kDropNames[i] : "unknown";
+    return i < kDropCount ? detail::kDropText[i].name : "unknown";
 }
 
 // One line saying what the reason means, for a counter's help text.
 [[nodiscard]] constexpr const char* drop_help(Drop d) {
     const auto i = static_cast<size_t>(d);
-    return i < kDropCount ? detail::kDropHelp[i] : "unknown drop reason";
+    return i < kDropCount ? detail::kDropText[i].help : "unknown drop reason";
 }
 
 }  // namespace synwave::wire

@@ -30,7 +30,6 @@ struct TcpSegment {
     const uint8_t* payload = nullptr;
     uint32_t payload_len = 0;
 
-    [[nodiscard]] constexpr bool has(uint8_t f) const { return (flags & f) != 0; }
     // SEG.LEN (RFC 9293 §3.3.1): payload octets plus one for SYN and one for FIN.
     [[nodiscard]] constexpr uint32_t seg_len() const {
         return payload_len + ((flags & tcpflag::SYN) ? 1u : 0u) + ((flags & tcpflag::FIN) ? 1u : 0u);
@@ -110,9 +109,8 @@ struct L2L3 {
     uint8_t tos = 0;   // DSCP and ECN bits
 };
 
-// The addresses of a parsed IPv4 frame, in the same direction (rebuild) or reversed (reply from `self`).
+// The addresses of a parsed IPv4 frame, in the same direction (to rebuild it).
 [[nodiscard]] L2L3 l2l3_of(const ParsedFrame& f);
-[[nodiscard]] L2L3 l2l3_reply_to(const ParsedFrame& f, Mac self);
 
 enum class CsumMode : uint8_t {
     Software,  // both checksums computed here

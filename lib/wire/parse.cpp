@@ -32,11 +32,7 @@ Drop parse_tcp(const Ipv4View& ip, const ParseConfig& cfg, ParsedFrame& out) {
         return Drop::TcpBadChecksum;
     if (SYNWAVE_UNLIKELY(!tcp_flags_valid(t.flags()))) return Drop::TcpBadFlags;
     TcpSegment& s = out.tcp;
-    if (t.options_len() != 0) {
-        if (const Drop d = parse_tcp_options(t.options(), t.options_len(), s.opt); d != Drop::None) return d;
-    } else {
-        s.opt = TcpOptions{};
-    }
+    if (const Drop d = parse_tcp_options(t.options(), t.options_len(), s.opt); d != Drop::None) return d;
     out.kind = FrameKind::Tcp;
     s.src_port = t.src_port();
     s.dst_port = t.dst_port();

@@ -83,7 +83,7 @@ public:
             if (SYNWAVE_UNLIKELY(len < eth::kHeaderLen + eth::kVlanTagLen)) return Drop::EthTooShort;
             if (SYNWAVE_UNLIKELY(eth::is_tag(load_be16(p + eth::kOffInnerType)))) return Drop::VlanNested;
             hlen += eth::kVlanTagLen;
-        } else if (SYNWAVE_UNLIKELY(type == eth::kTypeQinQ || type == eth::kTypeQinQLegacy)) {
+        } else if (SYNWAVE_UNLIKELY(eth::is_tag(type))) {  // an 802.1ad/QinQ service tag
             return Drop::VlanNested;
         }
         out.p_ = p;

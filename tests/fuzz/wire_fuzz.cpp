@@ -90,7 +90,7 @@ void check_arp(const ParsedFrame& f) {
     ParsedFrame g;
     CHECK(parse_frame(buf, n, {}, g) == Drop::None);
     CHECK(g.kind == FrameKind::Arp && g.arp.op == f.arp.op && g.arp.sha == f.arp.sha && g.arp.spa == f.arp.spa &&
-          g.arp.tha == f.arp.tha && g.arp.tpa == f.arp.tpa && g.vlan_tci == f.vlan_tci);
+          g.arp.tha == f.arp.tha && g.arp.tpa == f.arp.tpa && g.has_vlan == f.has_vlan && g.vlan_tci == f.vlan_tci);
     const uint32_t r = build_arp_reply(buf, sizeof buf, f, Mac{});
     CHECK((r != 0) == (f.arp.op == arp::kOpRequest));
 }

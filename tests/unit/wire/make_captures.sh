@@ -3,11 +3,11 @@
 #
 # Two network namespaces joined by a veth pair, checksum offload off so frames carry full checksums, a
 # capture on the client side, and traffic from the kernel itself: ARP (neighbour resolution), ICMP echo
-# (ping), a TCP exchange (python sockets: SYN, SYN-ACK, ACK, data, FIN), and a bulk transfer through netem
-# loss (so the client sends SACK blocks). Addresses are from a documentation range (RFC 5737) that exists
-# only inside these namespaces. The kernel here has no 802.1Q module, so the VLAN-tagged frames in
-# captures.hpp come from scapy instead (dump_captures.py). Needs root, iproute2, ethtool, tc, tcpdump, ping
-# and /usr/bin/python3. Usage: make_captures.sh [out.pcap], then
+# (ping), a TCP exchange (python sockets: SYN, SYN-ACK, ACK, data, FIN), and a request that scapy sends in
+# out-of-order pieces (so the kernel server sends SACK blocks). Addresses are from a documentation range
+# (RFC 5737) that exists only inside these namespaces. The kernel here has no 802.1Q module, so the
+# VLAN-tagged frames in captures.hpp come from scapy instead (dump_captures.py). Needs root, iproute2,
+# ethtool, tcpdump, ping and /usr/bin/python3 with scapy. Usage: make_captures.sh [out.pcap], then
 #   /usr/bin/python3 dump_captures.py out.pcap > captures.hpp
 # A new capture has new ports, ISNs, timestamps and IP IDs: capture_test.cpp asserts the values of the
 # committed one (read off with tcpdump -v), so update those assertions with it.
@@ -42,7 +42,7 @@ ip netns exec "$a" tcpdump -i va -U -s 0 -w "$out" 2>/dev/null &
 tcpdump_pid=$!
 sleep 1
 
-# Server: a small HTTP-ish responder on 8080 (one response) and a bulk sender on 8081.
+# Server: a small HTTP-ish responder on 8080 (one response per connection).
 ip netns exec "$b" /usr/bin/python3 - <<'PY' &
 import socket, threading
 def serve(port, body):
@@ -54,7 +54,6 @@ def serve(port, body):
         c.sendall(body)
         c.close()
 threading.Thread(target=serve, args=(8080, b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"), daemon=True).start()
-threading.Thread(target=serve, args=(8081, bytes(range(256)) * 2048), daemon=True).start()
 threading.Event().wait(60)
 PY
 server_pid=$!
