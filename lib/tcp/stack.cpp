@@ -13,7 +13,7 @@ using wire::TcpSegment;
 // The fields the segment-arrival path touches fit in two cache lines (issue 4: hot part <= 128 bytes).
 inline constexpr std::size_t kTcbHotBytes = offsetof(TcbFields, rtt);
 static_assert(kTcbHotBytes <= 128, "TCB hot part must fit two cache lines");
-static_assert(sizeof(TwRecord) <= 64, "TIME_WAIT record must stay one cache line");
+static_assert(sizeof(TwRecord) <= 56, "TIME_WAIT record: 32 bytes of state + the 24-byte timer node");
 
 namespace {
 
@@ -59,12 +59,12 @@ Stack::Stack(const StackConfig& cfg, TscRate rate, Instant now, const Secrets& s
 }
 
 void Stack::set_now(Instant now) {
-    if (now < now_) now = now_;  // time never runs backwards for the stack
+    // The engine passes one `now` for a whole RX burst: convert it once, not once per segment.
+    if (now <= now_) return;  // same instant, or time running backwards: keep the stack's clock
     now_ = now;
     const uint64_t d = now.cycles - start_.cycles;
     now_ms_ = static_cast<uint32_t>(d / cycles_per_ms_);
     now_us_ = static_cast<uint32_t>(d / cycles_per_us_);
-    cookie_count_ = cookie_count(now, rate_);
 }
 
 uint32_t Stack::find(Ipv4 local, uint16_t lport, Ipv4 remote, uint16_t rport) const {
@@ -77,11 +77,22 @@ uint32_t Stack::find(Ipv4 local, uint16_t lport, Ipv4 remote, uint16_t rport) co
 // Life cycle
 // ---------------------------------------------------------------------------------------------------------
 
-uint32_t Stack::alloc_tcb() {
-    if (tcb_free_ == kNoConn) return kNoConn;
+// A fresh TCB entered in the flow table under `key`, or kNoConn (counted) when the pool or the table is full.
+uint32_t Stack::create_tcb(const flow::FlowKey& key, uint32_t hash) {
+    if (tcb_free_ == kNoConn) {
+        ++ctr_.tcb_pool_empty;
+        return kNoConn;
+    }
     const uint32_t idx = tcb_free_;
+    if (table_.insert(key, hash, idx) != flow::FlowTable::Insert::Ok) {
+        ++ctr_.table_full;
+        return kNoConn;
+    }
     tcb_free_ = tcbs_[idx].next_free;
-    tcbs_[idx].reset();
+    Tcb& t = tcbs_[idx];
+    t.reset();
+    t.key = key;
+    t.hash = hash;
     ++tcbs_used_;
     return idx;
 }
@@ -189,80 +200,71 @@ uint32_t Stack::eff_mss(const Tcb& t) const {
     return t.mss > opt + 8 ? t.mss - opt : 8;
 }
 
-void Stack::emit(const Tcb& t, uint8_t flags, Seq seq, const uint8_t* data, uint32_t len) {
+// Every segment leaves through here: the output queue is bounded (a full queue is counted, never grown) and
+// the addresses come from the 4-tuple (local = us). Returns nullptr when the queue is full.
+TcpSegment* Stack::new_segment(const flow::FlowKey& k, uint8_t flags, Seq seq, Seq ack) {
     if (out_.size() >= cfg_.out_capacity) {
         ++ctr_.out_overflow;
-        return;
+        return nullptr;
     }
-    OutSegment& o = out_.emplace_back();
-    o.src = Ipv4{t.key.local_ip};
-    o.dst = Ipv4{t.key.remote_ip};
-    TcpSegment& s = o.seg;
-    s.src_port = t.key.local_port;
-    s.dst_port = t.key.remote_port;
-    s.seq = seq;
-    s.flags = flags;
-    if (flags & ACK) s.ack = t.rcv_nxt;
-    s.window = adv_window(t);
-    if (t.flags & tcbflag::kTsOk) {
-        s.opt.has_ts = true;
-        s.opt.tsval = ts_now();
-        s.opt.tsecr = t.ts_recent;
-    }
-    s.payload = data;
-    s.payload_len = len;
     ++ctr_.tx_segments;
-    ctr_.tx_data_bytes += len;
+    OutSegment& o = out_.emplace_back();
+    o.src = Ipv4{k.local_ip};
+    o.dst = Ipv4{k.remote_ip};
+    TcpSegment& s = o.seg;
+    s.src_port = k.local_port;
+    s.dst_port = k.remote_port;
+    s.seq = seq;
+    s.ack = (flags & ACK) ? ack : Seq(0);
+    s.flags = flags;
+    return &s;
 }
 
-// Every segment with ACK set satisfies an owed ACK.
-#define SYNWAVE_ACK_SENT(t)                                                                  \
-    do {                                                                                     \
-        (t).flags &= static_cast<uint16_t>(~(tcbflag::kAckNow | tcbflag::kAckDelayed));     \
-        (t).unacked_segs = 0;                                                                \
-        (t).delack_at_ms = 0;                                                                \
-    } while (0)
+void Stack::add_ts(TcpSegment& s, uint32_t tsecr) const {
+    s.opt.has_ts = true;
+    s.opt.tsval = ts_now();
+    s.opt.tsecr = tsecr;
+}
+
+// A segment of a synchronized connection. Every one carries ACK, so it also satisfies an owed ACK.
+void Stack::emit(Tcb& t, uint8_t flags, Seq seq, const uint8_t* data, uint32_t len) {
+    TcpSegment* s = new_segment(t.key, flags, seq, t.rcv_nxt);
+    if (!s) return;
+    s->window = adv_window(t);
+    if (t.flags & tcbflag::kTsOk) add_ts(*s, t.ts_recent);
+    s->payload = data;
+    s->payload_len = len;
+    ctr_.tx_data_bytes += len;
+    if (flags & ACK) {
+        t.flags &= static_cast<uint16_t>(~(tcbflag::kAckNow | tcbflag::kAckDelayed));
+        t.unacked_segs = 0;
+        t.delack_at_ms = 0;
+    }
+}
 
 void Stack::emit_syn(Tcb& t, bool with_ack) {
-    if (out_.size() >= cfg_.out_capacity) {
-        ++ctr_.out_overflow;
-        return;
-    }
-    OutSegment& o = out_.emplace_back();
-    o.src = Ipv4{t.key.local_ip};
-    o.dst = Ipv4{t.key.remote_ip};
-    TcpSegment& s = o.seg;
-    s.src_port = t.key.local_port;
-    s.dst_port = t.key.remote_port;
-    s.seq = t.iss;
-    s.flags = with_ack ? (SYN | ACK) : SYN;
-    if (with_ack) s.ack = t.rcv_nxt;
+    TcpSegment* sp = new_segment(t.key, with_ack ? (SYN | ACK) : SYN, t.iss, t.rcv_nxt);
+    if (!sp) return;
+    TcpSegment& s = *sp;
     // RFC 7323 §2.2: the window in a SYN or SYN-ACK is never scaled.
     s.window = static_cast<uint16_t>(std::min<uint32_t>(cfg_.rcv_wnd, 0xFFFF));
     s.opt.has_mss = true;
     s.opt.mss = cfg_.mss;
     if (!with_ack) {  // active open: offer everything configured
         s.opt.sack_permitted = cfg_.sack;
-        if (cfg_.timestamps) {
-            s.opt.has_ts = true;
-            s.opt.tsval = ts_now();
-        }
+        if (cfg_.timestamps) add_ts(s, 0);
         if (cfg_.window_scale) {
             s.opt.has_wscale = true;
             s.opt.wscale = rcv_wscale_;
         }
     } else {  // SYN-ACK: only what the peer offered (RFC 7323 §1.3, RFC 2018 §2)
         s.opt.sack_permitted = (t.flags & tcbflag::kSackOk) != 0;
-        if (t.flags & tcbflag::kTsOk) {
-            s.opt.has_ts = true;
-            s.opt.tsval = ts_now();
-            s.opt.tsecr = t.ts_recent;
-        }
+        if (t.flags & tcbflag::kTsOk) add_ts(s, t.ts_recent);
         if (t.flags & tcbflag::kWsOk) {
             s.opt.has_wscale = true;
             s.opt.wscale = t.rcv_wscale;
         }
-        SYNWAVE_ACK_SENT(t);
+        t.flags &= static_cast<uint16_t>(~(tcbflag::kAckNow | tcbflag::kAckDelayed));
     }
     t.snd_nxt = t.iss + 1;
     t.snd_max = seq_max(t.snd_max, t.snd_nxt);
@@ -273,46 +275,18 @@ void Stack::emit_syn(Tcb& t, bool with_ack) {
     } else {
         t.flags &= static_cast<uint16_t>(~tcbflag::kTiming);
     }
-    ++ctr_.tx_segments;
 }
 
-void Stack::emit_rst(Ipv4 src, Ipv4 dst, uint16_t sport, uint16_t dport, Seq seq, Seq ack, bool with_ack) {
-    if (out_.size() >= cfg_.out_capacity) {
-        ++ctr_.out_overflow;
-        return;
-    }
-    OutSegment& o = out_.emplace_back();
-    o.src = src;
-    o.dst = dst;
-    o.seg.src_port = sport;
-    o.seg.dst_port = dport;
-    o.seg.seq = seq;
-    o.seg.ack = with_ack ? ack : Seq(0);
-    o.seg.flags = with_ack ? (RST | ACK) : RST;
-    o.seg.window = 0;
-    ++ctr_.tx_segments;
+// A reset for the 4-tuple `k` (local = us): <SEQ=seq><CTL=RST>, or with ACK=ack when with_ack.
+void Stack::emit_rst(const flow::FlowKey& k, Seq seq, Seq ack, bool with_ack) {
+    (void)new_segment(k, with_ack ? (RST | ACK) : RST, seq, ack);
 }
 
 void Stack::emit_tw_ack(const TwRecord& w) {
-    if (out_.size() >= cfg_.out_capacity) {
-        ++ctr_.out_overflow;
-        return;
-    }
-    OutSegment& o = out_.emplace_back();
-    o.src = Ipv4{w.key.local_ip};
-    o.dst = Ipv4{w.key.remote_ip};
-    o.seg.src_port = w.key.local_port;
-    o.seg.dst_port = w.key.remote_port;
-    o.seg.seq = w.snd_nxt;
-    o.seg.ack = w.rcv_nxt;
-    o.seg.flags = ACK;
-    o.seg.window = static_cast<uint16_t>(std::min<uint32_t>(cfg_.rcv_wnd >> w.rcv_wscale, 0xFFFF));
-    if (w.ts_ok) {
-        o.seg.opt.has_ts = true;
-        o.seg.opt.tsval = ts_now();
-        o.seg.opt.tsecr = w.ts_recent;
-    }
-    ++ctr_.tx_segments;
+    TcpSegment* s = new_segment(w.key, ACK, w.snd_nxt, w.rcv_nxt);
+    if (!s) return;
+    s->window = static_cast<uint16_t>(std::min<uint32_t>(cfg_.rcv_wnd >> w.rcv_wscale, 0xFFFF));
+    if (w.ts_ok) add_ts(*s, w.ts_recent);
 }
 
 // RFC 5961 §7: challenge ACKs are rate-limited (per lcore here, as Linux's global limit) so that an attacker
@@ -329,13 +303,7 @@ void Stack::challenge_ack(Tcb& t) {
     }
     ++challenge_count_;
     ++ctr_.challenge_acks;
-    emit(t, ACK, t.snd_nxt, nullptr, 0);
-    SYNWAVE_ACK_SENT(t);
-}
-
-void Stack::send_ack(Tcb& t) {
-    emit(t, ACK, t.snd_nxt, nullptr, 0);
-    SYNWAVE_ACK_SENT(t);
+    send_ack(t);
 }
 
 // Send what the windows allow (RFC 9293 §3.8.6, RFC 5681 §3.1): new or, after a timeout, resent data up to
@@ -397,7 +365,6 @@ void Stack::output(uint32_t idx) {
         sent = true;
     }
     if (sent) {
-        SYNWAVE_ACK_SENT(t);
         // RFC 6298 §5.1: start the timer when data is sent and it is not running.
         if (t.main_timer != MainTimer::Rtx) set_main(t, MainTimer::Rtx, rto_ms(t));
         return;
@@ -423,7 +390,6 @@ void Stack::retransmit_first(Tcb& t) {
     } else if (fin_queued) {
         emit(t, ACK | FIN, data_end, nullptr, 0);
     }
-    SYNWAVE_ACK_SENT(t);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -600,22 +566,10 @@ Stack::ConnectResult Stack::connect(Ipv4 local, uint16_t lport, Ipv4 remote, uin
     const flow::FlowKey key{local.v, remote.v, lport, rport};
     const uint32_t h = flow::flow_hash(key);
     if (table_.lookup(key, h) != flow::FlowTable::kNone) return ConnectResult::Exists;
-    const uint32_t idx = alloc_tcb();
-    if (idx == kNoConn) {
-        ++ctr_.tcb_pool_empty;
-        return ConnectResult::PoolEmpty;
-    }
-    if (table_.insert(key, h, idx) != flow::FlowTable::Insert::Ok) {
-        ++ctr_.table_full;
-        tcbs_[idx].state = State::Closed;
-        tcbs_[idx].next_free = tcb_free_;
-        tcb_free_ = idx;
-        --tcbs_used_;
-        return ConnectResult::TableFull;
-    }
+    const bool pool_empty = tcb_free_ == kNoConn;
+    const uint32_t idx = create_tcb(key, h);
+    if (idx == kNoConn) return pool_empty ? ConnectResult::PoolEmpty : ConnectResult::TableFull;
     Tcb& t = tcbs_[idx];
-    t.key = key;
-    t.hash = h;
     t.user = user;
     t.iss = isn_.isn(tuple_of(key), now);  // RFC 6528
     t.snd_una = t.iss;
@@ -685,8 +639,7 @@ void Stack::abort(uint32_t conn) {
     // RFC 9293 §3.10.5: in SYN-RECEIVED and the synchronized states send <SEQ=SND.NXT><CTL=RST>; with ACK as
     // Linux does so that middleboxes and analysers match it to the flow.
     if (t.state != State::SynSent)
-        emit_rst(Ipv4{t.key.local_ip}, Ipv4{t.key.remote_ip}, t.key.local_port, t.key.remote_port, t.snd_nxt,
-                 t.rcv_nxt, true);
+        emit_rst(t.key, t.snd_nxt, t.rcv_nxt, true);
     ++ctr_.conn_aborted_local;
     drop_events(conn);
     free_tcb(conn, true);
@@ -715,7 +668,7 @@ void Stack::input(const InSegment& in, Instant now) {
         if (listening(s.dst_port)) {
             listen_input(in, key, h);
         } else {
-            closed_input(in);
+            closed_input(in, key);
         }
     } else if (v & kTwBit) {
         tw_input(v & ~kTwBit, in, key, h);
@@ -745,7 +698,7 @@ void Stack::after_input(uint32_t idx) {
 }
 
 // §3.10.7.1 CLOSED: no connection and no listener.
-void Stack::closed_input(const InSegment& in) {
+void Stack::closed_input(const InSegment& in, const flow::FlowKey& key) {
     const TcpSegment& s = in.seg;
     if (s.flags & RST) {  // "An incoming segment containing a RST is discarded."
         ++ctr_.rst_rx_no_conn;
@@ -753,9 +706,9 @@ void Stack::closed_input(const InSegment& in) {
     }
     ++ctr_.rst_no_conn;
     if (s.flags & ACK) {  // <SEQ=SEG.ACK><CTL=RST>
-        emit_rst(in.dst, in.src, s.dst_port, s.src_port, s.ack, Seq(0), false);
+        emit_rst(key, s.ack, Seq(0), false);
     } else {  // <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>
-        emit_rst(in.dst, in.src, s.dst_port, s.src_port, Seq(0), s.seq + s.seg_len(), true);
+        emit_rst(key, Seq(0), s.seq + s.seg_len(), true);
     }
 }
 
@@ -766,7 +719,7 @@ void Stack::negotiate_options(Tcb& t, const wire::TcpOptions& peer) {
     t.mss = static_cast<uint16_t>(m);
     if (cfg_.window_scale && peer.has_wscale) {  // RFC 7323 §2.2: both sides or neither
         t.flags |= tcbflag::kWsOk;
-        t.snd_wscale = std::min<uint8_t>(peer.wscale, 14);  // §2.3: treat > 14 as 14
+        t.snd_wscale = std::min(peer.wscale, wire::tcpopt::kMaxWscale);  // §2.3: treat > 14 as 14
         t.rcv_wscale = rcv_wscale_;
     } else {
         t.snd_wscale = 0;
@@ -805,7 +758,7 @@ void Stack::listen_input(const InSegment& in, const flow::FlowKey& key, uint32_t
             return;
         }
         ++ctr_.bad_ack_rst;
-        emit_rst(in.dst, in.src, s.dst_port, s.src_port, s.ack, Seq(0), false);
+        emit_rst(key, s.ack, Seq(0), false);
         return;
     }
     if (!(s.flags & SYN)) {  // "Any other control or text-bearing segment ... drop it"
@@ -819,27 +772,13 @@ void Stack::listen_input(const InSegment& in, const flow::FlowKey& key, uint32_t
         ++ctr_.half_open_dropped;
         return;
     }
-    uint32_t idx = kNoConn;
-    if (!cookie) {
-        idx = alloc_tcb();
-        if (idx == kNoConn) {
-            ++ctr_.tcb_pool_empty;
-        } else if (table_.insert(key, hash, idx) != flow::FlowTable::Insert::Ok) {
-            ++ctr_.table_full;
-            tcbs_[idx].next_free = tcb_free_;
-            tcb_free_ = idx;
-            --tcbs_used_;
-            idx = kNoConn;
-        }
-        if (idx == kNoConn && cfg_.cookies == CookieMode::Off) return;
-    }
+    // Without room for a TCB, a cookie still answers (unless cookies are off).
+    const uint32_t idx = cookie ? kNoConn : create_tcb(key, hash);
     if (idx == kNoConn) {
-        send_cookie_synack(in);
+        if (cfg_.cookies != CookieMode::Off) send_cookie_synack(in, key);
         return;
     }
     Tcb& t = tcbs_[idx];
-    t.key = key;
-    t.hash = hash;
     t.flags = tcbflag::kPassive;
     t.irs = s.seq;
     t.rcv_nxt = s.seq + 1;
@@ -858,23 +797,12 @@ void Stack::listen_input(const InSegment& in, const flow::FlowKey& key, uint32_t
     set_main(t, MainTimer::Rtx, rto_ms(t));
 }
 
-void Stack::send_cookie_synack(const InSegment& in) {
+void Stack::send_cookie_synack(const InSegment& in, const flow::FlowKey& key) {
     const TcpSegment& s = in.seg;
-    if (out_.size() >= cfg_.out_capacity) {
-        ++ctr_.out_overflow;
-        return;
-    }
-    const Tuple4 tup{in.dst, in.src, s.dst_port, s.src_port};
-    const CookieIsn c = cookies_.make(tup, s.seq, s.opt.has_mss ? s.opt.mss : 536, cookie_count_);
-    OutSegment& o = out_.emplace_back();
-    o.src = in.dst;
-    o.dst = in.src;
-    TcpSegment& r = o.seg;
-    r.src_port = s.dst_port;
-    r.dst_port = s.src_port;
-    r.seq = c.isn;
-    r.ack = s.seq + 1;
-    r.flags = SYN | ACK;
+    const CookieIsn c = cookies_.make(tuple_of(key), s.seq, s.opt.has_mss ? s.opt.mss : 536, cookie_count(now_, rate_));
+    TcpSegment* rp = new_segment(key, SYN | ACK, c.isn, s.seq + 1);
+    if (!rp) return;
+    TcpSegment& r = *rp;
     r.window = static_cast<uint16_t>(std::min<uint32_t>(cfg_.rcv_wnd, 0xFFFF));
     r.opt.has_mss = true;
     r.opt.mss = cfg_.mss;
@@ -882,11 +810,10 @@ void Stack::send_cookie_synack(const InSegment& in) {
     // (Linux does the same, cookie_v4_check / tcp_synack_options).
     if (cfg_.timestamps && s.opt.has_ts) {
         CookieTsOptions o2;
-        o2.wscale = (cfg_.window_scale && s.opt.has_wscale) ? std::min<uint8_t>(s.opt.wscale, 14) : kTsNoWscale;
+        o2.wscale = (cfg_.window_scale && s.opt.has_wscale) ? std::min(s.opt.wscale, wire::tcpopt::kMaxWscale) : kTsNoWscale;
         o2.sack_ok = cfg_.sack && s.opt.sack_permitted;
-        r.opt.has_ts = true;
-        r.opt.tsval = encode_ts(ts_now(), o2);
-        r.opt.tsecr = s.opt.tsval;
+        add_ts(r, s.opt.tsval);
+        r.opt.tsval = encode_ts(r.opt.tsval, o2);
         r.opt.sack_permitted = o2.sack_ok;
         if (o2.wscale_ok()) {
             r.opt.has_wscale = true;
@@ -894,35 +821,21 @@ void Stack::send_cookie_synack(const InSegment& in) {
         }
     }
     ++ctr_.syncookies_sent;
-    ++ctr_.tx_segments;
 }
 
 // An ACK to a listener with no connection: the third segment of a cookie handshake (RFC 4987 §3.6), or junk.
 void Stack::cookie_ack_input(const InSegment& in, const flow::FlowKey& key, uint32_t hash) {
     const TcpSegment& s = in.seg;
-    const Tuple4 tup = tuple_of(key);
-    const auto mss = cookies_.check_ack(tup, s.seq, s.ack, cookie_count_);
+    const auto mss = cookies_.check_ack(tuple_of(key), s.seq, s.ack, cookie_count(now_, rate_));
     if (!mss) {
         ++ctr_.syncookies_failed;
-        emit_rst(in.dst, in.src, s.dst_port, s.src_port, s.ack, Seq(0), false);  // <SEQ=SEG.ACK><CTL=RST>
+        emit_rst(key, s.ack, Seq(0), false);  // <SEQ=SEG.ACK><CTL=RST>
         return;
     }
-    const uint32_t idx = alloc_tcb();
-    if (idx == kNoConn) {
-        ++ctr_.tcb_pool_empty;
-        return;  // the client retransmits; a later ACK may find room
-    }
-    if (table_.insert(key, hash, idx) != flow::FlowTable::Insert::Ok) {
-        ++ctr_.table_full;
-        tcbs_[idx].next_free = tcb_free_;
-        tcb_free_ = idx;
-        --tcbs_used_;
-        return;
-    }
+    const uint32_t idx = create_tcb(key, hash);
+    if (idx == kNoConn) return;  // counted; the client retransmits and a later ACK may find room
     ++ctr_.syncookies_ok;
     Tcb& t = tcbs_[idx];
-    t.key = key;
-    t.hash = hash;
     t.flags = tcbflag::kPassive;
     t.iss = s.ack - 1;
     t.irs = s.seq - 1;
@@ -963,7 +876,7 @@ void Stack::synsent_input(uint32_t idx, const InSegment& in) {
         if (s.ack <= t.iss || s.ack > t.snd_nxt) {
             if (!(s.flags & RST)) {
                 ++ctr_.bad_ack_rst;
-                emit_rst(in.dst, in.src, s.dst_port, s.src_port, s.ack, Seq(0), false);
+                emit_rst(t.key, s.ack, Seq(0), false);
             } else {
                 ++ctr_.rst_out_of_window;
             }
@@ -1101,8 +1014,7 @@ bool Stack::process_ack(uint32_t idx, const TcpSegment& s) {
         // acceptable, form a reset segment <SEQ=SEG.ACK><CTL=RST>".
         if (!(t.snd_una < s.ack && s.ack <= t.snd_max)) {
             ++ctr_.bad_ack_rst;
-            emit_rst(Ipv4{t.key.local_ip}, Ipv4{t.key.remote_ip}, t.key.local_port, t.key.remote_port, s.ack,
-                     Seq(0), false);
+            emit_rst(t.key, s.ack, Seq(0), false);
             return false;
         }
         if ((t.flags & tcbflag::kTiming) && t.rtt_seq <= s.ack) {

@@ -128,7 +128,7 @@ struct TwRecord {
     Seq snd_nxt;           // our FIN's sequence + 1
     Seq rcv_nxt;           // peer's FIN's sequence + 1
     uint32_t ts_recent;    // last TSval from the peer (RFC 6191), valid if ts_ok
-    uint32_t hash;
+    uint32_t hash;         // flow hash of key while in use; index of the next free record while free
     uint8_t ts_ok;
     uint8_t rcv_wscale;
     uint16_t pad = 0;
@@ -199,7 +199,7 @@ public:
 
 private:
     // Demultiplexed paths, in RFC 9293 §3.10.7's order.
-    void closed_input(const InSegment& in);                         // §3.10.7.1
+    void closed_input(const InSegment& in, const flow::FlowKey& key);  // §3.10.7.1
     void listen_input(const InSegment& in, const flow::FlowKey& key, uint32_t hash);  // §3.10.7.2
     void cookie_ack_input(const InSegment& in, const flow::FlowKey& key, uint32_t hash);
     void synsent_input(uint32_t idx, const InSegment& in);          // §3.10.7.3
@@ -211,15 +211,17 @@ private:
     void process_data_fin(uint32_t idx, const wire::TcpSegment& s);
     void on_new_ack(uint32_t idx, const wire::TcpSegment& s, uint32_t acked);
     void on_dup_ack(Tcb& t);
-    void send_cookie_synack(const InSegment& in);
+    void send_cookie_synack(const InSegment& in, const flow::FlowKey& key);
 
     // Output.
     void output(uint32_t idx);                     // send what windows allow, plus an owed ACK
-    void emit(const Tcb& t, uint8_t flags, Seq seq, const uint8_t* data, uint32_t len);
+    [[nodiscard]] wire::TcpSegment* new_segment(const flow::FlowKey& k, uint8_t flags, Seq seq, Seq ack);
+    void add_ts(wire::TcpSegment& s, uint32_t tsecr) const;
+    void emit(Tcb& t, uint8_t flags, Seq seq, const uint8_t* data, uint32_t len);
     void emit_syn(Tcb& t, bool with_ack);
-    void emit_rst(Ipv4 src, Ipv4 dst, uint16_t sport, uint16_t dport, Seq seq, Seq ack, bool with_ack);
+    void emit_rst(const flow::FlowKey& k, Seq seq, Seq ack, bool with_ack);
     void emit_tw_ack(const TwRecord& w);
-    void send_ack(Tcb& t);
+    void send_ack(Tcb& t) { emit(t, wire::tcpflag::ACK, t.snd_nxt, nullptr, 0); }
     void challenge_ack(Tcb& t);
     void retransmit_first(Tcb& t);
     [[nodiscard]] uint16_t adv_window(const Tcb& t) const;
@@ -234,7 +236,7 @@ private:
     void on_rto(uint32_t idx);
 
     // Life cycle.
-    [[nodiscard]] uint32_t alloc_tcb();
+    [[nodiscard]] uint32_t create_tcb(const flow::FlowKey& key, uint32_t hash);
     void set_state(Tcb& t, State s);
     void free_tcb(uint32_t idx, bool erase_from_table);
     void finish(uint32_t idx, AbortReason why);   // Aborted event + free
@@ -278,7 +280,6 @@ private:
     uint32_t now_ms_ = 0;
     uint32_t now_us_ = 0;
     uint32_t ts_offset_ = 0;
-    uint32_t cookie_count_ = 0;
     uint32_t challenge_sec_ = 0, challenge_count_ = 0;
     bool dispatching_ = false;
 };

@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdint>
 
+#include "stats/counters.hpp"
 #include "tcp/rto.hpp"
 
 namespace synwave::tcp {
@@ -202,25 +203,19 @@ struct Event {
     X(out_overflow, "segments not emitted: output queue full (recovered by retransmission)")               \
     X(timers_fired, "timer expiries handled")
 
-struct TcpCounters {
-#define SYNWAVE_X(name, help) uint64_t name = 0;
-    SYNWAVE_TCP_COUNTERS(SYNWAVE_X)
-#undef SYNWAVE_X
-    std::array<uint64_t, kStateCount> entered{};  // transitions into each state (set_state)
+SYNWAVE_STATS_DEFINE_COUNTERS(TcpEventCounters, SYNWAVE_TCP_COUNTERS);
 
-    template <typename F>
-    void for_each(F&& f) const {
-#define SYNWAVE_X(name, help) f(#name, help, name);
-        SYNWAVE_TCP_COUNTERS(SYNWAVE_X)
-#undef SYNWAVE_X
-    }
+// The event counters plus transitions into each state (counted by Stack::set_state). Printers and JSON take
+// the TcpEventCounters part (stats/counters.hpp, stats/json.hpp).
+struct TcpCounters : TcpEventCounters {
+    std::array<uint64_t, kStateCount> entered{};
+
     TcpCounters& operator+=(const TcpCounters& o) {
-#define SYNWAVE_X(name, help) name += o.name;
-        SYNWAVE_TCP_COUNTERS(SYNWAVE_X)
-#undef SYNWAVE_X
+        TcpEventCounters::operator+=(o);
         for (std::size_t i = 0; i < kStateCount; ++i) entered[i] += o.entered[i];
         return *this;
     }
+    [[nodiscard]] const TcpEventCounters& events() const { return *this; }
 };
 
 } // namespace synwave::tcp
