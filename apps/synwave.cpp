@@ -165,12 +165,6 @@ tcp::StackConfig stack_config(const Options& o) {
     return c;
 }
 
-json tcp_json(const tcp::TcpCounters& c) {
-    json j;
-    c.for_each([&](const char* name, const char*, uint64_t v) { j[name] = v; });
-    return j;
-}
-
 struct StormCtx {
     engine::Worker* worker;
     std::atomic<bool>* stop;
@@ -179,7 +173,7 @@ struct StormCtx {
 int client_loop(void* arg) {
     auto* ctx = static_cast<StormCtx*>(arg);
     while (!ctx->stop->load(std::memory_order_relaxed)) ctx->worker->run_once(Instant{rte_rdtsc()});
-    ctx->worker->flush(Instant{rte_rdtsc()});
+    ctx->worker->flush();
     ctx->worker->publish();
     return 0;
 }
@@ -238,11 +232,9 @@ int run_storm(const Options& o) {
         const Ipv4 dst = *Ipv4::parse(o.dst);
 
         engine::ServerConfig scfg;
-        scfg.ports = {o.port};
         scfg.behaviour = o.behaviour == "close" ? engine::ServerBehaviour::Close : engine::ServerBehaviour::Http;
         scfg.body_bytes = o.body;
-        scfg.close = close_mode(o.close) == engine::CloseMode::ClientFirst ? engine::CloseMode::ClientFirst
-                                                                          : close_mode(o.close);
+        scfg.close = close_mode(o.close);
         engine::Server server(scfg);
         engine::ClientConfig ccfg;
         ccfg.src_lo = src_lo;
@@ -255,8 +247,8 @@ int run_storm(const Options& o) {
         ccfg.max_connections = o.connections;
         ccfg.send_request = o.request && o.behaviour == "http";
         ccfg.close = close_mode(o.close);
+        if (ccfg.send_request) ccfg.response_bytes = engine::http_response(o.body, false).size();
         engine::Client client(ccfg, rate);
-        if (ccfg.send_request) client.set_expected_response(engine::http_response(o.body, false).size());
 
         const tcp::StackConfig st = stack_config(o);
         engine::WorkerConfig ws, wc;
@@ -327,7 +319,7 @@ int run_storm(const Options& o) {
         }
         stop_client.store(true);
         rte_eal_wait_lcore(cl);
-        wsrv.flush(Instant{rte_rdtsc()});
+        wsrv.flush();
         wsrv.publish();
         const double secs = static_cast<double>(rte_rdtsc() - t0.cycles) / static_cast<double>(hz);
         const auto cs = wcli.read();
@@ -359,8 +351,8 @@ int run_storm(const Options& o) {
             j["connections_per_s"] = cps;
             j["packets_per_s"] = pps;
             j["latency_ns"] = {{"connect", stats::to_json(conn_lat)}, {"response", stats::to_json(resp_lat)}};
-            j["client"] = {{"app", stats::to_json(cs.app)}, {"tcp", tcp_json(cs.tcp)}, {"engine", stats::to_json(cs.engine)}};
-            j["server"] = {{"app", stats::to_json(server.c)}, {"tcp", tcp_json(ss.tcp)}, {"engine", stats::to_json(ss.engine)},
+            j["client"] = {{"app", stats::to_json(cs.app)}, {"tcp", stats::to_json(cs.tcp.events())}, {"engine", stats::to_json(cs.engine)}};
+            j["server"] = {{"app", stats::to_json(server.c)}, {"tcp", stats::to_json(ss.tcp.events())}, {"engine", stats::to_json(ss.engine)},
                            {"timewait", ss.timewait}};
             std::ofstream f(o.json_path);
             f << j.dump(2) << "\n";

@@ -156,7 +156,7 @@ void Client::on_event(tcp::Stack& st, const Event& ev) {
         c.response_bytes += ev.len;
         if (s) {
             s->got += ev.len;
-            if (expected_ != 0 && s->got >= expected_ && s->requested != 0) {
+            if (cfg_.response_bytes != 0 && s->got >= cfg_.response_bytes && s->requested != 0) {
                 ++c.responses_done;
                 response_ns.record(rate_.to_ns(now_ - Instant{s->requested}));
                 s->requested = 0;
@@ -170,7 +170,7 @@ void Client::on_event(tcp::Stack& st, const Event& ev) {
         }
         break;
     case EventKind::PeerFin:
-        if (s && s->requested != 0 && expected_ == 0) {  // length unknown: the FIN ends the response
+        if (s && s->requested != 0 && cfg_.response_bytes == 0) {  // length unknown: the FIN ends the response
             ++c.responses_done;
             response_ns.record(rate_.to_ns(now_ - Instant{s->requested}));
             s->requested = 0;

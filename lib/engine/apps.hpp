@@ -37,7 +37,6 @@ enum class CloseMode : uint8_t { ClientFirst, ServerFirst, Rst };
 enum class ServerBehaviour : uint8_t { Close, Http };
 
 struct ServerConfig {
-    std::vector<uint16_t> ports{80};
     ServerBehaviour behaviour = ServerBehaviour::Http;
     uint32_t body_bytes = 64;              // HTTP response body size
     CloseMode close = CloseMode::ServerFirst;  // who closes after the response
@@ -56,6 +55,7 @@ struct ClientConfig {
     bool send_request = true;      // HTTP GET after the handshake
     CloseMode close = CloseMode::ServerFirst;
     uint32_t launch_burst = 32;    // new connections per loop turn at most (paced launch, bounded TX bursts)
+    uint64_t response_bytes = 0;   // length of a whole response when known (0: the server's FIN ends it)
 };
 
 class Server final : public tcp::App {
@@ -76,6 +76,8 @@ public:
     // Launch new connections as the rate and concurrency allow (called once per loop turn).
     void tick(tcp::Stack& st, Instant now);
     void stop_launching() { stopped_ = true; }
+    // Per-connection slots indexed by the stack's TCB handle: one per TCB the stack can hold.
+    void set_slots(uint32_t n) { slots_.assign(n, Slot{}); }
     [[nodiscard]] bool done() const { return stopped_ && open_ == 0; }
     [[nodiscard]] uint32_t open() const { return open_; }
     AppCounters c{};
@@ -101,10 +103,6 @@ private:
     uint32_t open_ = 0;
     uint32_t next_ip_ = 0;
     uint32_t next_port_ = 0;
-    uint64_t expected_ = 0;  // response bytes per connection when known (Content-Length + headers)
-public:
-    void set_expected_response(uint64_t bytes) { expected_ = bytes; }
-    void set_slots(uint32_t n) { slots_.assign(n, Slot{}); }
 };
 
 // The HTTP/1.1 response the server sends for a body of n bytes (so a client can know its length).

@@ -4,12 +4,15 @@
 #include <rte_mbuf.h>
 
 #include "io/mbuf.hpp"
-#include "wire/checksum.hpp"
+#include "wire/views.hpp"
 
 namespace synwave::engine {
 
 namespace {
 constexpr uint64_t kPublishMs = 200;  // snapshot refresh for the stats thread
+constexpr uint32_t kArpFrameLen = 60;  // ARP in Ethernet: 42 bytes, padded to the 60-byte minimum
+// Ethernet + 802.1Q tag + IPv4 without options + TCP with the longest options.
+constexpr uint32_t kMaxTcpHeaders = wire::eth::kHeaderLen + wire::eth::kVlanTagLen + wire::ipv4::kMinHeader + 60;
 inline uint32_t arp_slot(uint32_t ip) { return (ip * 2654435761u) >> 20; }  // Fibonacci hash to 12 bits
 }  // namespace
 
@@ -44,30 +47,34 @@ bool Worker::resolve(Ipv4 ip, Mac& out) {
     }
     if (now_.cycles - e.asked_at > rate_.ms(100).cycles) {
         e.asked_at = now_.cycles;
-        send_arp_request(ip);
+        if (send_arp_request(ip)) ++c_.arp_requests_tx;
     }
     return false;
 }
 
-void Worker::send_arp_request(Ipv4 ip) {
-    rte_mbuf* m = io::alloc_frame(cfg_.pool, 60, c_.tx_no_mbuf);
-    if (!m) return;
-    const uint32_t len = wire::build_arp_request(rte_pktmbuf_mtod(m, uint8_t*), rte_pktmbuf_tailroom(m) + 60,
-                                                 cfg_.mac, cfg_.ip_lo, ip);
+bool Worker::send_arp_request(Ipv4 ip) {
+    rte_mbuf* m = io::alloc_frame(cfg_.pool, kArpFrameLen, c_.tx_no_mbuf);
+    if (!m) return false;
+    const uint32_t len = wire::build_arp_request(rte_pktmbuf_mtod(m, uint8_t*), kArpFrameLen, cfg_.mac, cfg_.ip_lo, ip);
+    return push_frame(m, len);
+}
+
+// Hands a frame of `len` bytes (padded to Ethernet's minimum) to the TX batch; frees it if building failed.
+bool Worker::push_frame(rte_mbuf* m, uint32_t len) {
     if (len == 0) {
+        ++c_.tx_build_failed;
         rte_pktmbuf_free(m);
-        return;
+        return false;
     }
-    m->data_len = static_cast<uint16_t>(std::max<uint32_t>(len, 60));
+    m->data_len = static_cast<uint16_t>(std::max<uint32_t>(len, kArpFrameLen));
     m->pkt_len = m->data_len;
-    ++c_.arp_requests_tx;
     tx_.push(m);
+    return true;
 }
 
 void Worker::announce() {
     // Gratuitous ARP (RFC 5227 §3: an ARP request for our own address) so switches and peers learn us.
-    send_arp_request(cfg_.ip_lo);
-    --c_.arp_requests_tx;
+    (void)send_arp_request(cfg_.ip_lo);
 }
 
 void Worker::handle(rte_mbuf* m, Instant now, rte_mbuf** keep, uint32_t& nkeep) {
@@ -87,19 +94,12 @@ void Worker::handle(rte_mbuf* m, Instant now, rte_mbuf** keep, uint32_t& nkeep) 
     case wire::FrameKind::Arp:
         ++c_.arp_rx;
         learn(f.arp.spa, f.arp.sha);
-        if (f.arp.op == 1 && ours(f.arp.tpa)) {
+        if (f.arp.op == wire::arp::kOpRequest && ours(f.arp.tpa)) {
             // Answer in place of the request's mbuf: build into a fresh one (the request may be shorter).
-            rte_mbuf* r = io::alloc_frame(cfg_.pool, 60, c_.tx_no_mbuf);
+            rte_mbuf* r = io::alloc_frame(cfg_.pool, kArpFrameLen, c_.tx_no_mbuf);
             if (!r) return;
-            const uint32_t len = wire::build_arp_reply(rte_pktmbuf_mtod(r, uint8_t*), 128, f, cfg_.mac);
-            if (len == 0) {
-                rte_pktmbuf_free(r);
-                return;
-            }
-            r->data_len = static_cast<uint16_t>(std::max<uint32_t>(len, 60));
-            r->pkt_len = r->data_len;
-            ++c_.arp_replies_tx;
-            tx_.push(r);
+            const uint32_t len = wire::build_arp_reply(rte_pktmbuf_mtod(r, uint8_t*), kArpFrameLen, f, cfg_.mac);
+            if (push_frame(r, len)) ++c_.arp_replies_tx;
         }
         return;
     case wire::FrameKind::IcmpEcho:
@@ -107,7 +107,7 @@ void Worker::handle(rte_mbuf* m, Instant now, rte_mbuf** keep, uint32_t& nkeep) 
             ++c_.rx_not_ours;
             return;
         }
-        if (f.icmp.type == 8) {
+        if (f.icmp.type == wire::icmp::kTypeEchoRequest) {
             const uint32_t len = wire::icmp_echo_reply_in_place(data, f, cfg_.mac);
             if (len != 0) {
                 m->data_len = static_cast<uint16_t>(len);
@@ -129,8 +129,7 @@ void Worker::handle(rte_mbuf* m, Instant now, rte_mbuf** keep, uint32_t& nkeep) 
     }
 }
 
-void Worker::transmit(Instant now) {
-    (void)now;
+void Worker::transmit() {
     auto& out = stack_.out();
     for (const tcp::OutSegment& o : out) {
         Mac dmac;
@@ -138,7 +137,7 @@ void Worker::transmit(Instant now) {
             ++c_.tx_no_arp;
             continue;
         }
-        const uint32_t need = 14 + 20 + 60 + o.seg.payload_len;
+        const uint32_t need = kMaxTcpHeaders + o.seg.payload_len;
         rte_mbuf* m = io::alloc_frame(cfg_.pool, static_cast<uint16_t>(std::min<uint32_t>(need, 0xFFFF)), c_.tx_no_mbuf);
         if (!m) continue;  // counted in tx_no_mbuf; TCP retransmits
         wire::L2L3 h;
@@ -156,7 +155,7 @@ void Worker::transmit(Instant now) {
         }
         m->data_len = static_cast<uint16_t>(len);
         m->pkt_len = len;
-        if (cfg_.tx_csum_offload) io::set_tx_tcp_csum_offload(m, 14, 20);
+        if (cfg_.tx_csum_offload) io::set_tx_tcp_csum_offload(m, wire::eth::kHeaderLen, wire::ipv4::kMinHeader);
         tx_.push(m);
     }
     out.clear();
@@ -180,13 +179,13 @@ uint32_t Worker::run_once(Instant now) {
                 rte_pktmbuf_free(rx[i]);  // payload pointers handed to the app were valid until here
             }
             // Build replies while the packet is hot (and before the out queue grows past a burst).
-            if (stack_.out().size() >= 64) transmit(now);
+            if (stack_.out().size() >= 64) transmit();
         }
         for (uint32_t i = 0; i < nkeep; ++i) tx_.push(keep[i]);
     }
     if (stack_.timers_due(now)) stack_.poll(now, cfg_.timer_budget);
     if (client_) client_->tick(stack_, now);
-    transmit(now);
+    transmit();
     const uint64_t before = tx_.counters().tx_ring_full_drops;
     (void)tx_.flush();
     c_.tx_ring_full += tx_.counters().tx_ring_full_drops - before;
@@ -198,8 +197,8 @@ uint32_t Worker::run_once(Instant now) {
     return n;
 }
 
-void Worker::flush(Instant now) {
-    transmit(now);
+void Worker::flush() {
+    transmit();
     (void)tx_.flush();
     c_.tx_packets = tx_.counters().tx_packets;
 }

@@ -65,7 +65,6 @@ struct WorkerStats {
     tcp::TcpCounters tcp{};
     std::array<uint64_t, wire::kDropCount> drops{};
     uint32_t active = 0, timewait = 0, half_open = 0;
-    std::array<uint32_t, tcp::kStateCount> by_state{};
 };
 
 class Worker {
@@ -79,7 +78,7 @@ public:
     // One loop turn at `now` (read by the caller once per turn). Returns frames received.
     uint32_t run_once(Instant now);
     // Sends what is pending now (shutdown, tests).
-    void flush(Instant now);
+    void flush();
     // Gratuitous ARP for our first address (start-up).
     void announce();
 
@@ -94,10 +93,11 @@ public:
 
 private:
     void handle(rte_mbuf* m, Instant now, rte_mbuf** keep, uint32_t& nkeep);
-    void transmit(Instant now);
+    void transmit();
+    bool push_frame(rte_mbuf* m, uint32_t len);
     [[nodiscard]] bool resolve(Ipv4 ip, Mac& out);
     void learn(Ipv4 ip, const Mac& mac);
-    void send_arp_request(Ipv4 ip);
+    bool send_arp_request(Ipv4 ip);
     [[nodiscard]] bool ours(Ipv4 ip) const { return ip.v - cfg_.ip_lo.v <= cfg_.ip_hi.v - cfg_.ip_lo.v; }
 
     WorkerConfig cfg_;
