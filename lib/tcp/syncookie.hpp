@@ -65,10 +65,13 @@ struct CookieIsn {
     uint16_t mss = 0;
 };
 
-class SynCookies {
+// C and D are the SipHash round counts of H1 and H2. The stack uses SynCookies (1-3, see the top of this
+// file); bench/tcp instantiates 2-4 to measure the alternative with the same code.
+template <int C, int D>
+class BasicSynCookies {
 public:
     // Two independent secret keys: k1 for the per-tuple hash, k2 for the hash that binds the counter.
-    SynCookies(SipKey k1, SipKey k2) : k1_(k1), k2_(k2) {}
+    BasicSynCookies(SipKey k1, SipKey k2) : k1_(k1), k2_(k2) {}
 
     // The index of the largest kCookieMssTable entry <= peer_mss; 0 when the peer's MSS is below 536
     // (as Linux; IPv4 hosts must accept 536, RFC 9293 §3.7.1, so such SYNs are rare and suspect).
@@ -131,14 +134,16 @@ public:
     }
 
 private:
-    [[nodiscard]] uint32_t h1(const Tuple4& t) const { return static_cast<uint32_t>(siphash_tuple<1, 3>(k1_, t, 0)); }
+    [[nodiscard]] uint32_t h1(const Tuple4& t) const { return static_cast<uint32_t>(siphash_tuple<C, D>(k1_, t, 0)); }
     [[nodiscard]] uint32_t h2(const Tuple4& t, uint32_t count, uint32_t client_isn) const {
-        return static_cast<uint32_t>(siphash_tuple<1, 3>(k2_, t, count, client_isn));
+        return static_cast<uint32_t>(siphash_tuple<C, D>(k2_, t, count, client_isn));
     }
 
     SipKey k1_;
     SipKey k2_;
 };
+
+using SynCookies = BasicSynCookies<1, 3>;
 
 // ---- Options carried in the timestamp (RFC 7323) ----
 //

@@ -160,7 +160,8 @@ inline Scenario make_scenario(uint32_t connections, CloseMode mode, LinkConfig l
 // Results
 // ---------------------------------------------------------------------------------------------------------
 
-inline constexpr std::size_t kReasons = 9;  // AbortReason values
+// AbortReason values: LocalAbort is the last enumerator.
+inline constexpr std::size_t kReasons = static_cast<std::size_t>(tcp::AbortReason::LocalAbort) + 1;
 
 // Why a client connection failed, beyond the stack's AbortReasons.
 struct ClientAnomalies {
@@ -656,6 +657,11 @@ private:
 inline constexpr uint64_t kMinStepNs = 5'000;    // frames due within 5 µs are delivered in one step
 inline constexpr uint64_t kIdleStepNs = 500'000; // nothing in flight: about one wheel tick (2^19 ns)
 
+// No TCB, no TIME_WAIT record, no armed timer (the flow table and half-open count are checked by the caller).
+inline bool drained(const tcp::Stack& st) {
+    return st.active_conns() == 0 && st.timewait_count() == 0 && st.timers_pending() == 0;
+}
+
 inline tcp::Secrets secrets_for(uint64_t seed, uint64_t side) {
     Rng r(seed * 2 + side + 0x7e57);
     return tcp::Secrets{{r.next(), r.next()}, {r.next(), r.next()}, {r.next(), r.next()}};
@@ -694,10 +700,7 @@ inline Result run(const Scenario& sc) {
             resolved = true;
             r.resolved_ns = now.cycles - kStart.cycles;
         }
-        if (resolved && link.empty() && client.active_conns() == 0 && server.active_conns() == 0 &&
-            client.timewait_count() == 0 && server.timewait_count() == 0 && client.timers_pending() == 0 &&
-            server.timers_pending() == 0)
-            break;
+        if (resolved && link.empty() && drained(client) && drained(server)) break;
         if (now.cycles - kStart.cycles >= sc.max_sim_ns) {
             r.timed_out = true;
             break;

@@ -253,25 +253,29 @@ std::vector<Result> run_parallel(const char* name, const std::vector<Scenario>& 
 
 // ----- no loss: exact -----------------------------------------------------------------------------------
 
-TEST(Sim, ClientClosesFirstNoLoss) {
-    const Scenario sc = make_scenario(kFull, CloseMode::ClientFirst, LinkConfig{}, 1);
-    const Result r = run_and_check("ClientClosesFirstNoLoss", sc);
+// A clean link in close mode m: every connection completes, nothing is repaired.
+Result no_loss(const char* name, CloseMode m, uint64_t seed) {
+    const Scenario sc = make_scenario(kFull, m, LinkConfig{}, seed);
+    const Result r = run_and_check(name, sc);
     check_endings(sc, r);
     check_clean(sc, r);
+    // The window was full: connections ran concurrently.
+    EXPECT_EQ(r.peak_open, sc.window);
+    return r;
+}
+
+TEST(Sim, ClientClosesFirstNoLoss) {
+    const Result r = no_loss("ClientClosesFirstNoLoss", CloseMode::ClientFirst, 1);
     // Client: SYN, request (it carries the handshake's ACK: the app sends from the Connected event), ACK of
     // two response segments, FIN (acknowledging the third), ACK of the server's FIN. Server: SYN-ACK, three
     // response segments, FIN (acknowledging the client's FIN).
     EXPECT_EQ(r.cc.tx_segments, 5ull * kFull);
     EXPECT_EQ(r.sc.tx_segments, 5ull * kFull);
     EXPECT_EQ(r.cc.tw_expired, uint64_t{kFull});
-    EXPECT_EQ(r.peak_open, sc.window);  // the window was full: connections ran concurrently
 }
 
 TEST(Sim, ServerClosesFirstNoLoss) {
-    const Scenario sc = make_scenario(kFull, CloseMode::ServerFirst, LinkConfig{}, 2);
-    const Result r = run_and_check("ServerClosesFirstNoLoss", sc);
-    check_endings(sc, r);
-    check_clean(sc, r);
+    const Result r = no_loss("ServerClosesFirstNoLoss", CloseMode::ServerFirst, 2);
     // Client: SYN, request (with the handshake's ACK), ACK of two segments, FIN (acknowledging the third and
     // the server's FIN). Server: SYN-ACK, three segments, its FIN (a segment of its own: close() comes after
     // send() has already emitted the data), ACK of the client's FIN.
@@ -281,10 +285,7 @@ TEST(Sim, ServerClosesFirstNoLoss) {
 }
 
 TEST(Sim, SimultaneousCloseNoLoss) {
-    const Scenario sc = make_scenario(kFull, CloseMode::Simultaneous, LinkConfig{}, 3);
-    const Result r = run_and_check("SimultaneousCloseNoLoss", sc);
-    check_endings(sc, r);
-    check_clean(sc, r);
+    const Result r = no_loss("SimultaneousCloseNoLoss", CloseMode::Simultaneous, 3);
     // Both FINs cross: each side enters CLOSING (RFC 9293 §3.6 figure 13) and then TIME_WAIT.
     EXPECT_EQ(r.cc.entered[static_cast<std::size_t>(tcp::State::Closing)], uint64_t{kFull});
     EXPECT_EQ(r.sc.entered[static_cast<std::size_t>(tcp::State::Closing)], uint64_t{kFull});
@@ -293,10 +294,7 @@ TEST(Sim, SimultaneousCloseNoLoss) {
 }
 
 TEST(Sim, AbortNoLoss) {
-    const Scenario sc = make_scenario(kFull, CloseMode::ClientAbort, LinkConfig{}, 4);
-    const Result r = run_and_check("AbortNoLoss", sc);
-    check_endings(sc, r);
-    check_clean(sc, r);
+    const Result r = no_loss("AbortNoLoss", CloseMode::ClientAbort, 4);
     // Client: SYN, request (with the handshake's ACK), ACK of two segments, RST, RST for the server's FIN.
     // Server: SYN-ACK, three segments, FIN; the second RST finds only the listener and is ignored.
     EXPECT_EQ(r.cc.tx_segments, 5ull * kFull);
