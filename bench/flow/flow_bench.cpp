@@ -9,11 +9,14 @@
 // Run: build-flow/bench/flow/bench_flow --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <utility>
 #include <vector>
 
+#include "core/endian.hpp"
 #include "flow/flow_table.hpp"
 #include "flow/toeplitz.hpp"
 
@@ -93,32 +96,11 @@ void table_counters(benchmark::State& state, const FlowTable& t) {
     state.counters["bytes_per_entry"] = static_cast<double>(t.memory_bytes()) / t.size();
 }
 
-// Args: max_entries, fill %, hit (1) or miss (0).
-void BM_LookupSingle(benchmark::State& state) {
-    Fixture& f = fixture(static_cast<uint32_t>(state.range(0)), static_cast<uint32_t>(state.range(1)));
-    if (!f.ok) {
-        state.SkipWithError("fixture build failed");
-        return;
-    }
-    const bool hit = state.range(2) != 0;
-    const FlowKey* keys = hit ? f.hit_keys.data() : f.miss_keys.data();
-    const uint32_t* hashes = hit ? f.hit_hashes.data() : f.miss_hashes.data();
-    uint64_t found = 0;
-    uint32_t i = 0;
-    for (auto _ : state) {
-        const uint32_t v = f.table.lookup(keys[i], hashes[i]);
-        found += v != FlowTable::kNone;
-        i = (i + 1) & (kQueries - 1);
-    }
-    const uint64_t n = static_cast<uint64_t>(state.iterations());
-    if (found != (hit ? n : 0)) state.SkipWithError(hit ? "a hit lookup missed" : "a miss lookup hit");
-    state.SetItemsProcessed(static_cast<int64_t>(n));
-    table_counters(state, f.table);
-}
-
 constexpr uint32_t kBurst = 32;  // a typical RX burst
 
-void BM_LookupBulk32(benchmark::State& state) {
+// Args: max_entries, fill %, hit (1) or miss (0). kPerCall 1: lookup(); kBurst: lookup_bulk() of a burst.
+template <uint32_t kPerCall>
+void BM_Lookup(benchmark::State& state) {
     Fixture& f = fixture(static_cast<uint32_t>(state.range(0)), static_cast<uint32_t>(state.range(1)));
     if (!f.ok) {
         state.SkipWithError("fixture build failed");
@@ -127,15 +109,19 @@ void BM_LookupBulk32(benchmark::State& state) {
     const bool hit = state.range(2) != 0;
     const FlowKey* keys = hit ? f.hit_keys.data() : f.miss_keys.data();
     const uint32_t* hashes = hit ? f.hit_hashes.data() : f.miss_hashes.data();
-    uint32_t values[kBurst];
+    uint32_t values[kPerCall];
     uint64_t found = 0;
     uint32_t i = 0;
     for (auto _ : state) {
-        f.table.lookup_bulk(keys + i, hashes + i, kBurst, values);
+        if constexpr (kPerCall == 1) {
+            values[0] = f.table.lookup(keys[i], hashes[i]);
+        } else {
+            f.table.lookup_bulk(keys + i, hashes + i, kPerCall, values);
+        }
         for (uint32_t v : values) found += v != FlowTable::kNone;
-        i = (i + kBurst) & (kQueries - 1);
+        i = (i + kPerCall) & (kQueries - 1);
     }
-    const uint64_t n = static_cast<uint64_t>(state.iterations()) * kBurst;
+    const uint64_t n = static_cast<uint64_t>(state.iterations()) * kPerCall;
     if (found != (hit ? n : 0)) state.SkipWithError(hit ? "a hit lookup missed" : "a miss lookup hit");
     state.SetItemsProcessed(static_cast<int64_t>(n));
     table_counters(state, f.table);
@@ -145,8 +131,8 @@ void BM_LookupBulk32(benchmark::State& state) {
 void register_lookups() {
     for (int64_t max : {1'000'000, 10'000'000}) {
         for (int64_t fill : {50, 90}) {
-            for (auto [name, fn] : {std::pair{"BM_LookupSingle", &BM_LookupSingle},
-                                    std::pair{"BM_LookupBulk32", &BM_LookupBulk32}}) {
+            for (auto [name, fn] : {std::pair{"BM_LookupSingle", &BM_Lookup<1>},
+                                    std::pair{"BM_LookupBulk32", &BM_Lookup<kBurst>}}) {
                 for (int64_t hit : {1, 0}) {
                     benchmark::RegisterBenchmark(name, fn)->Args({max, fill, hit})->ArgNames({"max", "fill%", "hit"});
                 }
@@ -203,43 +189,47 @@ void BM_FlowHash(benchmark::State& state) {
         i = (i + 1) & 4095;
     }
     benchmark::DoNotOptimize(acc);
-    if (flow_hash(keys[0]) != flow_hash(FlowKey(keys[0]))) state.SkipWithError("unstable hash");
+    // A hash that is constant or ignores fields would make the timing meaningless: the 4096 random keys
+    // must hash to (nearly) 4096 distinct values (random 32-bit values would collide in ~0.002 pairs).
+    std::vector<uint32_t> h(keys.size());
+    for (size_t k = 0; k < keys.size(); ++k) h[k] = flow_hash(keys[k]);
+    std::sort(h.begin(), h.end());
+    if (std::unique(h.begin(), h.end()) - h.begin() < 4090) state.SkipWithError("flow_hash collides");
     state.SetItemsProcessed(state.iterations());
 }
 
-struct Tuple {
-    uint32_t src, dst;
-    uint16_t sport, dport;
-};
+// The 12 hash input bytes of a tuple, network order (src addr, dst addr, src port, dst port).
+std::array<uint8_t, ToeplitzV4::kTupleBytes> wire_tuple(const FlowKey& t) {
+    std::array<uint8_t, ToeplitzV4::kTupleBytes> b{};
+    store_be32(b.data(), t.local_ip);
+    store_be32(b.data() + 4, t.remote_ip);
+    store_be16(b.data() + 8, t.local_port);
+    store_be16(b.data() + 10, t.remote_port);
+    return b;
+}
 
+// Tuples are FlowKeys read as (src, dst, sport, dport).
 void BM_ToeplitzV4(benchmark::State& state) {
     const ToeplitzV4 rss(kDefaultRssKey);
-    std::vector<Tuple> tuples(4096);
+    std::vector<FlowKey> tuples(4096);
     SplitMix rng{4};
-    for (auto& t : tuples) {
-        const uint64_t a = rng.next();
-        const uint64_t b = rng.next();
-        t = {static_cast<uint32_t>(a), static_cast<uint32_t>(a >> 32), static_cast<uint16_t>(b),
-             static_cast<uint16_t>(b >> 16)};
-    }
+    for (auto& t : tuples) t = rng.key();
     uint32_t acc = 0;
     uint32_t i = 0;
     for (auto _ : state) {
-        const Tuple& t = tuples[i];
-        acc ^= rss.hash(t.src, t.dst, t.sport, t.dport);
+        const FlowKey& t = tuples[i];
+        acc ^= rss.hash(t.local_ip, t.remote_ip, t.local_port, t.remote_port);
         i = (i + 1) & 4095;
     }
     benchmark::DoNotOptimize(acc);
-    // The fast path must agree with the bitwise definition.
-    const Tuple& t = tuples[0];
-    const uint8_t in[12] = {static_cast<uint8_t>(t.src >> 24), static_cast<uint8_t>(t.src >> 16),
-                            static_cast<uint8_t>(t.src >> 8),  static_cast<uint8_t>(t.src),
-                            static_cast<uint8_t>(t.dst >> 24), static_cast<uint8_t>(t.dst >> 16),
-                            static_cast<uint8_t>(t.dst >> 8),  static_cast<uint8_t>(t.dst),
-                            static_cast<uint8_t>(t.sport >> 8), static_cast<uint8_t>(t.sport),
-                            static_cast<uint8_t>(t.dport >> 8), static_cast<uint8_t>(t.dport)};
-    if (rss.hash(t.src, t.dst, t.sport, t.dport) != toeplitz(kDefaultRssKey.data(), kRssKeyLen, in, 12)) {
-        state.SkipWithError("ToeplitzV4 disagrees with toeplitz()");
+    // The fast path must agree with the bitwise definition on every tuple it hashed.
+    for (const FlowKey& t : tuples) {
+        const auto in = wire_tuple(t);
+        if (rss.hash(t.local_ip, t.remote_ip, t.local_port, t.remote_port) !=
+            toeplitz(kDefaultRssKey.data(), kRssKeyLen, in.data(), in.size())) {
+            state.SkipWithError("ToeplitzV4 disagrees with toeplitz()");
+            break;
+        }
     }
     state.SetItemsProcessed(state.iterations());
 }

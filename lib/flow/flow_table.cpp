@@ -121,7 +121,7 @@ void FlowTable::lookup_bulk(const FlowKey* keys, const uint32_t* hashes, uint32_
     for (uint32_t i = 0; i < w; ++i) prefetch_read(&buckets_[home_of(hashes[i])]);
     for (uint32_t i = 0; i < n; ++i) {
         if (i + w < n) prefetch_read(&buckets_[home_of(hashes[i + w])]);
-        values[i] = find_value(keys[i], hashes[i]);
+        values[i] = lookup(keys[i], hashes[i]);
     }
 }
 

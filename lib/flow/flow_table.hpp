@@ -82,7 +82,8 @@ public:
 
     // The value stored for key, or kNone. `hash` must be the one the key was inserted with.
     [[nodiscard]] uint32_t lookup(const FlowKey& key, uint32_t hash) const {
-        return find_value(key, hash);
+        const Pos p = find(key, hash);
+        return SYNWAVE_LIKELY(p.index < kBucketSlots) ? buckets_[p.bucket].entry[p.index].value : kNone;
     }
 
     // values[i] = lookup(keys[i], hashes[i]) for i < n. Prefetches the home buckets of the first kBulkWindow
@@ -199,11 +200,6 @@ private:
         // Distances are < 2^31, so the signed compare is exact.
         const __m128i lt = _mm_cmplt_epi32(dist, _mm_set1_epi32(static_cast<int>(d)));
         return (_mm_movemask_ps(_mm_castsi128_ps(lt)) & 7) != 0;
-    }
-
-    [[nodiscard]] uint32_t find_value(const FlowKey& key, uint32_t hash) const {
-        const Pos p = find(key, hash);
-        return SYNWAVE_LIKELY(p.index < kBucketSlots) ? buckets_[p.bucket].entry[p.index].value : kNone;
     }
 
     void release() noexcept;

@@ -24,21 +24,16 @@ uint32_t toeplitz(const uint8_t* key, size_t key_len, const uint8_t* input, size
 }
 
 ToeplitzV4::ToeplitzV4(std::span<const uint8_t> key) {
-    // By linearity, t_[pos][v] = XOR of the single-bit hashes of v's set bits at byte position pos.
-    std::array<uint8_t, kMinKeyLen + 8> k{};  // zero-extended key, with slack for the 64-bit window
-    for (size_t i = 0; i < key.size() && i < k.size(); ++i) k[i] = key[i];
+    // By linearity, t_[pos][v] is the hash of the tuple whose only non-zero byte is byte pos = v; the bytes
+    // after pos are zero and contribute nothing, so the reference over the first pos + 1 bytes gives it
+    // (3072 short hashes at construction; toeplitz() zero-extends a short key).
+    std::array<uint8_t, kTupleBytes> in{};
     for (size_t pos = 0; pos < kTupleBytes; ++pos) {
-        uint64_t window = 0;
-        for (size_t b = 0; b < 8; ++b) window = (window << 8) | k[pos + b];
-        std::array<uint32_t, 8> bit{};  // bit[j]: hash of the tuple with only bit j (MSB first) of byte pos set
-        for (uint32_t j = 0; j < 8; ++j) bit[j] = static_cast<uint32_t>(window >> (32 - j));
         for (uint32_t v = 0; v < 256; ++v) {
-            uint32_t h = 0;
-            for (uint32_t j = 0; j < 8; ++j) {
-                if (v & (0x80u >> j)) h ^= bit[j];
-            }
-            t_[pos][v] = h;
+            in[pos] = static_cast<uint8_t>(v);
+            t_[pos][v] = toeplitz(key.data(), key.size(), in.data(), pos + 1);
         }
+        in[pos] = 0;
     }
 }
 

@@ -205,6 +205,12 @@ Result<void> check_hugepages(const ParsedEal& p) {
                  "mount -t hugetlbfs nodev /dev/hugepages`"};
 }
 
+// Both checks of check_eal_args(), also run by eal_init() before rte_eal_init.
+Result<void> check_parsed(const ParsedEal& p) {
+    if (Result<void> r = check_lcores(p); !r) return r;
+    return check_hugepages(p);
+}
+
 // EAL names a vdev's device after the part of the argument before the first comma.
 std::string vdev_name(const std::string& devargs) { return devargs.substr(0, devargs.find(',')); }
 
@@ -280,8 +286,7 @@ Result<EalInfo> after_init(int consumed, int argc, char** argv, const ParsedEal&
 Result<EalInfo> run_init(int argc, char** argv, const std::vector<std::string>& eal_args, const EalOptions& opts) {
     if (g_running) return Error{"EAL is already running: it can be started once per process"};
     const ParsedEal parsed = parse_eal(eal_args);
-    if (Result<void> r = check_lcores(parsed); !r) return Error{r.error()};
-    if (Result<void> r = check_hugepages(parsed); !r) return Error{r.error()};
+    if (Result<void> r = check_parsed(parsed); !r) return Error{r.error()};
     const int consumed = rte_eal_init(argc, argv);
     if (consumed < 0) {
         const int e = rte_errno;
@@ -313,11 +318,7 @@ std::string unique_file_prefix(std::string_view stem) {
            std::to_string(g_prefix_counter.fetch_add(1, std::memory_order_relaxed));
 }
 
-Result<void> check_eal_args(const std::vector<std::string>& eal_args) {
-    const ParsedEal parsed = parse_eal(eal_args);
-    if (Result<void> r = check_lcores(parsed); !r) return r;
-    return check_hugepages(parsed);
-}
+Result<void> check_eal_args(const std::vector<std::string>& eal_args) { return check_parsed(parse_eal(eal_args)); }
 
 Result<EalInfo> eal_init(int argc, char** argv, const EalOptions& opts) {
     std::vector<std::string> eal_args;

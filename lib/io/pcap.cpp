@@ -71,24 +71,11 @@ void PcapWriter::write(const uint8_t* data, uint32_t len, uint64_t unix_ns) {
 
 void PcapWriter::write(const rte_mbuf* m, uint64_t unix_ns) {
     if (dumper_ == nullptr) return;
-    if (m->nb_segs == 1) {
-        write(rte_pktmbuf_mtod(m, const uint8_t*), rte_pktmbuf_data_len(m), unix_ns);
-        return;
-    }
-    // A chain: copy up to snaplen bytes into one buffer, record the full length.
+    // The first min(len, snaplen) bytes, all write() above reads: rte_pktmbuf_read points into the mbuf
+    // when they lie in the first segment (no copy) and linearises a chain into scratch_ otherwise.
     const uint32_t len = rte_pktmbuf_pkt_len(m);
-    const uint32_t cap = std::min(len, snaplen_);
-    const void* p = rte_pktmbuf_read(m, 0, cap, scratch_.data());
-    if (p == nullptr) return;
-    pcap_pkthdr h{};
-    h.ts.tv_sec = static_cast<time_t>(unix_ns / 1'000'000'000);
-    h.ts.tv_usec = static_cast<suseconds_t>(unix_ns % 1'000'000'000);
-    h.len = len;
-    h.caplen = cap;
-    truncated_ += cap < len;
-    pcap_dump(reinterpret_cast<u_char*>(dumper_), &h, static_cast<const u_char*>(p));
-    ++frames_;
-    bytes_ += cap;
+    const void* p = rte_pktmbuf_read(m, 0, std::min(len, snaplen_), scratch_.data());
+    if (p != nullptr) write(static_cast<const uint8_t*>(p), len, unix_ns);
 }
 
 Result<void> PcapWriter::flush() {

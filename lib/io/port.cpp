@@ -28,6 +28,14 @@ constexpr uint64_t kWantedRssHf = RTE_ETH_RSS_NONFRAG_IPV4_TCP | RTE_ETH_RSS_IPV
 constexpr uint64_t kTxCsum = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
 constexpr uint64_t kRxCsum = RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_CKSUM;
 
+// The rte_eth_rss_reta_entry64 groups covering a RETA of `size` entries, every entry selected (mask bit
+// set) and zero: what both rte_eth_dev_rss_reta_update and rte_eth_dev_rss_reta_query take.
+std::vector<rte_eth_rss_reta_entry64> reta_groups(uint16_t size) {
+    std::vector<rte_eth_rss_reta_entry64> g((size + RTE_ETH_RETA_GROUP_SIZE - 1) / RTE_ETH_RETA_GROUP_SIZE);
+    for (size_t i = 0; i < size; ++i) g[i / RTE_ETH_RETA_GROUP_SIZE].mask |= 1ULL << (i % RTE_ETH_RETA_GROUP_SIZE);
+    return g;
+}
+
 }  // namespace
 
 Result<Port> Port::open(const PortConfig& cfg, std::span<rte_mempool* const> rx_pools) {
@@ -79,7 +87,7 @@ Result<Port> Port::open(const PortConfig& cfg, std::span<rte_mempool* const> rx_
     if (!cfg.rss && cfg.queues > 1)
         info.notes.push_back("RSS off with " + std::to_string(cfg.queues) +
                              " queues: the device decides which queue receives what");
-    const size_t key_len = dev.hash_key_size != 0 ? dev.hash_key_size : kRssKeyLen;
+    const size_t key_len = dev.hash_key_size != 0 ? dev.hash_key_size : flow::kRssKeyLen;
     if (cfg.rss && can_rss) {
         if (!cfg.rss_key.empty() && cfg.rss_key.size() != key_len)
             return Error{who_drv + ": RSS key of " + std::to_string(cfg.rss_key.size()) + " bytes, the device takes " +
@@ -188,22 +196,14 @@ Result<Port> Port::open(const PortConfig& cfg, std::span<rte_mempool* const> rx_
                                        "connection cannot be predicted; use 1 queue"};
             info.notes.push_back("RSS without RETA: queue prediction unavailable (1 queue)");
         } else {
-            const size_t groups = (reta_size + RTE_ETH_RETA_GROUP_SIZE - 1) / RTE_ETH_RETA_GROUP_SIZE;
-            std::vector<rte_eth_rss_reta_entry64> reta(groups);
-            for (size_t i = 0; i < reta_size; ++i) {
-                reta[i / RTE_ETH_RETA_GROUP_SIZE].mask |= 1ULL << (i % RTE_ETH_RETA_GROUP_SIZE);
+            std::vector<rte_eth_rss_reta_entry64> reta = reta_groups(reta_size);
+            for (size_t i = 0; i < reta_size; ++i)
                 reta[i / RTE_ETH_RETA_GROUP_SIZE].reta[i % RTE_ETH_RETA_GROUP_SIZE] =
                     static_cast<uint16_t>(i % cfg.queues);
-            }
             const int upd = rte_eth_dev_rss_reta_update(pid, reta.data(), reta_size);
             if (upd != 0 && upd != -ENOTSUP)
                 return Error{who_drv + ": cannot program the RSS redirection table: " + errtext(upd)};
-            for (auto& g : reta) {
-                g.mask = 0;
-                for (auto& r : g.reta) r = 0;
-            }
-            for (size_t i = 0; i < reta_size; ++i)
-                reta[i / RTE_ETH_RETA_GROUP_SIZE].mask |= 1ULL << (i % RTE_ETH_RETA_GROUP_SIZE);
+            reta = reta_groups(reta_size);  // zeroed, so the query's answer is not our own request read back
             if (int ret = rte_eth_dev_rss_reta_query(pid, reta.data(), reta_size); ret != 0)
                 return Error{who_drv + ": cannot read the RSS redirection table: " + errtext(ret)};
             info.reta.resize(reta_size);

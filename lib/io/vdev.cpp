@@ -78,21 +78,20 @@ Result<RingPair> RingPair::create(const std::string& name, uint32_t ring_size, i
     if (p.ba_ == nullptr) return Error{"ring pair '" + name + "': cannot create ring " + ba + ": " + errtext(rte_errno)};
 
     // rte_eth_from_rings creates a vdev named "net_ring_<its name argument>" (the vdev bus picks the
-    // driver by that prefix) in a 32-byte buffer.
-    p.name_a_ = "net_ring_" + name + "_a";
-    int a = rte_eth_from_rings((name + "_a").c_str(), &p.ba_, 1, &p.ab_, 1, node);
-    if (a < 0) {
-        p.name_a_.clear();
+    // driver by that prefix) in a 32-byte buffer. The device name is recorded only once it exists, so the
+    // destructor removes exactly what was made.
+    auto add_port = [&](char side, rte_ring* rx, rte_ring* tx, std::string& dev_name, uint16_t& port) {
+        const std::string suffix = name + '_' + side;
+        const int id = rte_eth_from_rings(suffix.c_str(), &rx, 1, &tx, 1, node);
+        if (id < 0) return false;
+        dev_name = "net_ring_" + suffix;
+        port = static_cast<uint16_t>(id);
+        return true;
+    };
+    if (!add_port('a', p.ba_, p.ab_, p.name_a_, p.port_a_))
         return Error{"ring pair '" + name + "': rte_eth_from_rings failed for port A: " + errtext(rte_errno)};
-    }
-    p.port_a_ = static_cast<uint16_t>(a);
-    p.name_b_ = "net_ring_" + name + "_b";
-    int b = rte_eth_from_rings((name + "_b").c_str(), &p.ab_, 1, &p.ba_, 1, node);
-    if (b < 0) {
-        p.name_b_.clear();
+    if (!add_port('b', p.ab_, p.ba_, p.name_b_, p.port_b_))
         return Error{"ring pair '" + name + "': rte_eth_from_rings failed for port B: " + errtext(rte_errno)};
-    }
-    p.port_b_ = static_cast<uint16_t>(b);
     return p;
 }
 

@@ -114,8 +114,6 @@ private:
 };
 static_assert(sizeof(TimerNode) == 24, "timer node is designed as two links and a 64-bit tick");
 
-[[nodiscard]] inline bool armed(const TimerNode& n) { return n.armed(); }
-
 // The record a node is embedded in: owner_of<Conn>(node, offsetof(Conn, timer)). The caller owns the
 // guarantee that `node` really is that member of an Owner (offsetof needs a standard-layout Owner).
 template <class Owner>

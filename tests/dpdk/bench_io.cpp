@@ -82,7 +82,10 @@ void BM_RingPairBurst32(benchmark::State& state) {
         std::array<rte_mbuf*, kBurst> out{};
         std::array<rte_mbuf*, kBurst> in{};
         for (auto _ : state) {
-            if (!alloc_frames(pool->get(), out, kFrameLen)) break;
+            if (!alloc_frames(pool->get(), out, kFrameLen)) {
+                state.SkipWithError("pool empty: frames are not coming back");
+                break;
+            }
             for (rte_mbuf* m : out) tx.push(m);
             sent += tx.flush();
             const uint16_t n = rte_eth_rx_burst(pair->port_b(), 0, in.data(), kBurst);

@@ -136,6 +136,32 @@ MempoolPtr pool_or_fail(const std::string& name, uint32_t n, uint32_t cache) {
     return r.ok() ? std::move(r).value() : MempoolPtr{};
 }
 
+// A pool and a ring pair "<name>" (ports net_ring_<name>_a and _b), optionally with both ports opened on
+// the pool. Members go in reverse order: ports, then the pair (which frees what its rings still hold), then
+// the pool. setup() ASSERTs: call it through ASSERT_NO_FATAL_FAILURE.
+struct RingRig {
+    MempoolPtr pool;
+    std::optional<RingPair> pair;
+    std::optional<Port> a, b;
+    std::array<rte_mempool*, 1> pools{};
+
+    void setup(const std::string& name, uint32_t n_mbufs, uint32_t ring_size, bool open_ports) {
+        pool = pool_or_fail("swt_ring_" + name, n_mbufs, 0);
+        ASSERT_TRUE(pool);
+        pools[0] = pool.get();
+        auto p = RingPair::create(name, ring_size);
+        ASSERT_TRUE(p.ok()) << p.error();
+        pair.emplace(std::move(p).value());
+        if (!open_ports) return;
+        auto pa = Port::open(PortConfig{.port_id = pair->port_a()}, pools);
+        ASSERT_TRUE(pa.ok()) << pa.error();
+        a.emplace(std::move(pa).value());
+        auto pb = Port::open(PortConfig{.port_id = pair->port_b()}, pools);
+        ASSERT_TRUE(pb.ok()) << pb.error();
+        b.emplace(std::move(pb).value());
+    }
+};
+
 // A scratch directory under $TMPDIR (or /tmp), removed with everything in it when the test ends.
 struct TempDir {
     fs::path path;
@@ -309,15 +335,9 @@ TEST(Vdev, NullVdevProbesToAPortAndIsRemoved) {
 // ports
 
 TEST(RingPort, FramesArriveByteExactAndPortReportsNoRss) {
-    MempoolPtr pool = pool_or_fail("swt_ring_x", 511, 0);
-    ASSERT_TRUE(pool);
-    auto pair = RingPair::create("x", 256);
-    ASSERT_TRUE(pair.ok()) << pair.error();
-    rte_mempool* pools[] = {pool.get()};
-    auto a = Port::open(PortConfig{.port_id = pair->port_a()}, pools);
-    ASSERT_TRUE(a.ok()) << a.error();
-    auto b = Port::open(PortConfig{.port_id = pair->port_b()}, pools);
-    ASSERT_TRUE(b.ok()) << b.error();
+    RingRig rig;
+    ASSERT_NO_FATAL_FAILURE(rig.setup("x", 511, 256, true));
+    auto& [pool, pair, a, b, pools] = rig;
 
     const PortInfo& ia = a->info();
     EXPECT_EQ(ia.name, "net_ring_x_a");
@@ -365,11 +385,9 @@ TEST(RingPort, FramesArriveByteExactAndPortReportsNoRss) {
 }
 
 TEST(RingPort, MoreThanOneQueueWithoutRssIsRefused) {
-    MempoolPtr pool = pool_or_fail("swt_ring_q", 255, 0);
-    ASSERT_TRUE(pool);
-    auto pair = RingPair::create("q", 64);
-    ASSERT_TRUE(pair.ok()) << pair.error();
-    rte_mempool* pools[] = {pool.get()};
+    RingRig rig;
+    ASSERT_NO_FATAL_FAILURE(rig.setup("q", 255, 64, false));
+    auto& [pool, pair, a, b, pools] = rig;
     // A ring pair port has exactly one queue pair.
     auto two = Port::open(PortConfig{.port_id = pair->port_a(), .queues = 2}, pools);
     ASSERT_FALSE(two.ok());
@@ -451,7 +469,7 @@ TEST(NullPort, RssIsEnabledWithSymmetricKeyAndRoundRobinReta) {
         rte_mempool* one[] = {pool.get()};
         auto q = Port::open(PortConfig{.port_id = *id2, .queues = 3, .symmetric = false}, one);
         ASSERT_TRUE(q.ok()) << q.error();
-        EXPECT_EQ(q->info().rss_key, std::vector<uint8_t>(kRssDefaultKey.begin(), kRssDefaultKey.end()));
+        EXPECT_EQ(q->info().rss_key, std::vector<uint8_t>(flow::kDefaultRssKey.begin(), flow::kDefaultRssKey.end()));
         ASSERT_EQ(q->reta().size(), 128u);
         for (size_t i = 0; i < q->reta().size(); ++i) ASSERT_EQ(q->reta()[i], i % 3) << "entry " << i;
         auto wrong_key = Port::open(PortConfig{.port_id = *id2, .rss_key = {1, 2, 3}}, one);
@@ -460,6 +478,23 @@ TEST(NullPort, RssIsEnabledWithSymmetricKeyAndRoundRobinReta) {
             << wrong_key.error();
     }
     ASSERT_TRUE(remove_vdev("net_null_rss").ok());
+}
+
+// Devices with longer keys (i40e: 52 bytes) get the 40-byte key repeated: the first 40 bytes, all a
+// TCP/IPv4 hash reads, are the spec's.
+TEST(Rss, KeysOfAnyLengthKeepTheFortyByteKeyInFront) {
+    for (size_t len : {size_t{40}, size_t{52}, size_t{16}}) {
+        SCOPED_TRACE(len);
+        const std::vector<uint8_t> def = make_rss_key(len, false);
+        const std::vector<uint8_t> sym = make_rss_key(len, true);
+        ASSERT_EQ(def.size(), len);
+        ASSERT_EQ(sym.size(), len);
+        for (size_t i = 0; i < len; ++i) {
+            EXPECT_EQ(def[i], flow::kDefaultRssKey[i % 40]) << i;
+            EXPECT_EQ(sym[i], i % 2 ? 0x5a : 0x6d) << i;
+        }
+    }
+    EXPECT_EQ(make_rss_key(52, false)[40], 0x6d);  // the repeat starts over
 }
 
 TEST(NullPort, MtuOutsideTheDeviceRangeIsRefused) {
@@ -559,15 +594,9 @@ TEST_F(NullTx, DiscardFreesWithoutSending) {
 }
 
 TEST(RingTx, FullRingDropsAreCountedAndFreedWithoutHanging) {
-    MempoolPtr pool = pool_or_fail("swt_full", 255, 0);
-    ASSERT_TRUE(pool);
-    auto pair = RingPair::create("full", 64);  // exactly 64 mbufs fit
-    ASSERT_TRUE(pair.ok()) << pair.error();
-    rte_mempool* pools[] = {pool.get()};
-    auto a = Port::open(PortConfig{.port_id = pair->port_a()}, pools);
-    ASSERT_TRUE(a.ok()) << a.error();
-    auto b = Port::open(PortConfig{.port_id = pair->port_b()}, pools);
-    ASSERT_TRUE(b.ok()) << b.error();
+    RingRig rig;
+    ASSERT_NO_FATAL_FAILURE(rig.setup("full", 255, 64, true));  // exactly 64 mbufs fit in a ring
+    auto& [pool, pair, a, b, pools] = rig;
 
     TxBatch tx(pair->port_a(), 0, Duration{100'000});
     for (int i = 0; i < 64; ++i) tx.push(make_frame(pool.get(), 128, 6));  // fills the batch and the ring
@@ -596,9 +625,8 @@ TEST(RingTx, FullRingDropsAreCountedAndFreedWithoutHanging) {
     // What is left in the ring is freed by RingPair's destructor; check the pool after it runs.
     a->close();
     b->close();
-    rte_mempool* raw = pool.get();
-    { auto gone = std::move(pair).value(); }
-    EXPECT_EQ(rte_mempool_avail_count(raw), 255u);
+    pair.reset();
+    EXPECT_EQ(rte_mempool_avail_count(pool.get()), 255u);
 }
 
 // ---------------------------------------------------------------------------------------------------

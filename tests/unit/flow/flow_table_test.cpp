@@ -421,6 +421,9 @@ TEST(FlowTable, CallerOwnedMemory) {
         EXPECT_FALSE(FlowTable(1000, mem, need - 64).ok());
         EXPECT_FALSE(FlowTable(1000, static_cast<char*>(mem) + 8, need).ok());
     }
+    // Nothing was written past the `need` bytes it was given, by the table or the rejected ones.
+    const auto* guard = static_cast<const unsigned char*>(mem) + need;
+    EXPECT_EQ(std::count(guard, guard + 64, 0xa5), 64);
     std::free(mem);
 }
 

@@ -50,10 +50,20 @@ void arm_item(TimerWheel& w, Item& it, uint64_t deadline) {
     w.arm(it.node, Instant{deadline});
 }
 
-TEST(TimerNode, IsTwoLinksAndATick) {
-    EXPECT_EQ(sizeof(TimerNode), 24u);
+// (The node's 24-byte size is a static_assert in wheel.hpp.)
+TEST(TimerNode, ArmedFromArmUntilFiredOrCancelled) {
+    TimerWheel w(4, Instant{0});  // 16-cycle ticks
     TimerNode n;
-    EXPECT_FALSE(armed(n));
+    EXPECT_FALSE(n.armed());
+    w.arm(n, Instant{100});
+    EXPECT_TRUE(n.armed());
+    EXPECT_TRUE(TimerWheel::armed(n));
+    w.cancel(n);
+    EXPECT_FALSE(n.armed());
+    w.arm(n, Instant{100});
+    EXPECT_EQ(w.advance(Instant{112}, kAll, [](TimerNode& f) { EXPECT_FALSE(f.armed()); }), 1u);  // 7 x 16
+    EXPECT_FALSE(n.armed());
+    EXPECT_EQ(w.pending(), 0u);
 }
 
 TEST(TimerWheel, EmptyWheelIsNeverDueAndFiresNothing) {
@@ -81,7 +91,7 @@ TEST(TimerWheel, FiresInDeadlineOrderAtTickGranularity) {
     std::vector<uint64_t> fired_boundaries;
     const uint32_t n = w.advance(Instant{start + 80000 * T}, kAll, [&](TimerNode& node) {
         Item& it = item_of(node);
-        EXPECT_FALSE(armed(node));
+        EXPECT_FALSE(node.armed());
         fired_boundaries.push_back(boundary(it.deadline, kShift));
         ++it.fires;
     });
@@ -235,10 +245,10 @@ TEST(TimerWheel, CancelBeforeExpiry) {
     w.cancel(items[1].node);
     w.cancel(items[2].node);
     w.cancel(items[3].node);
-    EXPECT_FALSE(armed(items[1].node));
-    EXPECT_FALSE(armed(items[2].node));
-    EXPECT_FALSE(armed(items[3].node));
-    EXPECT_TRUE(armed(items[0].node));
+    EXPECT_FALSE(items[1].node.armed());
+    EXPECT_FALSE(items[2].node.armed());
+    EXPECT_FALSE(items[3].node.armed());
+    EXPECT_TRUE(items[0].node.armed());
     EXPECT_EQ(w.pending(), 1u);
     w.cancel(items[1].node);  // cancelling a disarmed node is a no-op
     EXPECT_EQ(w.pending(), 1u);
@@ -276,7 +286,7 @@ TEST(TimerWheel, CancelFromCallbackOfAnotherTimerDueInTheSameTick) {
     EXPECT_TRUE(fired[0] == 0 || fired[0] == 1);
     EXPECT_EQ(fired[1], 2u);
     EXPECT_EQ(w.pending(), 0u);
-    for (std::size_t i = 0; i < 4; ++i) EXPECT_FALSE(armed(items[i].node));
+    for (std::size_t i = 0; i < 4; ++i) EXPECT_FALSE(items[i].node.armed());
 }
 
 TEST(TimerWheel, RearmFromCallbackMakesAPeriodicTimer) {
@@ -461,7 +471,7 @@ TEST(TimerWheel, DeadlineAtTheEndOfTimeNeverFires) {
     const uint64_t end = start + rate.sec(1000 * 24 * 3600).cycles;  // 1000 days in one call
     EXPECT_EQ(w.advance(Instant{end}, kAll, [&](TimerNode& n) { fired.push_back(item_of(n).id); }), 1u);
     EXPECT_EQ(fired, std::vector<uint32_t>{1});
-    EXPECT_TRUE(armed(items[0].node));
+    EXPECT_TRUE(items[0].node.armed());
     EXPECT_EQ(w.pending(), 1u);
     EXPECT_FALSE(w.due(Instant{end}));
     // About one re-queue per 2^32 ticks (49.6 days) for the "never" timer, plus the hour timer's cascades.
@@ -547,7 +557,7 @@ TEST(TimerWheel, RearmLaterIsAStoreAndFiresAtTheNewDeadline) {
     now = 10 * T;
     EXPECT_EQ(w.advance(Instant{now}, kAll, record), 0u);  // the old slot comes up: re-sorted, not fired
     EXPECT_EQ(w.moved_total(), 1u);
-    EXPECT_TRUE(armed(it.node));
+    EXPECT_TRUE(it.node.armed());
     now = 500 * T - 1;
     EXPECT_EQ(w.advance(Instant{now}, kAll, record), 0u);
     now = 500 * T;
@@ -629,7 +639,7 @@ TEST(TimerWheel, ClearDisarmsEverything) {
     arm_item(w, items[3], uint64_t{1} << 50);
     w.clear();
     EXPECT_EQ(w.pending(), 0u);
-    for (std::size_t i = 0; i < 4; ++i) EXPECT_FALSE(armed(items[i].node));
+    for (std::size_t i = 0; i < 4; ++i) EXPECT_FALSE(items[i].node.armed());
     EXPECT_FALSE(w.due(Instant{uint64_t{1} << 55}));
     EXPECT_EQ(w.advance(Instant{uint64_t{1} << 55}, kAll, [](TimerNode&) { FAIL(); }), 0u);
     arm_item(w, items[0], (uint64_t{1} << 55) + 1);  // usable again
@@ -765,7 +775,7 @@ TEST(TimerWheel, RandomOperationsMatchAReferenceModel) {
             if (model_armed[i]) {
                 ASSERT_GT(model_tick[i], target) << "late: item " << i;
             }
-            ASSERT_EQ(armed(items[i].node), model_armed[i]) << i;
+            ASSERT_EQ(items[i].node.armed(), model_armed[i]) << i;
         }
         ASSERT_EQ(w.pending(), model_pending);
     }
@@ -845,7 +855,7 @@ TEST(TimerWheel, RandomOperationsUnderSmallBudgets) {
         if (model_armed[i]) {
             ASSERT_GT(boundary(items[i].deadline, kShift), now - T) << i;
         }
-        ASSERT_EQ(armed(items[i].node), model_armed[i]) << i;
+        ASSERT_EQ(items[i].node.armed(), model_armed[i]) << i;
     }
     EXPECT_EQ(w.pending(), model_pending);
     EXPECT_GT(fired_total, 50'000u);
