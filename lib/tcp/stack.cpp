@@ -598,7 +598,7 @@ bool Stack::send(uint32_t conn, const uint8_t* data, uint32_t len) {
     t.tx_seq = t.snd_max;
     t.tx_len = len;
     if (t.main_timer == MainTimer::Keepalive) t.main_timer = MainTimer::None;
-    output(conn);
+    output_unless_deferred(conn);
     return true;
 }
 
@@ -630,6 +630,14 @@ void Stack::close(uint32_t conn) {
     case State::TimeWait: return;
     }
     if (t.main_timer == MainTimer::Keepalive) t.main_timer = MainTimer::None;
+    output_unless_deferred(conn);
+}
+
+// From inside an event of the segment being processed, output waits until the events are dispatched
+// (after_input): a response and the close() that follows it then leave as one segment with data and FIN,
+// and the owed ACK rides on it. Anywhere else it goes at once.
+void Stack::output_unless_deferred(uint32_t conn) {
+    if (dispatching_ && conn == touched_) return;
     output(conn);
 }
 

@@ -215,6 +215,7 @@ private:
 
     // Output.
     void output(uint32_t idx);                     // send what windows allow, plus an owed ACK
+    void output_unless_deferred(uint32_t conn);
     [[nodiscard]] wire::TcpSegment* new_segment(const flow::FlowKey& k, uint8_t flags, Seq seq, Seq ack);
     void add_ts(wire::TcpSegment& s, uint32_t tsecr) const;
     void emit(Tcb& t, uint8_t flags, Seq seq, const uint8_t* data, uint32_t len);

@@ -572,6 +572,22 @@ TEST_F(Established, ResponseFromDataEventPiggybacksAck) {
     EXPECT_FALSE(st->timer_armed(conn()));
 }
 
+TEST_F(Established, SendAndCloseInDataEventLeaveAsOneSegment) {
+    to_established_passive();
+    static const std::string resp = "HTTP/1.1 200 OK\r\n\r\n";
+    on_ev = [](Stack& s, const Event& e) {
+        if (e.kind == EventKind::Data) {
+            EXPECT_TRUE(s.send(e.conn, reinterpret_cast<const uint8_t*>(resp.data()), static_cast<uint32_t>(resp.size())));
+            s.close(e.conn);
+        }
+    };
+    auto out = deliver(peer(ACK | PSH, kPeerIsn + 1, iss + 1, "GET /"));
+    ASSERT_EQ(out.size(), 1u);  // data, FIN and the ACK of the request in one segment
+    expect_seg(out[0], ACK | PSH | FIN, iss + 1, kPeerIsn + 6, static_cast<uint32_t>(resp.size()));
+    EXPECT_EQ(state(), State::FinWait1);
+    EXPECT_EQ(tcb().snd_max.raw(), iss + 2 + static_cast<uint32_t>(resp.size()));
+}
+
 TEST_F(Established, OutOfOrderSegmentDroppedWithImmediateDupAck) {
     to_established_passive();
     auto out = deliver(peer(ACK, kPeerIsn + 101, iss + 1, "later"));
