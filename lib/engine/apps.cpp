@@ -84,7 +84,7 @@ void Client::tick(tcp::Stack& st, Instant now) {
         start_ = now;
         last_ = now;
     }
-    if (stopped_) return;
+    if (stopped_.load(std::memory_order_relaxed)) return;
     uint32_t budget = cfg_.launch_burst;
     if (cfg_.rate != 0) {
         // Token bucket at the (ramped) rate; at most one burst of credit is kept so a stall does not
@@ -102,14 +102,14 @@ void Client::tick(tcp::Stack& st, Instant now) {
     uint32_t tries = 0;
     while (budget > 0) {
         if (cfg_.max_connections && c.conn_attempted >= cfg_.max_connections) {
-            stopped_ = true;
+            stopped_.store(true, std::memory_order_relaxed);
             return;
         }
         if (open_ >= cfg_.concurrency) {
             ++c.launch_limited;
             return;
         }
-        if (++tries > cfg_.launch_burst * 4) return;  // tuple space busy: try again next turn
+        if (++tries > cfg_.launch_burst * 64) return;  // tuple space busy: try again next turn
         const Ipv4 src{cfg_.src_lo.v + next_ip_};
         const uint16_t sport = static_cast<uint16_t>(cfg_.sport_lo + next_port_);
         // Walk ports within an address first, then addresses (sequential order, as firewall tests expect).
@@ -117,6 +117,9 @@ void Client::tick(tcp::Stack& st, Instant now) {
             next_port_ = 0;
             if (++next_ip_ == n_ips) next_ip_ = 0;
         }
+        // The server's packets (src = server, dst = us) must hash to our queue.
+        if (cfg_.rss && cfg_.reta->queue_of(cfg_.rss->hash(cfg_.dst.v, src.v, cfg_.dport, sport)) != cfg_.queue)
+            continue;
         uint32_t conn = 0;
         const auto r = st.connect(src, sport, cfg_.dst, cfg_.dport, c.conn_attempted, now, &conn);
         if (r == tcp::Stack::ConnectResult::Exists) {

@@ -2,12 +2,14 @@
 // DPDK-free: they see only stack events, user calls and the time the worker passes in, so the simulator and
 // the unit tests can drive them too.
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "core/ipv4addr.hpp"
 #include "core/time.hpp"
+#include "flow/toeplitz.hpp"
 #include "stats/counters.hpp"
 #include "stats/histogram.hpp"
 #include "tcp/stack.hpp"
@@ -56,31 +58,46 @@ struct ClientConfig {
     CloseMode close = CloseMode::ServerFirst;
     uint32_t launch_burst = 32;    // new connections per loop turn at most (paced launch, bounded TX bursts)
     uint64_t response_bytes = 0;   // length of a whole response when known (0: the server's FIN ends it)
+    // With RSS on a multi-queue port: use only source ports whose return traffic the NIC hashes to `queue`
+    // (software Toeplitz over the port's key and a mirror of its RETA), so a connection stays on its lcore.
+    const flow::ToeplitzV4* rss = nullptr;
+    const flow::Reta* reta = nullptr;
+    uint16_t queue = 0;
 };
 
-class Server final : public tcp::App {
+// What a worker runs on its stack: events in, and a tick once per loop turn to start new work.
+class Application : public tcp::App {
+public:
+    virtual void tick(tcp::Stack& st, Instant now) = 0;
+    // Nothing left to do (a client that stopped launching and has no connection open).
+    [[nodiscard]] virtual bool done() const = 0;
+    AppCounters c{};
+};
+
+class Server final : public Application {
 public:
     explicit Server(const ServerConfig& cfg);
     void on_event(tcp::Stack& st, const tcp::Event& ev) override;
-    AppCounters c{};
+    void tick(tcp::Stack&, Instant) override {}
+    [[nodiscard]] bool done() const override { return true; }
 
 private:
     ServerConfig cfg_;
     std::string response_;
 };
 
-class Client final : public tcp::App {
+class Client final : public Application {
 public:
     Client(const ClientConfig& cfg, TscRate rate);
     void on_event(tcp::Stack& st, const tcp::Event& ev) override;
     // Launch new connections as the rate and concurrency allow (called once per loop turn).
-    void tick(tcp::Stack& st, Instant now);
-    void stop_launching() { stopped_ = true; }
+    void tick(tcp::Stack& st, Instant now) override;
+    // May be called from another thread (the main lcore ending a run).
+    void stop_launching() { stopped_.store(true, std::memory_order_relaxed); }
     // Per-connection slots indexed by the stack's TCB handle: one per TCB the stack can hold.
     void set_slots(uint32_t n) { slots_.assign(n, Slot{}); }
-    [[nodiscard]] bool done() const { return stopped_ && open_ == 0; }
+    [[nodiscard]] bool done() const override { return stopped_.load(std::memory_order_relaxed) && open_ == 0; }
     [[nodiscard]] uint32_t open() const { return open_; }
-    AppCounters c{};
     stats::LatencyHistogram connect_ns;   // connect() -> ESTABLISHED
     stats::LatencyHistogram response_ns;  // request sent -> complete response
 
@@ -97,7 +114,7 @@ private:
     Instant now_{};
     Instant start_{};
     bool started_ = false;
-    bool stopped_ = false;
+    std::atomic<bool> stopped_{false};
     double tokens_ = 0;
     Instant last_{};
     uint32_t open_ = 0;

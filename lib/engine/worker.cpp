@@ -16,15 +16,13 @@ constexpr uint32_t kMaxTcpHeaders = wire::eth::kHeaderLen + wire::eth::kVlanTagL
 inline uint32_t arp_slot(uint32_t ip) { return (ip * 2654435761u) >> 20; }  // Fibonacci hash to 12 bits
 }  // namespace
 
-Worker::Worker(const WorkerConfig& cfg, TscRate rate, Instant now, const tcp::Secrets& secrets, tcp::App* app,
-               Client* client)
+Worker::Worker(const WorkerConfig& cfg, TscRate rate, Instant now, const tcp::Secrets& secrets, Application* app)
     : cfg_(cfg),
       rate_(rate),
       stack_(cfg.stack, rate, now, secrets, app),
-      client_(client),
+      app_(app),
       tx_(cfg.port, cfg.queue, rate.us(50), now),
       arp_(new ArpEntry[kArpSlots]()) {
-    if (client_) client_->set_slots(cfg.stack.max_conns);
     now_ = now;
     last_publish_ = now;
 }
@@ -68,16 +66,23 @@ bool Worker::push_frame(rte_mbuf* m, uint32_t len) {
     }
     m->data_len = static_cast<uint16_t>(std::max<uint32_t>(len, kArpFrameLen));
     m->pkt_len = m->data_len;
-    tx_.push(m);
+    send(m);
     return true;
+}
+
+// Every frame leaves through here, so the capture sees what the port was given.
+void Worker::send(rte_mbuf* m) {
+    if (SYNWAVE_UNLIKELY(cfg_.pcap != nullptr)) cfg_.pcap->write(m, cfg_.pcap_clock.unix_ns(now_));
+    tx_.push(m);
 }
 
 void Worker::announce() {
     // Gratuitous ARP (RFC 5227 §3: an ARP request for our own address) so switches and peers learn us.
-    (void)send_arp_request(cfg_.ip_lo);
+    if (send_arp_request(cfg_.ip_lo)) ++c_.arp_requests_tx;
 }
 
 void Worker::handle(rte_mbuf* m, Instant now, rte_mbuf** keep, uint32_t& nkeep) {
+    if (SYNWAVE_UNLIKELY(cfg_.pcap != nullptr)) cfg_.pcap->write(m, cfg_.pcap_clock.unix_ns(now));
     uint8_t* data = rte_pktmbuf_mtod(m, uint8_t*);
     const auto cs = io::rx_csum_status(m);
     wire::ParseConfig pc;
@@ -156,7 +161,7 @@ void Worker::transmit() {
         m->data_len = static_cast<uint16_t>(len);
         m->pkt_len = len;
         if (cfg_.tx_csum_offload) io::set_tx_tcp_csum_offload(m, wire::eth::kHeaderLen, wire::ipv4::kMinHeader);
-        tx_.push(m);
+        send(m);
     }
     out.clear();
 }
@@ -181,10 +186,10 @@ uint32_t Worker::run_once(Instant now) {
             // Build replies while the packet is hot (and before the out queue grows past a burst).
             if (stack_.out().size() >= 64) transmit();
         }
-        for (uint32_t i = 0; i < nkeep; ++i) tx_.push(keep[i]);
+        for (uint32_t i = 0; i < nkeep; ++i) send(keep[i]);
     }
     if (stack_.timers_due(now)) stack_.poll(now, cfg_.timer_budget);
-    if (client_) client_->tick(stack_, now);
+    app_->tick(stack_, now);
     transmit();
     const uint64_t before = tx_.counters().tx_ring_full_drops;
     (void)tx_.flush();
@@ -206,7 +211,7 @@ void Worker::flush() {
 void Worker::publish() {
     seq_.fetch_add(1, std::memory_order_acq_rel);  // odd: writing
     pub_.engine = c_;
-    if (client_) pub_.app = client_->c;
+    pub_.app = app_->c;
     pub_.tcp = stack_.counters();
     pub_.drops = drops_;
     pub_.active = stack_.active_conns();

@@ -14,6 +14,7 @@
 #include "core/ipv4addr.hpp"
 #include "core/time.hpp"
 #include "engine/apps.hpp"
+#include "io/pcap.hpp"
 #include "io/txbatch.hpp"
 #include "stats/counters.hpp"
 #include "tcp/stack.hpp"
@@ -54,6 +55,8 @@ struct WorkerConfig {
     bool static_neighbour = false;  // use neighbour_mac for every destination (ring pairs, tests)
     Mac neighbour_mac;
     tcp::StackConfig stack;
+    io::PcapWriter* pcap = nullptr;  // capture of every frame received and sent (this lcore's file), or none
+    io::PcapClock pcap_clock{};
     uint32_t rx_burst = 32;
     uint32_t timer_budget = 4096;   // timer expiries per loop turn at most
 };
@@ -70,8 +73,7 @@ struct WorkerStats {
 class Worker {
 public:
     // `app` is the Server or Client the stack reports to (owned by the caller, lives as long as the worker).
-    Worker(const WorkerConfig& cfg, TscRate rate, Instant now, const tcp::Secrets& secrets, tcp::App* app,
-           Client* client);
+    Worker(const WorkerConfig& cfg, TscRate rate, Instant now, const tcp::Secrets& secrets, Application* app);
     Worker(const Worker&) = delete;
     Worker& operator=(const Worker&) = delete;
 
@@ -95,6 +97,7 @@ private:
     void handle(rte_mbuf* m, Instant now, rte_mbuf** keep, uint32_t& nkeep);
     void transmit();
     bool push_frame(rte_mbuf* m, uint32_t len);
+    void send(rte_mbuf* m);
     [[nodiscard]] bool resolve(Ipv4 ip, Mac& out);
     void learn(Ipv4 ip, const Mac& mac);
     bool send_arp_request(Ipv4 ip);
@@ -103,7 +106,7 @@ private:
     WorkerConfig cfg_;
     TscRate rate_;
     tcp::Stack stack_;
-    Client* client_;
+    Application* app_;
     io::TxBatch tx_;
     EngineCounters c_{};
     std::array<uint64_t, wire::kDropCount> drops_{};

@@ -23,10 +23,13 @@ def main(exe):
         ("server accepted == client established",
          s["tcp"]["passive_opens"] + s["tcp"]["syncookies_ok"] == c["tcp"]["conn_established"]),
         ("server responses == client complete responses", s["app"]["responses_sent"] == c["app"]["responses_done"]),
-        ("client segments out == server frames in",
-         c["tcp"]["tx_segments"] == s["engine"]["rx_packets"]),
-        ("server segments out == client frames in",
-         s["tcp"]["tx_segments"] == c["engine"]["rx_packets"]),
+        # Every frame one side sent (TCP segments, plus its gratuitous ARP) arrived on the other.
+        ("client frames out == server frames in",
+         c["tcp"]["tx_segments"] + c["engine"]["arp_requests_tx"] == s["engine"]["rx_packets"]),
+        ("server frames out == client frames in",
+         s["tcp"]["tx_segments"] + s["engine"]["arp_requests_tx"] == c["engine"]["rx_packets"]),
+        ("one gratuitous ARP each, received as ARP", c["engine"]["arp_requests_tx"] == 1
+         and s["engine"]["arp_rx"] == 1 and c["engine"]["arp_rx"] == 1),
         ("no parser drops", c["engine"]["rx_dropped"] == 0 and s["engine"]["rx_dropped"] == 0),
         ("no TX ring drops", c["engine"]["tx_ring_full"] == 0 and s["engine"]["tx_ring_full"] == 0),
         ("server closed first: each close entered TIME_WAIT on the server (or counted the full pool)",

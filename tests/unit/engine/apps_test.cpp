@@ -173,3 +173,26 @@ TEST_F(AppsTest, ConcurrencyIsCapped) {
     EXPECT_GT(client->c.launch_limited, 0u);
     EXPECT_EQ(cst->out().size(), 10u);
 }
+
+TEST_F(AppsTest, RssQueueFilterPicksOnlyPortsWhoseReturnLandsOnOurQueue) {
+    const flow::ToeplitzV4 rss(flow::kDefaultRssKey);
+    const flow::Reta reta(128, 4);
+    ServerConfig s;
+    ClientConfig c = http_client(0, CloseMode::ServerFirst);
+    c.concurrency = 200;
+    c.launch_burst = 200;
+    c.rss = &rss;
+    c.reta = &reta;
+    c.queue = 2;
+    make(s, c);
+    client->tick(*cst, now);
+    const auto& out = cst->out();
+    ASSERT_EQ(out.size(), 200u);
+    for (const auto& o : out) {
+        // The server's reply: src = server, dst = us.
+        EXPECT_EQ(reta.queue_of(rss.hash(o.dst.v, o.src.v, o.seg.dst_port, o.seg.src_port)), 2u);
+        EXPECT_EQ(o.seg.flags, wire::tcpflag::SYN);
+    }
+    // About a quarter of the ports walked were usable: the first 200 accepted come from ~800 candidates.
+    EXPECT_GT(out.back().seg.src_port - c.sport_lo, 400);
+}

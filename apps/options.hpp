@@ -1,0 +1,70 @@
+// synwave's options: one struct filled from a TOML file (--config) and then from the command line, checked
+// before EAL starts so that a bad value is reported with its key and the reason.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/apps.hpp"
+#include "tcp/types.hpp"
+
+namespace CLI {
+class App;
+}
+
+namespace synwave::app {
+
+enum class Mode : uint8_t { Storm, Server, Client };
+
+struct Options {
+    Mode mode = Mode::Storm;
+    std::string config;
+    double duration = -1;  // seconds; unset: storm 10, server/client 0 = until SIGINT/SIGTERM
+    std::string json_path;
+    std::string pcap;      // capture file base name: one file per lcore, "<base>-lcore<N>.pcap"
+    // tables and TCP
+    uint32_t max_conns = 1u << 18;
+    uint32_t max_timewait = 0;  // 0: mode default (storm 2^21, else 2^20)
+    uint32_t msl_ms = 0;        // 0: mode default (storm 1000 so a short run's TIME_WAIT pool stays small, else 30000)
+    std::string cookies = "auto";
+    uint32_t half_open_limit = 1u << 14;
+    bool tcp_keepalive = false;
+    // client
+    uint64_t rate = 0;
+    uint32_t ramp_ms = 0;
+    uint32_t concurrency = 2000;
+    uint64_t connections = 0;
+    std::string close = "server";
+    bool request = true;
+    std::string src = "10.1.0.1-10.1.0.64";
+    std::string dst = "10.0.0.1";
+    uint16_t port = 80;
+    uint64_t response_bytes = 0;  // client: bytes of a whole response (0: storm computes it; else the FIN ends it)
+    // server
+    std::string ip = "10.0.0.1";  // server: our address(es) a.b.c.d[-e.f.g.h]
+    std::string behaviour = "http";
+    uint32_t body = 64;
+    // ports
+    uint16_t port_id = 0;
+    std::string peer_mac;         // fixed next hop (no ARP); empty: resolve by ARP
+    std::vector<std::string> eal; // EAL arguments (config `eal = [...]`, or after `--` on the command line)
+    // outcome
+    double fail_tolerance = 0.0;  // fraction of attempted connections allowed to fail before exit status 1
+    bool quiet = false;
+};
+
+// Adds the options to a subcommand (each writes into `o`).
+void add_options(CLI::App& cmd, Options& o);
+// Reads a TOML config into `o`; false with `err` naming the file, key and reason.
+[[nodiscard]] bool load_config(const std::string& path, Options& o, std::string& err);
+// Checks ranges and formats and fills the mode defaults; false with `err` naming the key and the reason.
+[[nodiscard]] bool finalize(Options& o, std::string& err);
+
+// Parsers shared with the runner.
+[[nodiscard]] bool parse_range(const std::string& s, Ipv4& lo, Ipv4& hi);
+[[nodiscard]] engine::CloseMode close_mode(const std::string& s);
+[[nodiscard]] tcp::StackConfig stack_config(const Options& o);
+[[nodiscard]] engine::ServerConfig server_config(const Options& o);
+[[nodiscard]] engine::ClientConfig client_config(const Options& o);
+
+}  // namespace synwave::app

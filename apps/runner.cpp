@@ -1,0 +1,255 @@
+#include "runner.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <rte_cycles.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <random>
+
+#include "stats/json.hpp"
+
+namespace synwave::app {
+
+using json = nlohmann::ordered_json;
+
+namespace {
+
+std::atomic<int> g_signals{0};
+void on_signal(int) { g_signals.fetch_add(1); }
+
+struct LaneCtx {
+    engine::Worker* worker;
+    const std::atomic<bool>* stop;
+};
+
+int lane_loop(void* arg) {
+    auto* ctx = static_cast<LaneCtx*>(arg);
+    while (!ctx->stop->load(std::memory_order_relaxed)) ctx->worker->run_once(Instant{rte_rdtsc()});
+    ctx->worker->flush();
+    ctx->worker->publish();
+    return 0;
+}
+
+tcp::Secrets random_secrets() {
+    std::random_device rd;
+    auto k = [&] { return tcp::SipKey{(uint64_t{rd()} << 32) | rd(), (uint64_t{rd()} << 32) | rd()}; };
+    return tcp::Secrets{k(), k(), k()};
+}
+
+// The figures of one side (all client lanes, or all server lanes) added up.
+struct Side {
+    engine::WorkerStats s{};
+    unsigned lanes = 0;
+    void add(const engine::WorkerStats& w) {
+        s.engine += w.engine;
+        s.app += w.app;
+        s.tcp += w.tcp;
+        for (size_t i = 0; i < s.drops.size(); ++i) s.drops[i] += w.drops[i];
+        s.active += w.active;
+        s.timewait += w.timewait;
+        s.half_open += w.half_open;
+        ++lanes;
+    }
+};
+
+void collect(const std::vector<Lane>& lanes, Side& cli, Side& srv) {
+    cli = Side{};
+    srv = Side{};
+    for (const Lane& l : lanes) (l.client ? cli : srv).add(l.worker->read());
+}
+
+json side_json(const Side& side) {
+    json drops;
+    for (size_t i = 1; i < side.s.drops.size(); ++i)
+        if (side.s.drops[i]) drops[wire::drop_name(static_cast<wire::Drop>(i))] = side.s.drops[i];
+    json states;
+    for (size_t i = 0; i < tcp::kStateCount; ++i)
+        states[tcp::state_name(static_cast<tcp::State>(i))] = side.s.tcp.entered[i];
+    return {{"lanes", side.lanes}, {"app", stats::to_json(side.s.app)}, {"tcp", stats::to_json(side.s.tcp.events())},
+            {"entered_state", states}, {"engine", stats::to_json(side.s.engine)}, {"rx_drops", drops},
+            {"active", side.s.active}, {"timewait", side.s.timewait}, {"half_open", side.s.half_open}};
+}
+
+}  // namespace
+
+std::string make_lane(Lane& lane, const Options& o, bool client, engine::WorkerConfig wc, TscRate rate,
+                      Instant now, const flow::ToeplitzV4* rss, const flow::Reta* reta) {
+    if (client) {
+        engine::ClientConfig cc = client_config(o);
+        cc.queue = wc.queue;
+        cc.rss = rss;
+        cc.reta = reta;
+        auto c = std::make_unique<engine::Client>(cc, rate);
+        c->set_slots(wc.stack.max_conns);
+        lane.client = c.get();
+        lane.app = std::move(c);
+    } else {
+        lane.app = std::make_unique<engine::Server>(server_config(o));
+    }
+    if (!o.pcap.empty()) {
+        auto w = io::PcapWriter::open(io::per_lcore_pcap_path(o.pcap, lane.lcore));
+        if (!w.ok()) return "pcap: " + w.error();
+        lane.pcap = std::make_unique<io::PcapWriter>(std::move(w.value()));
+        wc.pcap = lane.pcap.get();
+        const auto wall = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                              std::chrono::system_clock::now().time_since_epoch()).count();
+        wc.pcap_clock = io::PcapClock{rate, now, static_cast<uint64_t>(wall)};
+    }
+    lane.worker = std::make_unique<engine::Worker>(wc, rate, now, random_secrets(), lane.app.get());
+    return {};
+}
+
+int run_lanes(std::vector<Lane>& lanes, const Options& o, const std::string& title) {
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    const uint64_t hz = rte_get_tsc_hz();
+    std::atomic<bool> stop{false};
+    std::vector<LaneCtx> ctx(lanes.size());
+    for (size_t i = 1; i < lanes.size(); ++i) {
+        ctx[i] = LaneCtx{lanes[i].worker.get(), &stop};
+        rte_eal_remote_launch(lane_loop, &ctx[i], lanes[i].lcore);
+    }
+    bool any_client = false;
+    for (const Lane& l : lanes) any_client |= l.client != nullptr;
+    for (Lane& l : lanes) l.worker->announce();  // gratuitous ARP for our address
+
+    const uint64_t t0 = rte_rdtsc();
+    const uint64_t end = o.duration > 0 ? t0 + static_cast<uint64_t>(o.duration * static_cast<double>(hz)) : UINT64_MAX;
+    uint64_t next_print = t0 + hz;
+    uint64_t stopped_at = 0;
+    uint64_t drain_until = 0;
+    uint64_t next_check = 0;
+    Side cli, srv, pcli, psrv;
+    uint32_t sec = 0;
+    if (!o.quiet) {
+        std::printf("%s\n%4s %10s %10s %8s %8s %8s %8s %8s %8s %8s\n", title.c_str(), "t", any_client ? "new/s" : "accept/s",
+                    "done/s", "active", "timewait", "failed", "rtx", "drops", "rx_Mpps", "tx_Mpps");
+        std::fflush(stdout);
+    }
+    for (;;) {
+        const uint64_t now = rte_rdtsc();
+        lanes[0].worker->run_once(Instant{now});
+        if (now < next_print && drain_until == 0 && now < end && g_signals.load() == 0) continue;
+        if (now >= next_print) {
+            next_print += hz;
+            ++sec;
+            lanes[0].worker->publish();
+            collect(lanes, cli, srv);
+            if (!o.quiet) {
+                const Side& main = any_client ? cli : srv;
+                const Side& prev = any_client ? pcli : psrv;
+                const uint64_t opened = any_client ? main.s.app.conn_attempted - prev.s.app.conn_attempted
+                                                   : main.s.app.conn_accepted - prev.s.app.conn_accepted;
+                const double rx = static_cast<double>(cli.s.engine.rx_packets + srv.s.engine.rx_packets -
+                                                      pcli.s.engine.rx_packets - psrv.s.engine.rx_packets) / 1e6;
+                const double tx = static_cast<double>(cli.s.engine.tx_packets + srv.s.engine.tx_packets -
+                                                      pcli.s.engine.tx_packets - psrv.s.engine.tx_packets) / 1e6;
+                std::printf("%4u %10lu %10lu %8u %8u %8lu %8lu %8lu %8.3f %8.3f\n", sec, opened,
+                            main.s.app.conn_completed - prev.s.app.conn_completed, main.s.active,
+                            cli.s.timewait + srv.s.timewait, main.s.app.conn_failed,
+                            cli.s.tcp.rtx_segments + srv.s.tcp.rtx_segments + cli.s.tcp.syn_rtx + srv.s.tcp.synack_rtx,
+                            cli.s.engine.rx_dropped + srv.s.engine.rx_dropped, rx, tx);
+                std::fflush(stdout);
+            }
+            pcli = cli;
+            psrv = srv;
+        }
+        if (stopped_at == 0 && (now >= end || g_signals.load() > 0)) {
+            stopped_at = now;
+            for (Lane& l : lanes)
+                if (l.client) l.client->stop_launching();
+            // Clients finish what they opened (3 s at most); a server alone stops at once.
+            drain_until = any_client ? now + 3 * hz : now;
+        }
+        if (drain_until != 0) {
+            if (now >= drain_until || g_signals.load() > 1) break;
+            if (now >= next_check) {  // other lanes publish every 200 ms
+                next_check = now + hz / 5;
+                lanes[0].worker->publish();
+                collect(lanes, cli, srv);
+                if (cli.s.active + srv.s.active == 0) break;
+            }
+        }
+    }
+    stop.store(true);
+    rte_eal_mp_wait_lcore();
+    lanes[0].worker->flush();
+    lanes[0].worker->publish();
+    collect(lanes, cli, srv);
+
+    const double run_s = static_cast<double>((stopped_at ? stopped_at : rte_rdtsc()) - t0) / static_cast<double>(hz);
+    stats::LatencyHistogram conn_lat, resp_lat;
+    for (Lane& l : lanes) {
+        if (!l.client) continue;
+        conn_lat += l.client->connect_ns;
+        resp_lat += l.client->response_ns;
+    }
+    const double pps = static_cast<double>(cli.s.engine.rx_packets + srv.s.engine.rx_packets) / run_s;
+    const uint64_t completed = any_client ? cli.s.app.conn_completed : srv.s.app.conn_completed;
+    const double cps = static_cast<double>(completed) / run_s;
+    std::printf("\n%s: %.1f s\n", title.c_str(), run_s);
+    if (cli.lanes) {
+        const auto& a = cli.s.app;
+        std::printf("  client (%u lcores): attempted %lu, completed %lu, failed %lu (refused %lu, reset %lu, timeout %lu)\n",
+                    cli.lanes, a.conn_attempted, a.conn_completed, a.conn_failed, a.conn_failed_refused,
+                    a.conn_failed_reset, a.conn_failed_timeout);
+        std::printf("  connect latency  %s\n  response latency %s\n", stats::format_text(conn_lat.summary()).c_str(),
+                    stats::format_text(resp_lat.summary()).c_str());
+    }
+    if (srv.lanes) {
+        const auto& a = srv.s.app;
+        std::printf("  server (%u lcores): accepted %lu, responses %lu, completed %lu, failed %lu; TIME_WAIT now %u\n",
+                    srv.lanes, a.conn_accepted, a.responses_sent, a.conn_completed, a.conn_failed, srv.s.timewait);
+    }
+    std::printf("  rate %.0f connections/s, %.2f Mpps received, %.1f packets/connection\n", cps, pps / 1e6,
+                completed ? static_cast<double>(cli.s.engine.rx_packets + srv.s.engine.rx_packets) /
+                                static_cast<double>(completed) : 0.0);
+    std::printf("  retransmits %lu, parser drops %lu, tx ring full %lu, no mbuf %lu, no ARP %lu\n",
+                cli.s.tcp.rtx_segments + srv.s.tcp.rtx_segments + cli.s.tcp.syn_rtx + srv.s.tcp.synack_rtx,
+                cli.s.engine.rx_dropped + srv.s.engine.rx_dropped, cli.s.engine.tx_ring_full + srv.s.engine.tx_ring_full,
+                cli.s.engine.tx_no_mbuf + srv.s.engine.tx_no_mbuf, cli.s.engine.tx_no_arp + srv.s.engine.tx_no_arp);
+    int rc = 0;
+    if (!o.json_path.empty()) {
+        json j;
+        j["mode"] = o.mode == Mode::Storm ? "storm" : o.mode == Mode::Server ? "server" : "client";
+        j["duration_s"] = run_s;
+        if (cli.lanes) {
+            j["connections"] = {{"attempted", cli.s.app.conn_attempted}, {"connected", cli.s.app.conn_connected},
+                                {"completed", cli.s.app.conn_completed}, {"failed", cli.s.app.conn_failed}};
+            j["latency_ns"] = {{"connect", stats::to_json(conn_lat.summary())},
+                               {"response", stats::to_json(resp_lat.summary())}};
+            j["client"] = side_json(cli);
+        }
+        if (srv.lanes) j["server"] = side_json(srv);
+        j["connections_per_s"] = cps;
+        j["packets_per_s"] = pps;
+        std::ofstream f(o.json_path);
+        f << j.dump(2) << "\n";
+        if (!f) {
+            std::cerr << "synwave: cannot write " << o.json_path << "\n";
+            rc = 2;
+        }
+    }
+    for (Lane& l : lanes)
+        if (l.pcap) l.pcap->close();
+    if (cli.lanes) {
+        const auto& a = cli.s.app;
+        const double failed = a.conn_attempted ? static_cast<double>(a.conn_failed) / static_cast<double>(a.conn_attempted) : 0;
+        if (a.conn_completed == 0 || failed > o.fail_tolerance) {
+            std::fprintf(stderr, "synwave: %lu of %lu connections failed (tolerance %.3f)\n", a.conn_failed,
+                         a.conn_attempted, o.fail_tolerance);
+            if (rc == 0) rc = 1;
+        }
+    }
+    return rc;
+}
+
+}  // namespace synwave::app

@@ -1,0 +1,34 @@
+// Runs a set of lanes (one worker per lcore) until the duration ends or a signal arrives, prints one line of
+// figures per second, then a summary in text and, with --json, JSON.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/apps.hpp"
+#include "engine/worker.hpp"
+#include "io/pcap.hpp"
+#include "options.hpp"
+
+namespace synwave::app {
+
+struct Lane {
+    unsigned lcore = 0;                          // lanes[0] runs on the main lcore
+    engine::Client* client = nullptr;            // set when app is a Client
+    std::unique_ptr<engine::Application> app;    // Server or Client
+    std::unique_ptr<io::PcapWriter> pcap;
+    std::unique_ptr<engine::Worker> worker;
+};
+
+// Builds the lane's application, capture file and worker (the worker config's stack, pool, port and queue
+// are the caller's). Returns an error text, or empty.
+// A client on a multi-queue RSS port gets the port's key and RETA mirror to pick its source ports.
+[[nodiscard]] std::string make_lane(Lane& lane, const Options& o, bool client, engine::WorkerConfig wc,
+                                    TscRate rate, Instant now, const flow::ToeplitzV4* rss = nullptr,
+                                    const flow::Reta* reta = nullptr);
+
+// Returns the process exit status: 0, or 1 when more client connections failed than --fail-tolerance allows
+// (or none completed).
+[[nodiscard]] int run_lanes(std::vector<Lane>& lanes, const Options& o, const std::string& title);
+
+}  // namespace synwave::app
