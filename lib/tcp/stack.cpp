@@ -1286,9 +1286,12 @@ void Stack::tw_input(uint32_t wi, const InSegment& in, const flow::FlowKey& key,
     const uint8_t f = s.flags;
     const bool ts = w.ts_ok && s.opt.has_ts;
     if ((f & SYN) && !(f & (ACK | RST))) {
-        // RFC 6191 §2: a new incarnation may start if its timestamp is newer, or (without timestamps) its
-        // sequence number is beyond what the old one used (RFC 1122 §4.2.2.13).
-        const bool newer = ts ? static_cast<int32_t>(s.opt.tsval - w.ts_recent) > 0 : s.seq > w.rcv_nxt;
+        // RFC 6191 §2: a new incarnation may start if its timestamp is newer, or — without timestamps, or with
+        // a timestamp equal to the last one (a client reusing the port within the same clock tick) — if its
+        // sequence number is beyond what the old one used (RFC 1122 §4.2.2.13). An older timestamp never
+        // (PAWS). This is Linux's rule too (tcp_timewait_state_process).
+        const int32_t ts_delta = ts ? static_cast<int32_t>(s.opt.tsval - w.ts_recent) : 0;
+        const bool newer = ts_delta > 0 || (ts_delta == 0 && s.seq > w.rcv_nxt);
         if (cfg_.tw_reuse && newer && listening(s.dst_port)) {
             ++ctr_.tw_reopened;
             free_tw(wi);

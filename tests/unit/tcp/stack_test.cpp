@@ -994,6 +994,56 @@ TEST_F(TimeWait, NewSynWithHigherSeqReopens) {
     EXPECT_EQ(st->counters().tw_reopened, 1u);
 }
 
+// The TIME_WAIT record of a connection with timestamps (TS.Recent 2000), for the RFC 6191 reuse rules.
+static void syn_with_ts(wire::TcpSegment& s, uint32_t tsval) {
+    s.opt.has_ts = true;
+    s.opt.tsval = tsval;
+}
+
+TEST_F(TimeWait, SynWithEqualTimestampAndHigherSeqReopens) {
+    // A client reusing its port within one tick of its timestamp clock: TSval equal, sequence number beyond.
+    st->listen(kUsPort);
+    auto out = deliver(peer_syn(true));
+    iss = out[0].seg.seq.raw();
+    auto ack = peer(ACK, kPeerIsn + 1, iss + 1);
+    syn_with_ts(ack, 2000);
+    (void)deliver(ack);
+    st->close(conn());
+    (void)take();
+    auto a2 = peer(ACK | FIN, kPeerIsn + 1, iss + 2);
+    syn_with_ts(a2, 2000);
+    (void)deliver(a2);
+    ASSERT_EQ(st->timewait_count(), 1u);
+    auto syn = peer(SYN, kPeerIsn + 1000, 0);
+    syn_with_ts(syn, 2000);
+    out = deliver(syn);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].seg.flags, SYN | ACK);
+    EXPECT_EQ(st->counters().tw_reopened, 1u);
+    EXPECT_EQ(state(), State::SynReceived);
+}
+
+TEST_F(TimeWait, SynWithOlderTimestampGetsAck) {
+    st->listen(kUsPort);
+    auto out = deliver(peer_syn(true));
+    iss = out[0].seg.seq.raw();
+    auto ack = peer(ACK, kPeerIsn + 1, iss + 1);
+    syn_with_ts(ack, 2000);
+    (void)deliver(ack);
+    st->close(conn());
+    (void)take();
+    auto a2 = peer(ACK | FIN, kPeerIsn + 1, iss + 2);
+    syn_with_ts(a2, 2000);
+    (void)deliver(a2);
+    auto syn = peer(SYN, kPeerIsn + 1000, 0);  // higher sequence number, but an older timestamp: PAWS wins
+    syn_with_ts(syn, 1999);
+    out = deliver(syn);
+    ASSERT_EQ(out.size(), 1u);
+    expect_seg(out[0], ACK, iss + 2, kPeerIsn + 2);
+    EXPECT_EQ(st->counters().tw_reopened, 0u);
+    EXPECT_EQ(st->timewait_count(), 1u);
+}
+
 TEST_F(TimeWait, ExactRstEndsIt) {
     to_time_wait();
     EXPECT_TRUE(deliver(peer(RST, kPeerIsn + 2, 0)).empty());
