@@ -31,6 +31,7 @@ void add_options(CLI::App& s, Options& o) {
     s.add_option("--ip", o.ip, "server: our address(es) a.b.c.d[-e.f.g.h] (answers ARP and ICMP echo for them)");
     s.add_option("--behaviour", o.behaviour, "server: http (200 OK with --body bytes) or close");
     s.add_option("--body", o.body, "server: HTTP body bytes");
+    s.add_flag("--http-keepalive", o.http_keepalive, "server: keep connections open for more requests (HTTP/1.1 keep-alive)");
     s.add_option("--port-id", o.port_id, "DPDK port to use (server/client)");
     s.add_option("--peer-mac", o.peer_mac, "fixed next-hop MAC (skips ARP)");
     s.add_option("--fail-tolerance", o.fail_tolerance, "fraction of failed connections tolerated before exit 1");
@@ -58,7 +59,7 @@ bool load_config(const std::string& path, Options& o, std::string& err) {
     static const std::set<std::string> known = {
         "duration", "json", "pcap", "max_conns", "max_timewait", "msl_ms", "cookies", "half_open_limit",
         "tcp_keepalive", "response_bytes", "rate", "ramp_ms", "concurrency", "connections", "close", "request", "src", "dst", "port",
-        "ip", "behaviour", "body", "port_id", "peer_mac", "eal", "fail_tolerance", "quiet"};
+        "ip", "behaviour", "body", "http_keepalive", "port_id", "peer_mac", "eal", "fail_tolerance", "quiet"};
     for (auto&& [k, v] : t) {
         if (!known.count(std::string(k.str()))) {
             err = path + ": unknown key '" + std::string(k.str()) + "'";
@@ -131,6 +132,7 @@ bool load_config(const std::string& path, Options& o, std::string& err) {
     str("ip", o.ip);
     str("behaviour", o.behaviour);
     num("body", o.body);
+    boolean("http_keepalive", o.http_keepalive);
     num("port_id", o.port_id);
     str("peer_mac", o.peer_mac);
     real("fail_tolerance", o.fail_tolerance);
@@ -202,6 +204,7 @@ engine::ServerConfig server_config(const Options& o) {
     s.behaviour = o.behaviour == "close" ? engine::ServerBehaviour::Close : engine::ServerBehaviour::Http;
     s.body_bytes = o.body;
     s.close = close_mode(o.close);
+    s.keepalive = o.http_keepalive;
     return s;
 }
 

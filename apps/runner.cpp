@@ -48,6 +48,7 @@ tcp::Secrets random_secrets() {
 struct Side {
     engine::WorkerStats s{};
     unsigned lanes = 0;
+    bool all_done = true;
     void add(const engine::WorkerStats& w) {
         s.engine += w.engine;
         s.app += w.app;
@@ -56,6 +57,7 @@ struct Side {
         s.active += w.active;
         s.timewait += w.timewait;
         s.half_open += w.half_open;
+        all_done = all_done && w.app_done;
         ++lanes;
     }
 };
@@ -137,7 +139,7 @@ int run_lanes(std::vector<Lane>& lanes, const Options& o, const std::string& tit
     for (;;) {
         const uint64_t now = rte_rdtsc();
         lanes[0].worker->run_once(Instant{now});
-        if (now < next_print && drain_until == 0 && now < end && g_signals.load() == 0) continue;
+        if (now < next_print && now < next_check && drain_until == 0 && now < end && g_signals.load() == 0) continue;
         if (now >= next_print) {
             next_print += hz;
             ++sec;
@@ -162,7 +164,14 @@ int run_lanes(std::vector<Lane>& lanes, const Options& o, const std::string& tit
             pcli = cli;
             psrv = srv;
         }
-        if (stopped_at == 0 && (now >= end || g_signals.load() > 0)) {
+        // Clients that reached --connections and have nothing open end the run early.
+        bool clients_done = false;
+        if (any_client && drain_until == 0 && now >= next_check) {
+            next_check = now + hz / 5;
+            collect(lanes, cli, srv);
+            clients_done = cli.all_done;
+        }
+        if (stopped_at == 0 && (now >= end || g_signals.load() > 0 || clients_done)) {
             stopped_at = now;
             for (Lane& l : lanes)
                 if (l.client) l.client->stop_launching();

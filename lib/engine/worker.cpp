@@ -217,6 +217,7 @@ void Worker::publish() {
     pub_.active = stack_.active_conns();
     pub_.timewait = stack_.timewait_count();
     pub_.half_open = stack_.half_open();
+    pub_.app_done = app_->done();
     seq_.fetch_add(1, std::memory_order_acq_rel);  // even: stable
 }
 

@@ -68,6 +68,7 @@ struct WorkerStats {
     tcp::TcpCounters tcp{};
     std::array<uint64_t, wire::kDropCount> drops{};
     uint32_t active = 0, timewait = 0, half_open = 0;
+    bool app_done = false;  // the application has nothing left to do (a client that reached --connections)
 };
 
 class Worker {

@@ -1,0 +1,259 @@
+"""Harness for the end-to-end tests: the Linux kernel's TCP as synwave's peer in network namespaces made by
+scripts/lab, tools nobody here wrote (curl, wrk, nginx, python sockets, hping3), captures judged by tshark.
+
+Each test file builds a Tap, adds cases, and runs them. Output is TAP (meson protocol 'tap'), one line per
+case, so the suite's `N passed, N failed` counts scenarios. Processes started here are ended by PID only.
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+LAB = os.path.join(ROOT, "scripts", "lab")
+
+
+def lab_unavailable():
+    """Why this machine cannot run the lab, or None."""
+    if os.geteuid() != 0:
+        return "needs root (network namespaces)"
+    for tool in ("ip", "tcpdump", "tshark", "ethtool"):
+        if shutil.which(tool) is None:
+            return f"{tool} not installed (scripts/bootstrap installs it)"
+    probe = f"swprobe{os.getpid() % 100000}"
+    r = subprocess.run(["ip", "netns", "add", probe], capture_output=True, text=True)
+    if r.returncode != 0:
+        return "cannot create network namespaces: " + r.stderr.strip()
+    subprocess.run(["ip", "netns", "del", probe], capture_output=True)
+    return None
+
+
+class Lab:
+    """One lab (two namespaces and a veth pair) for the life of a `with` block."""
+
+    def __init__(self, build, netem=None, lcores="0"):
+        self.build = build
+        self.id = f"swe{os.getpid() % 10000}"
+        self.env = dict(os.environ, LAB_ID=self.id, SYNWAVE_BUILD=build, LAB_LCORES=lcores)
+        self.netem = netem
+        self.dut_ip = "10.77.0.1"
+        self.peer_ip = "10.77.0.2"
+        self.peer_ns = f"{self.id}-peer"
+        self.dut_ns = f"{self.id}-dut"
+        self.peer_if = f"{self.id}p"
+        self.procs = []
+        self.tmp = tempfile.mkdtemp(prefix="swe2e-")
+
+    def __enter__(self):
+        args = [LAB, "up"] + (["--netem", self.netem] if self.netem else [])
+        subprocess.run(args, env=self.env, check=True, capture_output=True)
+        return self
+
+    def __exit__(self, *exc):
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        subprocess.run([LAB, "down"], env=self.env, capture_output=True)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        return False
+
+    def path(self, name):
+        return os.path.join(self.tmp, name)
+
+    # ---- processes ----
+    def peer_popen(self, cmd, **kw):
+        p = subprocess.Popen(["ip", "netns", "exec", self.peer_ns] + cmd, env=self.env, **kw)
+        self.procs.append(p)
+        return p
+
+    def peer(self, cmd, timeout=60, check=False, **kw):
+        r = subprocess.run(["ip", "netns", "exec", self.peer_ns] + cmd, env=self.env, capture_output=True,
+                           timeout=timeout, **kw)
+        # Decoded by hand: text mode would turn HTTP's \r\n into \n.
+        r.stdout = r.stdout.decode("utf-8", "replace")
+        r.stderr = r.stderr.decode("utf-8", "replace")
+        if check and r.returncode != 0:
+            raise AssertionError(f"{' '.join(cmd)} exited {r.returncode}: {r.stderr.strip()[-800:]}")
+        return r
+
+    def peer_python(self, code, timeout=60):
+        """Runs Python code in the peer namespace (Debian's interpreter, which has scapy)."""
+        return self.peer(["/usr/bin/python3", "-c", code], timeout=timeout)
+
+    def synwave(self, mode, args, json_name="synwave.json"):
+        """Starts synwave in the DUT namespace; returns a Synwave handle."""
+        jpath = self.path(json_name)
+        out = open(self.path(json_name + ".log"), "w")
+        cmd = [LAB, "synwave", mode, "--json", jpath, "--quiet"] + args
+        p = subprocess.Popen(cmd, env=self.env, stdout=out, stderr=subprocess.STDOUT)
+        self.procs.append(p)
+        return Synwave(self, p, jpath, out.name)
+
+    def wait_reachable(self, timeout=10):
+        """Until synwave answers ARP and ICMP echo for its address."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            r = self.peer(["ping", "-c", "1", "-W", "1", self.dut_ip], timeout=5)
+            if r.returncode == 0:
+                return
+        raise AssertionError(f"{self.dut_ip} did not answer ping within {timeout} s")
+
+    # ---- capture ----
+    def capture(self, name="peer.pcap"):
+        return Capture(self, self.path(name))
+
+
+class Synwave:
+    def __init__(self, lab, proc, json_path, log_path):
+        self.lab, self.proc, self.json_path, self.log_path = lab, proc, json_path, log_path
+
+    def stop(self, timeout=20):
+        """SIGINT (synwave prints and writes its summary), then the JSON summary as a dict."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError("synwave did not stop within %d s after SIGINT\n%s" % (timeout, self.log()))
+        return self.result()
+
+    def wait(self, timeout=120):
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError("synwave still running after %d s (a hang)\n%s" % (timeout, self.log()))
+        return self.result()
+
+    def result(self):
+        if not os.path.exists(self.json_path):
+            raise AssertionError("synwave wrote no JSON summary\n" + self.log())
+        with open(self.json_path) as f:
+            j = json.load(f)
+        j["exit_status"] = self.proc.returncode
+        return j
+
+    def log(self):
+        try:
+            with open(self.log_path) as f:
+                return "".join(l for l in f if "TELEMETRY" not in l)[-3000:]
+        except OSError:
+            return ""
+
+
+class Capture:
+    """tcpdump on the peer's veth for the life of a `with` block; judge() asks tshark about the frames."""
+
+    def __init__(self, lab, path):
+        self.lab, self.path, self.proc = lab, path, None
+
+    def __enter__(self):
+        self.proc = self.lab.peer_popen(["tcpdump", "-i", self.lab.peer_if, "--immediate-mode", "-U", "-s", "256", "-w", self.path],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        # tcpdump says "listening on ..." once the capture runs; frames before that would be missed.
+        deadline = time.time() + 10
+        line = ""
+        while time.time() < deadline and "listening on" not in line:
+            line = self.proc.stderr.readline()
+            if not line and self.proc.poll() is not None:
+                raise AssertionError("tcpdump exited before capturing")
+        time.sleep(0.1)
+        return self
+
+    def __exit__(self, *exc):
+        time.sleep(0.3)
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return False
+
+    def fields(self, display_filter, fields):
+        """Rows of the given tshark fields for frames matching the display filter."""
+        cmd = ["tshark", "-r", self.path, "-o", "tcp.check_checksum:TRUE", "-Y", display_filter, "-T", "fields"]
+        for f in fields:
+            cmd += ["-e", f]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        if r.returncode != 0:
+            raise AssertionError("tshark failed: " + r.stderr[-500:])
+        return [line.split("\t") for line in r.stdout.splitlines() if line]
+
+    def judge(self, src_ip, allow=()):
+        """Frames sent by src_ip (synwave) that tshark flags: bad checksums, malformed, expert info >= warning,
+        TCP analysis flags. `allow` lists tcp.analysis field names that the scenario expects (e.g. under
+        loss: tcp.analysis.retransmission). Raises with the offending frames printed."""
+        base = (f'ip.src == {src_ip} && (tcp.checksum.status == 0 || ip.checksum.status == 0 || _ws.malformed'
+                f' || _ws.expert.severity >= "Warning" || tcp.analysis.flags)')
+        rows = self.fields(base, ["frame.number", "tcp.flags.str", "tcp.seq_raw", "tcp.ack_raw",
+                                  "_ws.expert.message"])
+        if allow:
+            # Keep a frame only if it has a problem not on the allowed list.
+            allowed = " || ".join(allow)
+            strict = (f'ip.src == {src_ip} && (tcp.checksum.status == 0 || ip.checksum.status == 0 || _ws.malformed'
+                      f' || ((_ws.expert.severity >= "Warning" || tcp.analysis.flags) && !({allowed})))')
+            rows = self.fields(strict, ["frame.number", "tcp.flags.str", "tcp.seq_raw", "tcp.ack_raw",
+                                        "_ws.expert.message"])
+        if rows:
+            lines = "\n".join("  " + " | ".join(r) for r in rows[:30])
+            raise AssertionError(f"tshark flags {len(rows)} frame(s) from {src_ip} in {self.path}:\n{lines}")
+        n = len(self.fields(f"ip.src == {src_ip} && tcp", ["frame.number"]))
+        if n == 0:
+            raise AssertionError(f"the capture has no TCP frame from {src_ip}")
+        return n
+
+
+class Tap:
+    """A TAP producer: ok / not ok / skip per case, details as comments."""
+
+    def __init__(self):
+        self.cases = []
+
+    def case(self, name):
+        def deco(fn):
+            self.cases.append((name, fn))
+            return fn
+        return deco
+
+    def run(self, skip_all=None):
+        print(f"1..{len(self.cases)}", flush=True)
+        failed = 0
+        for i, (name, fn) in enumerate(self.cases, 1):
+            if skip_all:
+                print(f"ok {i} - {name} # SKIP {skip_all}", flush=True)
+                continue
+            t0 = time.time()
+            try:
+                fn()
+                print(f"ok {i} - {name} ({time.time() - t0:.1f} s)", flush=True)
+            except Exception as e:  # noqa: BLE001 - every failure becomes a TAP line with its reason
+                failed += 1
+                print(f"not ok {i} - {name}", flush=True)
+                detail = str(e) if isinstance(e, AssertionError) else traceback.format_exc()
+                for line in detail.splitlines()[-60:]:
+                    print(f"# {line}", flush=True)
+        return 1 if failed else 0
+
+
+def check(cond, msg):
+    if not cond:
+        raise AssertionError(msg)
+
+
+def main(tap):
+    build = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "build")
+    if not os.path.isabs(build):
+        build = os.path.abspath(build)
+    os.environ["SYNWAVE_E2E_BUILD"] = build
+    sys.exit(tap.run(skip_all=lab_unavailable()))
