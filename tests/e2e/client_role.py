@@ -1,0 +1,654 @@
+#!/usr/bin/env python3
+"""`synwave client` against the Linux kernel's TCP (nginx, python servers) in the namespace lab: who closes
+first and where TIME_WAIT lands, resets and refusals, a dropped final ACK (TIME_WAIT re-ACKs the kernel's
+retransmitted FIN), a close right after the handshake, and a lossy, reordering, duplicating, delaying wire.
+
+Every case keeps a capture of the peer's veth and has tshark judge synwave's frames; counters are asserted
+exactly where the scenario makes them exact. Usage: /usr/bin/python3 tests/e2e/client_role.py <build dir>
+Debugging: CLIENT_ROLE_ONLY=2,5 runs only those cases; CLIENT_ROLE_KEEP=<dir> keeps each case's pcap, JSON
+and logs there.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lab  # noqa: E402
+from lab import check  # noqa: E402
+
+tap = lab.Tap()
+
+# Flags tshark raises on synwave's frames when the wire loses, duplicates or reorders packets.
+LOSS_FLAGS = ("tcp.analysis.retransmission", "tcp.analysis.fast_retransmission", "tcp.analysis.duplicate_ack",
+              "tcp.analysis.out_of_order", "tcp.analysis.spurious_retransmission", "tcp.analysis.lost_segment",
+              "tcp.analysis.ack_lost_segment")
+KERNEL_RTX = "(tcp.analysis.retransmission || tcp.analysis.spurious_retransmission || tcp.analysis.fast_retransmission)"
+
+# What the python server answers (its length goes to --response-bytes).
+PY_RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 6\r\nConnection: close\r\n\r\nhello\n"
+
+
+def build():
+    return os.environ["SYNWAVE_E2E_BUILD"]
+
+
+class Lab(lab.Lab):
+    """lab.Lab that removes what `lab up` made when it fails half-way (lab.Lab.__enter__ raising leaves the
+    namespaces behind: __exit__ never runs), and, with CLIENT_ROLE_KEEP=<dir> set, copies each case's temp
+    dir (pcap, JSON, logs) there."""
+
+    def __enter__(self):
+        try:
+            return super().__enter__()
+        except BaseException:
+            super().__exit__(None, None, None)
+            raise
+
+    def __exit__(self, *exc):
+        keep = os.environ.get("CLIENT_ROLE_KEEP")
+        if keep:
+            shutil.copytree(self.tmp, os.path.join(keep, os.path.basename(self.tmp)), dirs_exist_ok=True)
+        return super().__exit__(*exc)
+
+
+def note(msg):
+    """A TAP comment line (shown in meson's log, ignored by the TAP parser)."""
+    for line in str(msg).splitlines():
+        print(f"# {line}", flush=True)
+
+
+def pinned(cmd):
+    """Peer processes on CPU 1: synwave busy-polls lcore 0 (CPU 0), and a server sharing its core stalls it
+    for whole scheduler slices."""
+    return (["taskset", "-c", "1"] + cmd) if (os.cpu_count() or 1) >= 2 and shutil.which("taskset") else cmd
+
+
+# ---------------------------------------------------------------------------------------------- peers
+
+NGINX_CONF = """worker_processes 1;
+master_process off;
+daemon off;
+pid {d}/nginx.pid;
+error_log {d}/nginx-error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+  access_log off;
+  server_tokens off;
+  client_body_temp_path {d}/nginx-body;
+  proxy_temp_path {d}/nginx-proxy;
+  fastcgi_temp_path {d}/nginx-fastcgi;
+  uwsgi_temp_path {d}/nginx-uwsgi;
+  scgi_temp_path {d}/nginx-scgi;
+  server {{
+    listen {ip}:80 backlog=4096;
+    location / {{ return 200 "hello\\n"; }}
+  }}
+}}
+"""
+
+# A kernel TCP server in the peer namespace. Modes:
+#   close  read the request, answer, close (the server closes first)
+#   wait   read the request, answer, wait for the client's FIN, then close (the kernel ends in LAST-ACK)
+#   rst    SO_LINGER {1,0} and close on accept (an RST right after the handshake)
+#   shut   close on accept (no request expected)
+# SIGTERM prints its counters as JSON on stdout.
+PY_SERVER = r'''
+import json, os, signal, socket, struct, sys, threading
+mode, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+RESP = %r
+stats = {"accepted": 0, "requests": 0, "client_fin": 0, "errors": 0}
+lock = threading.Lock()
+def bump(k):
+    with lock:
+        stats[k] += 1
+def on_term(*_):
+    sys.stdout.write(json.dumps(stats) + "\n")
+    sys.stdout.flush()
+    os._exit(0)
+signal.signal(signal.SIGTERM, on_term)
+ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind((host, port))
+ls.listen(4096)
+print("ready", flush=True)
+def serve(c):
+    try:
+        buf = b""
+        while b"\r\n\r\n" not in buf:
+            d = c.recv(4096)
+            if not d:
+                bump("errors")
+                return
+            buf += d
+        bump("requests")
+        c.sendall(RESP)
+        if mode == "wait":
+            while c.recv(4096):
+                pass
+            bump("client_fin")
+    except OSError:
+        bump("errors")
+    finally:
+        c.close()
+while True:
+    c, _ = ls.accept()
+    bump("accepted")
+    if mode == "rst":
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        c.close()
+    elif mode == "shut":
+        c.close()
+    else:
+        threading.Thread(target=serve, args=(c,), daemon=True).start()
+''' % (PY_RESPONSE,)
+
+# A userspace netem on NFQUEUE (this machine's kernel has no sch_netem: `tc qdisc add ... netem` answers
+# "Specified qdisc kind is unknown", so lab.Lab(netem=...) cannot come up). iptables queues the peer's TCP
+# to and from synwave; each packet is dropped with probability LOSS, else accepted at once with probability
+# REORDER (correlated CORR, as netem's reorder) or after DELAY_MS (so the immediate ones overtake the delayed
+# ones); a packet the kernel sends is also copied with probability DUP (sent through a raw socket whose mark
+# the iptables rule skips). Verdicts are issued out of order by packet id, which NFQUEUE allows.
+# Usage: impair.py QUEUE LOSS DUP DELAY_MS REORDER CORR; SIGTERM prints per-direction counters as JSON.
+IMPAIR = r'''
+import heapq, json, os, random, select, signal, socket, struct, sys, time
+q = int(sys.argv[1])
+loss, dup, delay_ms, reorder, corr = (float(x) for x in sys.argv[2:7])
+MARK = 0x77
+QUEUE_SUBSYS = 3                      # NFNL_SUBSYS_QUEUE
+PACKET, VERDICT, CONFIG = 0, 1, 2     # NFQNL_MSG_*
+NLM_F_REQUEST, NLM_F_ACK = 1, 4
+NF_DROP, NF_ACCEPT = 0, 1
+s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 12)  # NETLINK_NETFILTER
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+s.bind((0, 0))
+seq = 0
+def attr(t, data):
+    n = 4 + len(data)
+    return struct.pack("=HH", n, t) + data + b"\0" * ((4 - n % 4) % 4)
+def send(msg, attrs, flags=NLM_F_REQUEST):
+    global seq
+    seq += 1
+    body = struct.pack("=BBH", socket.AF_INET, 0, socket.htons(q)) + b"".join(attrs)
+    s.send(struct.pack("=IHHII", 16 + len(body), (QUEUE_SUBSYS << 8) | msg, flags, seq, 0) + body)
+def verdict(pid, v):
+    send(VERDICT, [attr(2, struct.pack("!II", v, pid))])           # NFQA_VERDICT_HDR
+send(CONFIG, [attr(1, struct.pack("!BxH", 1, 0))], NLM_F_REQUEST | NLM_F_ACK)      # NFQA_CFG_CMD: bind
+send(CONFIG, [attr(2, struct.pack("!IB", 0xffff, 2))], NLM_F_REQUEST | NLM_F_ACK)  # NFQA_CFG_PARAMS: copy packet
+raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+raw.setsockopt(socket.SOL_SOCKET, 36, MARK)                                          # SO_MARK
+stats = {d: {"seen": 0, "dropped": 0, "delayed": 0, "immediate": 0, "duplicated": 0} for d in ("to_peer", "to_dut")}
+def on_term(*_):
+    print(json.dumps(stats), flush=True)
+    os._exit(0)
+signal.signal(signal.SIGTERM, on_term)
+last = [random.random()]
+def crand():
+    last[0] = random.random() * (1 - corr) + last[0] * corr
+    return last[0]
+due, n = [], 0   # heap of (when, n, packet id or None, copy to send or None)
+print("ready", flush=True)
+while True:
+    now = time.monotonic()
+    while due and due[0][0] <= now:
+        _, _, pid, copy = heapq.heappop(due)
+        if pid is not None:
+            verdict(pid, NF_ACCEPT)
+        else:
+            raw.sendto(copy, (socket.inet_ntoa(copy[16:20]), 0))
+    r, _, _ = select.select([s], [], [], max(0.0, due[0][0] - now) if due else None)
+    if not r:
+        continue
+    buf = s.recv(1 << 20)
+    off = 0
+    while off + 16 <= len(buf):
+        ln, typ = struct.unpack_from("=IH", buf, off)
+        if ln < 16:
+            break
+        if typ == 2:  # NLMSG_ERROR: the acks of our configuration
+            err = struct.unpack_from("=i", buf, off + 16)[0]
+            if err:
+                print("netlink error", err, file=sys.stderr, flush=True)
+                os._exit(1)
+        elif typ == (QUEUE_SUBSYS << 8) | PACKET:
+            a, pid, hook, payload = off + 20, None, None, None
+            while a + 4 <= off + ln:
+                al, at = struct.unpack_from("=HH", buf, a)
+                if al < 4:
+                    break
+                if at & 0x7fff == 1:     # NFQA_PACKET_HDR
+                    pid, _, hook = struct.unpack_from("!IHB", buf, a + 4)
+                elif at & 0x7fff == 10:  # NFQA_PAYLOAD
+                    payload = bytes(buf[a + 4:a + al])
+                a += (al + 3) & ~3
+            d = stats["to_peer" if hook == 1 else "to_dut"]   # NF_INET_LOCAL_IN = 1, LOCAL_OUT = 3
+            d["seen"] += 1
+            now = time.monotonic()
+            if random.random() < loss:
+                d["dropped"] += 1
+                verdict(pid, NF_DROP)
+            else:
+                when = now
+                if delay_ms == 0 or crand() < reorder:
+                    d["immediate"] += 1
+                    verdict(pid, NF_ACCEPT)
+                else:
+                    d["delayed"] += 1
+                    when = now + delay_ms / 1000
+                    n += 1
+                    heapq.heappush(due, (when, n, pid, None))
+                if hook == 3 and payload and random.random() < dup:
+                    d["duplicated"] += 1
+                    n += 1
+                    heapq.heappush(due, (when, n, None, payload))
+        off += (ln + 3) & ~3
+'''
+
+
+class PyServer:
+    def __init__(self, L, mode, port=80):
+        path = L.path(f"server-{mode}.py")
+        with open(path, "w") as f:
+            f.write(PY_SERVER)
+        self.proc = L.peer_popen(pinned(["/usr/bin/python3", path, mode, L.peer_ip, str(port)]),
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        line = self.proc.stdout.readline()
+        check(line.strip() == "ready", f"python server did not start: {line!r}")
+
+    def stats(self):
+        """Stops the server (SIGTERM) and returns its counters."""
+        self.proc.terminate()
+        out, _ = self.proc.communicate(timeout=10)
+        lines = [l for l in out.splitlines() if l.startswith("{")]
+        check(lines, "python server printed no counters:\n" + out[-1000:])
+        return json.loads(lines[-1])
+
+
+class Impairer:
+    """The userspace netem above, on the peer's TCP to and from synwave (both directions)."""
+
+    def __init__(self, L, loss, dup, delay_ms, reorder, corr, queue=7):
+        self.L = L
+        path = L.path("impair.py")
+        with open(path, "w") as f:
+            f.write(IMPAIR)
+        self.proc = L.peer_popen(pinned(["/usr/bin/python3", path, str(queue)] +
+                                        [str(x) for x in (loss, dup, delay_ms, reorder, corr)]),
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        line = self.proc.stdout.readline()
+        check(line.strip() == "ready", f"impairer did not start: {line!r}")
+        q = ["-j", "NFQUEUE", "--queue-num", str(queue)]
+        L.peer(["iptables", "-w", "-A", "OUTPUT", "-d", L.dut_ip, "-p", "tcp", "-m", "mark", "!", "--mark", "0x77"]
+               + q, check=True)
+        L.peer(["iptables", "-w", "-A", "INPUT", "-s", L.dut_ip, "-p", "tcp"] + q, check=True)
+
+    def stats(self):
+        # Take the rules away first (no --queue-bypass: while they are in place nothing passes unimpaired).
+        self.L.peer(["iptables", "-w", "-F", "OUTPUT"])
+        self.L.peer(["iptables", "-w", "-F", "INPUT"])
+        self.proc.terminate()
+        out, _ = self.proc.communicate(timeout=10)
+        lines = [l for l in out.splitlines() if l.startswith("{")]
+        check(lines, "impairer printed no counters:\n" + out[-1000:])
+        return json.loads(lines[-1])
+
+
+def nginx(L):
+    with open(L.path("nginx.conf"), "w") as f:
+        f.write(NGINX_CONF.format(d=L.tmp, ip=L.peer_ip))
+    p = L.peer_popen(pinned(["nginx", "-c", L.path("nginx.conf"), "-p", L.tmp]), stdout=subprocess.DEVNULL,
+                     stderr=subprocess.DEVNULL)
+    wait_listen(L, 80, p)
+    return p
+
+
+def wait_listen(L, port, proc, timeout=10):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        check(proc.poll() is None, f"the server exited ({proc.returncode}) before listening")
+        r = L.peer(["ss", "-Hltn", f"sport = :{port}"])
+        if r.stdout.strip():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"nothing listens on port {port} after {timeout} s")
+
+
+def response_length(L):
+    """Bytes the server at L.peer_ip:80 sends for synwave's exact request, read until its FIN."""
+    req = f"GET / HTTP/1.1\r\nHost: {L.peer_ip}\r\nUser-Agent: synwave\r\nConnection: close\r\n\r\n"
+    code = (f"import socket\ns = socket.create_connection(({L.peer_ip!r}, 80), timeout=5)\n"
+            f"s.sendall({req.encode()!r})\nn = 0\nwhile True:\n    d = s.recv(65536)\n    if not d: break\n"
+            f"    n += len(d)\nprint(n)\n")
+    r = L.peer_python(code, timeout=20)
+    check(r.returncode == 0, "measuring the response failed: " + r.stderr[-500:])
+    return int(r.stdout.strip())
+
+
+def peer_mac(L):
+    r = L.peer(["ip", "-j", "link", "show", L.peer_if], check=True)
+    return json.loads(r.stdout)[0]["address"]
+
+
+# ---------------------------------------------------------------------------------------------- synwave
+
+def client(L, n, concurrency, close, extra=(), duration=5, mac=True, port=80):
+    """Starts `synwave client` for n connections (mac: a fixed next hop, so no SYN waits for ARP)."""
+    args = ["--src", L.dut_ip, "--dst", L.peer_ip, "--port", str(port), "--connections", str(n),
+            "--concurrency", str(concurrency), "--close", close, "--duration", str(duration),
+            "--fail-tolerance", "0"] + list(extra)
+    if mac:
+        args += ["--peer-mac", peer_mac(L)]
+    return L.synwave("client", args)
+
+
+def finish(sw, duration):
+    """Waits for the client's own end (after --connections N, or at --duration) and returns its JSON."""
+    j = sw.wait(timeout=duration + 20)
+    note(f"synwave ran {j['duration_s']:.1f} s, exit status {j['exit_status']}")
+    return j
+
+
+def counters(j):
+    c = j["client"]
+    return c["app"], c["tcp"], c["entered_state"], c["engine"]
+
+
+def check_all_complete(j, n):
+    app, _, _, _ = counters(j)
+    got = {k: app[k] for k in ("conn_attempted", "conn_connected", "conn_completed", "conn_failed")}
+    check(got == {"conn_attempted": n, "conn_connected": n, "conn_completed": n, "conn_failed": 0},
+          f"expected {n} attempted/connected/completed and 0 failed: {got}")
+    check(j["exit_status"] == 0, f"exit status {j['exit_status']} although every connection completed")
+    check(j["client"]["active"] == 0, f"{j['client']['active']} connections still open at the end")
+
+
+def judge_clean(cap, L, j, syn_rtx=0):
+    """A wire without loss: synwave retransmits nothing, and tshark flags none of its frames except duplicate
+    ACKs that its counters account for. Two things make a lossless lab send synwave segments it already has:
+    the kernel's tail-loss probe, a few ms after its FIN, when synwave (busy-polling; two cores shared with
+    the peer, tcpdump and other work) is descheduled that long; and the veth itself, which reorders when the
+    kernel transmits from both CPUs (an ACK sent in softirq on synwave's CPU overtaken by a FIN from the
+    server's). synwave must answer each with one ACK and count it: unacceptable_seq, tw_fin_reacked, or
+    tw_acked in TIME_WAIT."""
+    _, tcp, _, eng = counters(j)
+    keys = ("rtx_segments", "rto_expired", "fast_retransmits", "challenge_acks", "bad_ack_rst", "rst_no_conn",
+            "paws_rejected", "ooo_dropped", "syn_in_synchronized")
+    nz = {k: tcp[k] for k in keys if tcp[k]}
+    check(not nz and tcp["syn_rtx"] == syn_rtx, f"on a clean wire: {nz}, syn_rtx {tcp['syn_rtx']} (expected {syn_rtx})")
+    check(eng["rx_dropped"] == 0 and eng["tx_ring_full"] == 0 and eng["tx_no_mbuf"] == 0, f"engine drops: {eng}")
+    krtx = len(cap.fields(f"ip.src == {L.peer_ip} && {KERNEL_RTX}", ["frame.number"]))
+    dups = len(cap.fields(f"ip.src == {L.dut_ip} && tcp.analysis.duplicate_ack", ["frame.number"]))
+    answered = tcp["unacceptable_seq"] + tcp["tw_fin_reacked"] + tcp["tw_acked"]
+    if krtx or dups or answered:
+        note(f"kernel retransmissions {krtx}; synwave's duplicate ACKs {dups}; unacceptable_seq "
+             f"{tcp['unacceptable_seq']}, tw_fin_reacked {tcp['tw_fin_reacked']}, tw_acked {tcp['tw_acked']}, "
+             f"tw_rst_killed {tcp['tw_rst_killed']}")
+    check(dups <= answered, f"{dups} duplicate ACKs from synwave, but its counters account for {answered}")
+    return cap.judge(L.dut_ip, allow=("tcp.analysis.duplicate_ack",) if dups else ())
+
+
+def expect(cond_map):
+    """Checks name -> (got, want) pairs and reports every mismatch at once."""
+    bad = [f"{k}: {g} (expected {w})" for k, (g, w) in cond_map.items() if g != w]
+    check(not bad, "; ".join(bad))
+
+
+# ---------------------------------------------------------------------------------------------- cases
+
+@tap.case("client: exits by itself once --connections N are done (no hang until --duration)")
+def _():
+    with Lab(build()) as L:
+        srv = PyServer(L, "close")
+        t0 = time.time()
+        sw = client(L, 20, 5, "server", duration=30)
+        try:
+            sw.proc.wait(timeout=8)
+        except subprocess.TimeoutExpired:
+            pass
+        still = sw.proc.poll() is None
+        j = sw.stop() if still else sw.result()
+        app, _, _, _ = counters(j)
+        srv.stats()
+        note(f"completed {app['conn_completed']} of 20; " +
+             ("still running after 8 s" if still else f"exited by itself after {time.time() - t0:.1f} s"))
+        check(app["conn_completed"] == 20, f"only {app['conn_completed']} of 20 completed")
+        check(not still, "synwave client still running 8 s after its 20 connections completed: --connections N "
+                         "stops launching, but the process runs on until --duration")
+        check(j["exit_status"] == 0, f"exit status {j['exit_status']}")
+
+
+@tap.case("client closes first against nginx: all complete, TIME_WAIT on synwave's side (tw_entered == N)")
+def _():
+    n = 500
+    with Lab(build()) as L:
+        nginx(L)
+        rlen = response_length(L)
+        note(f"nginx's response to synwave's request: {rlen} bytes")
+        with L.capture() as cap:
+            sw = client(L, n, 50, "client", ["--response-bytes", str(rlen)])
+            j = finish(sw, 5)
+        check_all_complete(j, n)
+        app, tcp, st, _ = counters(j)
+        expect({"responses_done": (app["responses_done"], n), "response_bytes": (app["response_bytes"], n * rlen),
+                "tw_entered": (tcp["tw_entered"], n), "TIME-WAIT entered": (st["TIME-WAIT"], n),
+                "FIN-WAIT-1 entered": (st["FIN-WAIT-1"], n), "LAST-ACK entered": (st["LAST-ACK"], 0),
+                "CLOSE-WAIT entered": (st["CLOSE-WAIT"], 0), "conn_reset": (tcp["conn_reset"], 0)})
+        # nginx closes too (the request says Connection: close): most closes cross on the wire.
+        note(f"from FIN-WAIT-1: FIN-WAIT-2 {st['FIN-WAIT-2']}, CLOSING {st['CLOSING']}")
+        c = j["latency_ns"]["connect"]
+        note(f"connect latency min/p50/max {c['min']}/{c['p50']}/{c['max']} ns (the client reads the clock of its "
+             f"last tick: a SYN-ACK back within one loop turn reads 0)")
+        check(st["FIN-WAIT-2"] + st["CLOSING"] == n, "every FIN-WAIT-1 goes on to FIN-WAIT-2 or CLOSING")
+        note(f"{judge_clean(cap, L, j)} frames from synwave judged")
+
+
+@tap.case("nginx closes first (Connection: close, --close server): all complete, no TIME_WAIT on synwave")
+def _():
+    n = 500
+    with Lab(build()) as L:
+        nginx(L)
+        rlen = response_length(L)
+        with L.capture() as cap:
+            # No --peer-mac here: the first SYNs meet an empty ARP cache.
+            sw = client(L, n, 50, "server", mac=False)
+            j = finish(sw, 5)
+        check_all_complete(j, n)
+        app, tcp, st, eng = counters(j)
+        expect({"responses_done": (app["responses_done"], n), "response_bytes": (app["response_bytes"], n * rlen),
+                "tw_entered": (tcp["tw_entered"], 0), "TIME-WAIT entered": (st["TIME-WAIT"], 0),
+                "CLOSE-WAIT entered": (st["CLOSE-WAIT"], n), "LAST-ACK entered": (st["LAST-ACK"], n),
+                "FIN-WAIT-1 entered": (st["FIN-WAIT-1"], 0)})
+        # synwave drops a SYN it cannot address yet (no ARP entry) and sends it again after the 1 s RTO.
+        note(f"SYNs dropped for want of ARP (tx_no_arp) {eng['tx_no_arp']}, syn_rtx {tcp['syn_rtx']}")
+        check(eng["tx_no_arp"] > 0, "no SYN met the empty ARP cache (the case means to cover that)")
+        judge_clean(cap, L, j, syn_rtx=eng["tx_no_arp"])
+
+
+@tap.case("python server answers and closes first: all complete, tw_entered == 0, server saw N requests")
+def _():
+    n = 300
+    with Lab(build()) as L:
+        srv = PyServer(L, "close")
+        with L.capture() as cap:
+            sw = client(L, n, 30, "server")
+            j = finish(sw, 5)
+        s = srv.stats()
+        check_all_complete(j, n)
+        app, tcp, st, _ = counters(j)
+        expect({"responses_done": (app["responses_done"], n),
+                "response_bytes": (app["response_bytes"], n * len(PY_RESPONSE)),
+                "tw_entered": (tcp["tw_entered"], 0), "LAST-ACK entered": (st["LAST-ACK"], n),
+                "server accepted": (s["accepted"], n), "server requests": (s["requests"], n),
+                "server errors": (s["errors"], 0)})
+        judge_clean(cap, L, j)
+
+
+@tap.case("python server answers and waits for the client's FIN: synwave closes first, tw_entered == N")
+def _():
+    n = 300
+    with Lab(build()) as L:
+        srv = PyServer(L, "wait")
+        with L.capture() as cap:
+            sw = client(L, n, 30, "client", ["--response-bytes", str(len(PY_RESPONSE))])
+            j = finish(sw, 5)
+        s = srv.stats()
+        check_all_complete(j, n)
+        app, tcp, st, _ = counters(j)
+        expect({"responses_done": (app["responses_done"], n), "tw_entered": (tcp["tw_entered"], n),
+                "FIN-WAIT-1 entered": (st["FIN-WAIT-1"], n), "FIN-WAIT-2 entered": (st["FIN-WAIT-2"], n),
+                "CLOSING entered": (st["CLOSING"], 0), "CLOSE-WAIT entered": (st["CLOSE-WAIT"], 0),
+                "server requests": (s["requests"], n), "server saw the client's FIN": (s["client_fin"], n),
+                "server errors": (s["errors"], 0)})
+        fins = cap.fields(f"ip.src == {L.peer_ip} && tcp.flags.fin == 1 && !{KERNEL_RTX}", ["frame.number"])
+        check(len(fins) == n, f"{len(fins)} FINs from the kernel captured, {n} expected")
+        judge_clean(cap, L, j)
+
+
+@tap.case("server resets on accept (SO_LINGER 0): counted as resets, exit status 1, no hang")
+def _():
+    n = 100
+    with Lab(build()) as L:
+        srv = PyServer(L, "rst")
+        with L.capture() as cap:
+            sw = client(L, n, 10, "server")
+            j = finish(sw, 5)
+        s = srv.stats()
+        app, tcp, st, _ = counters(j)
+        note(f"conn_failed_reset {app['conn_failed_reset']}, refused {app['conn_failed_refused']}, "
+             f"requests_sent {app['requests_sent']}")
+        expect({"exit status": (j["exit_status"], 1), "conn_attempted": (app["conn_attempted"], n),
+                "conn_connected": (app["conn_connected"], n), "conn_completed": (app["conn_completed"], 0),
+                "conn_failed": (app["conn_failed"], n), "conn_failed_reset": (app["conn_failed_reset"], n),
+                "conn_reset": (tcp["conn_reset"], n), "server accepted": (s["accepted"], n),
+                "active at the end": (j["client"]["active"], 0)})
+        # synwave sends no RST of its own here, except to a segment of a connection already reset (a kernel
+        # ACK the veth delivered after the RST): each such RST is counted as rst_no_conn.
+        rsts = len(cap.fields(f"ip.src == {L.dut_ip} && tcp.flags.reset == 1", ["frame.number"]))
+        expect({"synwave RSTs captured vs rst_no_conn": (rsts, tcp["rst_no_conn"])})
+        cap.judge(L.dut_ip, allow=("tcp.flags.reset == 1",) if rsts else ())
+
+
+@tap.case("no listener: every SYN refused (conn_failed_refused == N), exit status 1, no hang")
+def _():
+    n = 200
+    with Lab(build()) as L:
+        with L.capture() as cap:
+            sw = client(L, n, 20, "server")
+            j = finish(sw, 5)
+        app, tcp, st, _ = counters(j)
+        expect({"exit status": (j["exit_status"], 1), "conn_attempted": (app["conn_attempted"], n),
+                "conn_failed": (app["conn_failed"], n), "conn_failed_refused": (app["conn_failed_refused"], n),
+                "conn_connected": (app["conn_connected"], 0), "conn_completed": (app["conn_completed"], 0),
+                "conn_refused": (tcp["conn_refused"], n), "syn_rtx": (tcp["syn_rtx"], 0),
+                "active at the end": (j["client"]["active"], 0)})
+        syns = cap.fields(f"ip.src == {L.dut_ip} && tcp.flags.syn == 1", ["frame.number"])
+        rsts = cap.fields(f"ip.src == {L.peer_ip} && tcp.flags.reset == 1", ["frame.number"])
+        expect({"SYNs captured": (len(syns), n), "kernel RSTs captured": (len(rsts), n)})
+        cap.judge(L.dut_ip)
+
+
+@tap.case("final ACK dropped: the kernel retransmits its FIN from LAST-ACK and TIME_WAIT re-ACKs it")
+def _():
+    n = 80
+    with Lab(build()) as L:
+        srv = PyServer(L, "wait")
+        # synwave's pure ACK with timestamps: 20 IP + 32 TCP = 52 bytes of IP datagram (checked below).
+        rule = ["-s", L.dut_ip, "-p", "tcp", "--tcp-flags", "ALL", "ACK", "-m", "length", "--length", "52",
+                "-m", "statistic", "--mode", "random", "--probability", "0.3", "-j", "DROP"]
+        L.peer(["iptables", "-w", "-A", "INPUT"] + rule, check=True)
+        with L.capture() as cap:
+            # Paced (20/s) so synwave is still there for the retransmitted FINs even once it exits on its own.
+            sw = client(L, n, 20, "client", ["--response-bytes", str(len(PY_RESPONSE)), "--rate", "20"],
+                        duration=8)
+            j = finish(sw, 8)
+        out = L.peer(["iptables", "-w", "-L", "INPUT", "-v", "-n", "-x"], check=True).stdout
+        s = srv.stats()
+        dropped = sum(int(l.split()[0]) for l in out.splitlines() if "DROP" in l)
+        app, tcp, st, _ = counters(j)
+        kfin_rtx = len(cap.fields(f"ip.src == {L.peer_ip} && tcp.flags.fin == 1 && {KERNEL_RTX}", ["frame.number"]))
+        # Retransmissions synwave could answer: those before its last frame (it exits once all are done, and
+        # a FIN retransmitted for the last connections may come after that).
+        last = max(float(r[0]) for r in cap.fields(f"ip.src == {L.dut_ip}", ["frame.time_relative"]))
+        krtx = len(cap.fields(f"ip.src == {L.peer_ip} && {KERNEL_RTX} && frame.time_relative <= {last}",
+                              ["frame.number"]))
+        note(f"iptables dropped {dropped} pure ACK(s) of synwave; the kernel retransmitted {kfin_rtx} FIN(s) "
+             f"({krtx} segments while synwave ran); tw_fin_reacked {tcp['tw_fin_reacked']}, unacceptable_seq "
+             f"{tcp['unacceptable_seq']}; the server saw {s['client_fin']} client FINs")
+        check_all_complete(j, n)
+        lens = {r[0] for r in cap.fields(f"ip.src == {L.dut_ip} && tcp.flags == 0x010 && tcp.len == 0", ["ip.len"])}
+        check(lens == {"52"}, f"synwave's pure ACKs have IP lengths {lens}; the iptables rule assumes 52")
+        check(dropped > 0, "iptables dropped nothing")
+        check(tcp["tw_fin_reacked"] > 0, "no retransmitted FIN re-ACKed in TIME_WAIT")
+        expect({"tw_entered": (tcp["tw_entered"], n), "server saw the client's FIN": (s["client_fin"], n),
+                "FIN-WAIT-2 entered": (st["FIN-WAIT-2"], n), "syn_rtx": (tcp["syn_rtx"], 0),
+                "rtx_segments": (tcp["rtx_segments"], 0),
+                "re-ACKed + unacceptable == kernel retransmissions while synwave ran":
+                    (tcp["tw_fin_reacked"] + tcp["unacceptable_seq"], krtx)})
+        cap.judge(L.dut_ip, allow=LOSS_FLAGS)
+
+
+@tap.case("close right after the handshake (--no-request) against a server closing on accept")
+def _():
+    n = 300
+    with Lab(build()) as L:
+        srv = PyServer(L, "shut")
+        with L.capture() as cap:
+            sw = client(L, n, 30, "client", ["--no-request"])
+            j = finish(sw, 5)
+        s = srv.stats()
+        check_all_complete(j, n)
+        app, tcp, st, _ = counters(j)
+        note(f"entered CLOSING {st['CLOSING']}, FIN-WAIT-2 {st['FIN-WAIT-2']}, TIME-WAIT {st['TIME-WAIT']}, "
+             f"LAST-ACK {st['LAST-ACK']}, CLOSE-WAIT {st['CLOSE-WAIT']} of {n}")
+        expect({"requests_sent": (app["requests_sent"], 0), "FIN-WAIT-1 entered": (st["FIN-WAIT-1"], n),
+                "tw_entered": (tcp["tw_entered"], n), "server accepted": (s["accepted"], n)})
+        check(st["CLOSING"] + st["FIN-WAIT-2"] == n, "every FIN-WAIT-1 goes on to CLOSING or FIN-WAIT-2")
+        judge_clean(cap, L, j)
+
+
+@tap.case("loss 5%, duplicates 1%, reordering, 20 ms delay, both ways: nginx, every connection completes")
+def _():
+    n = 300
+    with Lab(build()) as L:
+        nginx(L)
+        rlen = response_length(L)
+        imp = Impairer(L, loss=0.05, dup=0.01, delay_ms=20, reorder=0.25, corr=0.5)
+        with L.capture() as cap:
+            sw = client(L, n, 50, "server", duration=20)
+            j = finish(sw, 20)
+        st_imp = imp.stats()
+        app, tcp, st, eng = counters(j)
+        note(f"impairer: {json.dumps(st_imp)}")
+        note("synwave tcp: " + ", ".join(f"{k} {tcp[k]}" for k in (
+            "syn_rtx", "rtx_segments", "rto_expired", "fast_retransmits", "dup_acks_rx", "ooo_dropped",
+            "unacceptable_seq", "paws_rejected", "syn_in_synchronized", "challenge_acks", "rst_no_conn",
+            "tw_fin_reacked")))
+        lat = j["latency_ns"]
+        note(f"connect p50/p99 {lat['connect']['p50'] / 1e6:.1f}/{lat['connect']['p99'] / 1e6:.1f} ms, "
+             f"response p50/p99 {lat['response']['p50'] / 1e6:.1f}/{lat['response']['p99'] / 1e6:.1f} ms")
+        check_all_complete(j, n)
+        expect({"responses_done": (app["responses_done"], n), "response_bytes": (app["response_bytes"], n * rlen)})
+        check(st_imp["to_peer"]["dropped"] > 0 and st_imp["to_dut"]["dropped"] > 0,
+              "the impairer dropped nothing in one direction")
+        check(tcp["rtx_segments"] + tcp["syn_rtx"] > 0, "packets of synwave's were lost and it retransmitted nothing")
+        check(tcp["rtx_segments"] == 0 or tcp["rto_expired"] + tcp["fast_retransmits"] > 0,
+              "data retransmitted without an RTO or a fast retransmit")
+        # The capture sees every frame synwave sends (its losses happen after, at the peer's INPUT hook).
+        rtx = cap.fields(f"ip.src == {L.dut_ip} && {KERNEL_RTX}", ["tcp.flags.syn"])
+        syn_rtx = sum(1 for r in rtx if r[0] in ("1", "True"))
+        expect({"SYN retransmissions captured vs syn_rtx": (syn_rtx, tcp["syn_rtx"]),
+                "other retransmissions captured vs rtx_segments": (len(rtx) - syn_rtx, tcp["rtx_segments"])})
+        # synwave's RSTs only answer segments of connections it no longer has (duplicates, late retransmissions).
+        rsts = len(cap.fields(f"ip.src == {L.dut_ip} && tcp.flags.reset == 1", ["frame.number"]))
+        expect({"synwave RSTs captured vs rst_no_conn + bad_ack_rst": (rsts, tcp["rst_no_conn"] + tcp["bad_ack_rst"])})
+        cap.judge(L.dut_ip, allow=LOSS_FLAGS + ("tcp.flags.reset == 1",))
+
+
+if __name__ == "__main__":
+    only = os.environ.get("CLIENT_ROLE_ONLY")  # e.g. "2,5": run only these cases (1-based), for debugging
+    if only:
+        keep = {int(x) for x in only.split(",")}
+        tap.cases = [c for i, c in enumerate(tap.cases, 1) if i in keep]
+    lab.main(tap)
