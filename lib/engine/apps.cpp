@@ -78,7 +78,6 @@ void Server::on_event(tcp::Stack& st, const Event& ev) {
 Client::Client(const ClientConfig& cfg, TscRate rate) : cfg_(cfg), rate_(rate), request_(http_request(cfg.dst)) {}
 
 void Client::tick(tcp::Stack& st, Instant now) {
-    now_ = now;
     if (!started_) {
         started_ = true;
         start_ = now;
@@ -140,12 +139,12 @@ void Client::on_event(tcp::Stack& st, const Event& ev) {
     switch (ev.kind) {
     case EventKind::Connected:
         ++c.conn_connected;
-        if (s) connect_ns.record(rate_.to_ns(now_ - Instant{s->started}));
+        if (s) connect_ns.record(rate_.to_ns(st.now() - Instant{s->started}));
         if (cfg_.send_request) {
             if (st.send(ev.conn, reinterpret_cast<const uint8_t*>(request_.data()),
                         static_cast<uint32_t>(request_.size()))) {
                 ++c.requests_sent;
-                if (s) s->requested = now_.cycles;
+                if (s) s->requested = st.now().cycles;
             }
         } else if (cfg_.close == CloseMode::ClientFirst) {
             st.close(ev.conn);
@@ -161,7 +160,7 @@ void Client::on_event(tcp::Stack& st, const Event& ev) {
             s->got += ev.len;
             if (cfg_.response_bytes != 0 && s->got >= cfg_.response_bytes && s->requested != 0) {
                 ++c.responses_done;
-                response_ns.record(rate_.to_ns(now_ - Instant{s->requested}));
+                response_ns.record(rate_.to_ns(st.now() - Instant{s->requested}));
                 s->requested = 0;
                 if (cfg_.close == CloseMode::ClientFirst) st.close(ev.conn);
                 if (cfg_.close == CloseMode::Rst) {
@@ -175,7 +174,7 @@ void Client::on_event(tcp::Stack& st, const Event& ev) {
     case EventKind::PeerFin:
         if (s && s->requested != 0 && cfg_.response_bytes == 0) {  // length unknown: the FIN ends the response
             ++c.responses_done;
-            response_ns.record(rate_.to_ns(now_ - Instant{s->requested}));
+            response_ns.record(rate_.to_ns(st.now() - Instant{s->requested}));
             s->requested = 0;
         }
         st.close(ev.conn);

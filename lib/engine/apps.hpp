@@ -111,7 +111,6 @@ private:
     TscRate rate_;
     std::string request_;
     std::vector<Slot> slots_;
-    Instant now_{};
     Instant start_{};
     bool started_ = false;
     std::atomic<bool> stopped_{false};

@@ -1,5 +1,7 @@
 #include "engine/worker.hpp"
 
+#include <cstring>
+
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 
@@ -27,10 +29,53 @@ Worker::Worker(const WorkerConfig& cfg, TscRate rate, Instant now, const tcp::Se
     last_publish_ = now;
 }
 
+Worker::~Worker() {
+    for (uint32_t i = 0; i < nheld_; ++i) rte_pktmbuf_free(held_[i].m);
+}
+
 void Worker::learn(Ipv4 ip, const Mac& mac) {
     ArpEntry& e = arp_[arp_slot(ip.v)];
+    const bool fresh = e.ip != ip.v || e.mac == Mac{};
     e.ip = ip.v;
     e.mac = mac;
+    if (SYNWAVE_UNLIKELY(fresh && nheld_ != 0)) release_held(ip, mac);
+}
+
+void Worker::hold(rte_mbuf* m, Ipv4 ip) {
+    if (nheld_ == kHoldSlots) {
+        ++c_.tx_no_arp;
+        rte_pktmbuf_free(m);
+        return;
+    }
+    held_[nheld_++] = Held{m, ip.v, now_.cycles};
+    ++c_.arp_held;
+}
+
+void Worker::release_held(Ipv4 ip, const Mac& mac) {
+    for (uint32_t i = 0; i < nheld_;) {
+        if (held_[i].ip != ip.v) {
+            ++i;
+            continue;
+        }
+        rte_mbuf* m = held_[i].m;
+        std::memcpy(rte_pktmbuf_mtod(m, uint8_t*), mac.b.data(), mac.b.size());  // Ethernet destination
+        held_[i] = held_[--nheld_];
+        ++c_.arp_released;
+        send(m);
+    }
+}
+
+void Worker::expire_held() {
+    const uint64_t limit = rate_.sec(1).cycles;
+    for (uint32_t i = 0; i < nheld_;) {
+        if (now_.cycles - held_[i].since < limit) {
+            ++i;
+            continue;
+        }
+        rte_pktmbuf_free(held_[i].m);
+        held_[i] = held_[--nheld_];
+        ++c_.tx_no_arp;
+    }
 }
 
 bool Worker::resolve(Ipv4 ip, Mac& out) {
@@ -137,11 +182,8 @@ void Worker::handle(rte_mbuf* m, Instant now, rte_mbuf** keep, uint32_t& nkeep) 
 void Worker::transmit() {
     auto& out = stack_.out();
     for (const tcp::OutSegment& o : out) {
-        Mac dmac;
-        if (!resolve(o.dst, dmac)) {
-            ++c_.tx_no_arp;
-            continue;
-        }
+        Mac dmac;  // zero while unresolved: the frame is built and held until the ARP reply fills it in
+        const bool resolved = resolve(o.dst, dmac);
         const uint32_t need = kMaxTcpHeaders + o.seg.payload_len;
         rte_mbuf* m = io::alloc_frame(cfg_.pool, static_cast<uint16_t>(std::min<uint32_t>(need, 0xFFFF)), c_.tx_no_mbuf);
         if (!m) continue;  // counted in tx_no_mbuf; TCP retransmits
@@ -161,7 +203,11 @@ void Worker::transmit() {
         m->data_len = static_cast<uint16_t>(len);
         m->pkt_len = len;
         if (cfg_.tx_csum_offload) io::set_tx_tcp_csum_offload(m, wire::eth::kHeaderLen, wire::ipv4::kMinHeader);
-        send(m);
+        if (resolved) {
+            send(m);
+        } else {
+            hold(m, o.dst);
+        }
     }
     out.clear();
 }
@@ -197,6 +243,7 @@ uint32_t Worker::run_once(Instant now) {
     c_.tx_packets = tx_.counters().tx_packets;
     if (now.cycles - last_publish_.cycles >= rate_.ms(kPublishMs).cycles) {
         last_publish_ = now;
+        if (nheld_ != 0) expire_held();
         publish();
     }
     return n;

@@ -38,7 +38,9 @@ namespace synwave::engine {
     X(tx_packets, "frames handed to the TX ring")                                                  \
     X(tx_ring_full, "frames the TX ring would not take (freed)")                                   \
     X(tx_no_mbuf, "segments not sent: mempool empty")                                              \
-    X(tx_no_arp, "segments not sent: next hop not resolved yet (ARP sent)")                        \
+    X(tx_no_arp, "segments not sent: next hop unresolved and the hold queue full, or held over 1 s")  \
+    X(arp_held, "frames held until ARP resolved their next hop (like Linux's unres_qlen queue)")   \
+    X(arp_released, "held frames sent once the ARP reply came")                                    \
     X(tx_build_failed, "segments not sent: frame did not fit the mbuf")                            \
     X(loop_turns, "worker loop iterations")
 
@@ -77,6 +79,7 @@ public:
     Worker(const WorkerConfig& cfg, TscRate rate, Instant now, const tcp::Secrets& secrets, Application* app);
     Worker(const Worker&) = delete;
     Worker& operator=(const Worker&) = delete;
+    ~Worker();
 
     // One loop turn at `now` (read by the caller once per turn). Returns frames received.
     uint32_t run_once(Instant now);
@@ -102,6 +105,9 @@ private:
     [[nodiscard]] bool resolve(Ipv4 ip, Mac& out);
     void learn(Ipv4 ip, const Mac& mac);
     bool send_arp_request(Ipv4 ip);
+    void hold(rte_mbuf* m, Ipv4 ip);
+    void release_held(Ipv4 ip, const Mac& mac);
+    void expire_held();
     [[nodiscard]] bool ours(Ipv4 ip) const { return ip.v - cfg_.ip_lo.v <= cfg_.ip_hi.v - cfg_.ip_lo.v; }
 
     WorkerConfig cfg_;
@@ -121,6 +127,15 @@ private:
     };
     static constexpr uint32_t kArpSlots = 4096;
     std::unique_ptr<ArpEntry[]> arp_;
+    // Frames waiting for an ARP answer (bounded; what waits over 1 s is dropped: TCP will resend it).
+    struct Held {
+        rte_mbuf* m;
+        uint32_t ip;
+        uint64_t since;
+    };
+    static constexpr uint32_t kHoldSlots = 256;
+    std::array<Held, kHoldSlots> held_{};
+    uint32_t nheld_ = 0;
     Instant now_{};
     // Published snapshot.
     mutable std::atomic<uint32_t> seq_{0};

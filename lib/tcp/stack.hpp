@@ -188,6 +188,8 @@ public:
     [[nodiscard]] size_t timers_pending() const { return wheel_.pending(); }
     [[nodiscard]] const StackConfig& config() const { return cfg_; }
     [[nodiscard]] uint32_t now_ms() const { return now_ms_; }
+    // The time of the input, timer or call being processed (what an event handler should stamp with).
+    [[nodiscard]] Instant now() const { return now_; }
     [[nodiscard]] uint32_t ts_now() const { return now_ms_ + ts_offset_; }
     [[nodiscard]] bool timer_armed(uint32_t conn) const { return wheel_.armed(tcbs_[conn].timer); }
     [[nodiscard]] Instant timer_expiry(uint32_t conn) const { return wheel_.expiry(tcbs_[conn].timer); }

@@ -196,3 +196,31 @@ TEST_F(AppsTest, RssQueueFilterPicksOnlyPortsWhoseReturnLandsOnOurQueue) {
     // About a quarter of the ports walked were usable: the first 200 accepted come from ~800 candidates.
     EXPECT_GT(out.back().seg.src_port - c.sport_lo, 400);
 }
+
+TEST_F(AppsTest, LatenciesAreStampedWithTheTimeOfTheEvent) {
+    // The SYN leaves at one instant, the SYN-ACK comes back 5 ms later, the response 3 ms after the request:
+    // the histograms hold exactly those times (the client must not stamp events with its last tick's time).
+    ServerConfig s;
+    make(s, http_client(1, CloseMode::ServerFirst));
+    client->tick(*cst, now);
+    auto syn = std::move(cst->out());
+    cst->out().clear();
+    ASSERT_EQ(syn.size(), 1u);
+    sst->input(tcp::InSegment{syn[0].src, syn[0].dst, syn[0].seg}, now);
+    auto synack = std::move(sst->out());
+    sst->out().clear();
+    now += Duration{5 * kMs};
+    cst->input(tcp::InSegment{synack[0].src, synack[0].dst, synack[0].seg}, now);  // Connected: request sent
+    auto req = std::move(cst->out());
+    cst->out().clear();
+    ASSERT_EQ(req.size(), 1u);
+    sst->input(tcp::InSegment{req[0].src, req[0].dst, req[0].seg}, now);
+    auto resp = std::move(sst->out());
+    sst->out().clear();
+    now += Duration{3 * kMs};
+    for (const auto& o : resp) cst->input(tcp::InSegment{o.src, o.dst, o.seg}, now);
+    ASSERT_EQ(client->connect_ns.count(), 1u);
+    ASSERT_EQ(client->response_ns.count(), 1u);
+    EXPECT_EQ(client->connect_ns.max(), 5'000'000u);
+    EXPECT_EQ(client->response_ns.max(), 3'000'000u);
+}
