@@ -276,5 +276,46 @@ def _():
               f" {t['synack_timeouts']} SYN-ACK timeouts; 20/20 curl ok")
 
 
+REUSE_PORT = r'''
+import socket, sys, time
+def get(port):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("10.77.0.2", port))
+    s.settimeout(5)
+    s.connect(("10.77.0.1", 80))
+    s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    data = b""
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        data += b
+    s.close()
+    return data
+a = get(45678)
+time.sleep(0.05)   # a newer timestamp for the second SYN
+b = get(45678)     # same 4-tuple: the SYN meets synwave's TIME_WAIT record
+sys.stdout.write("%d %d" % (len(a), len(b)))
+'''
+
+@tap.case("server: a new SYN on a 4-tuple in synwave's TIME_WAIT reopens it (RFC 6191)")
+def _():
+    with lab.Lab(build()) as L:
+        sw = server(L)
+        with L.capture() as cap:
+            r = L.peer_python(REUSE_PORT)
+        j = sw.stop()
+        check(r.returncode == 0, "client failed: " + r.stderr[-500:])
+        a, b = (int(x) for x in r.stdout.split())
+        check(a == b and a > BODY, f"responses of {a} and {b} bytes")
+        t = j["server"]["tcp"]
+        check(t["tw_reopened"] == 1, f"tw_reopened {t['tw_reopened']}")
+        check(t["tw_entered"] == 2 and j["server"]["app"]["conn_completed"] == 2, "two closes, two TIME_WAITs")
+        syns = cap.fields(f"ip.dst == {L.dut_ip} && tcp.flags.syn == 1 && tcp.srcport == 45678", ["frame.number"])
+        check(len(syns) == 2, f"{len(syns)} SYNs from port 45678 (a retransmitted SYN means the reuse failed)")
+        lab.judge_clean(cap, L, j["server"])
+
+
 if __name__ == "__main__":
     lab.main(tap)
