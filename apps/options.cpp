@@ -29,7 +29,8 @@ void add_options(CLI::App& s, Options& o) {
     s.add_option("--port", o.port, "server port (listen or connect to)");
     s.add_option("--response-bytes", o.response_bytes, "client: length of a whole response (0: until the server's FIN)");
     s.add_option("--ip", o.ip, "server: our address(es) a.b.c.d[-e.f.g.h] (answers ARP and ICMP echo for them)");
-    s.add_option("--behaviour", o.behaviour, "server: http (200 OK with --body bytes) or close");
+    s.add_option("--behaviour", o.behaviour, "server: http (200 OK with --body bytes), close, or echo");
+    s.add_option("--echo-slots", o.echo_slots, "server echo: connections echoing at once per lcore (4 KiB x 2 each)");
     s.add_option("--body", o.body, "server: HTTP body bytes");
     s.add_flag("--http-keepalive", o.http_keepalive, "server: keep connections open for more requests (HTTP/1.1 keep-alive)");
     s.add_option("--port-id", o.port_id, "DPDK port to use (server/client)");
@@ -59,7 +60,7 @@ bool load_config(const std::string& path, Options& o, std::string& err) {
     static const std::set<std::string> known = {
         "duration", "json", "pcap", "max_conns", "max_timewait", "msl_ms", "cookies", "half_open_limit",
         "tcp_keepalive", "response_bytes", "rate", "ramp_ms", "concurrency", "connections", "close", "request", "src", "dst", "port",
-        "ip", "behaviour", "body", "http_keepalive", "port_id", "peer_mac", "eal", "fail_tolerance", "quiet"};
+        "ip", "behaviour", "body", "http_keepalive", "echo_slots", "port_id", "peer_mac", "eal", "fail_tolerance", "quiet"};
     for (auto&& [k, v] : t) {
         if (!known.count(std::string(k.str()))) {
             err = path + ": unknown key '" + std::string(k.str()) + "'";
@@ -132,6 +133,7 @@ bool load_config(const std::string& path, Options& o, std::string& err) {
     str("ip", o.ip);
     str("behaviour", o.behaviour);
     num("body", o.body);
+    num("echo_slots", o.echo_slots);
     boolean("http_keepalive", o.http_keepalive);
     num("port_id", o.port_id);
     str("peer_mac", o.peer_mac);
@@ -166,7 +168,9 @@ bool finalize(Options& o, std::string& err) {
     else if (o.msl_ms > 600000) err = "msl_ms: must be at most 600000";
     else if (o.cookies != "off" && o.cookies != "auto" && o.cookies != "always") err = "cookies: must be off, auto or always";
     else if (o.close != "client" && o.close != "server" && o.close != "rst") err = "close: must be client, server or rst";
-    else if (o.behaviour != "http" && o.behaviour != "close") err = "behaviour: must be http or close";
+    else if (o.behaviour != "http" && o.behaviour != "close" && o.behaviour != "echo")
+        err = "behaviour: must be http, close or echo";
+    else if (o.echo_slots > (1u << 20)) err = "echo_slots: must be at most 1048576";
     else if (!parse_range(o.src, a, b)) err = "src: not an IPv4 address or range a.b.c.d[-e.f.g.h]: '" + o.src + "'";
     else if (!parse_range(o.ip, a, b)) err = "ip: not an IPv4 address or range a.b.c.d[-e.f.g.h]: '" + o.ip + "'";
     else if (!Ipv4::parse(o.dst)) err = "dst: not an IPv4 address: '" + o.dst + "'";
@@ -201,7 +205,10 @@ tcp::StackConfig stack_config(const Options& o) {
 
 engine::ServerConfig server_config(const Options& o) {
     engine::ServerConfig s;
-    s.behaviour = o.behaviour == "close" ? engine::ServerBehaviour::Close : engine::ServerBehaviour::Http;
+    s.behaviour = o.behaviour == "close"  ? engine::ServerBehaviour::Close
+                  : o.behaviour == "echo" ? engine::ServerBehaviour::Echo
+                                          : engine::ServerBehaviour::Http;
+    s.echo_slots = o.echo_slots;
     s.body_bytes = o.body;
     s.close = close_mode(o.close);
     s.keepalive = o.http_keepalive;

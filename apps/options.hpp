@@ -44,7 +44,8 @@ struct Options {
     std::string ip = "10.0.0.1";  // server: our address(es) a.b.c.d[-e.f.g.h]
     std::string behaviour = "http";
     uint32_t body = 64;
-    bool http_keepalive = false;  // server: answer every request on a connection; close when the peer does
+    bool http_keepalive = false;
+    uint32_t echo_slots = 1024;   // server echo: connections echoing at once per lcore  // server: answer every request on a connection; close when the peer does
     // ports
     uint16_t port_id = 0;
     std::string peer_mac;         // fixed next hop (no ARP); empty: resolve by ARP

@@ -94,7 +94,9 @@ std::string make_lane(Lane& lane, const Options& o, bool client, engine::WorkerC
         lane.client = c.get();
         lane.app = std::move(c);
     } else {
-        lane.app = std::make_unique<engine::Server>(server_config(o));
+        auto srv = std::make_unique<engine::Server>(server_config(o));
+        srv->set_slots(wc.stack.max_conns);
+        lane.app = std::move(srv);
     }
     if (!o.pcap.empty()) {
         auto w = io::PcapWriter::open(io::per_lcore_pcap_path(o.pcap, lane.lcore));

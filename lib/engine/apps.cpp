@@ -24,6 +24,66 @@ std::string http_request(Ipv4 host) {
 
 Server::Server(const ServerConfig& cfg) : cfg_(cfg), response_(http_response(cfg.body_bytes, cfg.keepalive)) {}
 
+void Server::set_slots(uint32_t n) {
+    if (cfg_.behaviour != ServerBehaviour::Echo) return;
+    echo_of_.assign(n, kNoSlot);
+    echo_.assign(cfg_.echo_slots, EchoSlot{});
+    echo_mem_.assign(static_cast<size_t>(cfg_.echo_slots) * 2 * cfg_.echo_buffer, 0);
+    echo_free_.clear();
+    for (uint32_t i = cfg_.echo_slots; i-- > 0;) echo_free_.push_back(i);
+}
+
+// Echo: what arrives while an echo is in flight waits in the other buffer and goes when the first is
+// acknowledged (SendDone); the peer's FIN closes once both are empty.
+void Server::echo_data(tcp::Stack& st, const Event& ev) {
+    if (ev.conn >= echo_of_.size()) return;
+    uint32_t slot = echo_of_[ev.conn];
+    if (slot == kNoSlot) {
+        if (echo_free_.empty()) {
+            ++c.echo_no_buffer;
+            st.abort(ev.conn);
+            return;
+        }
+        slot = echo_free_.back();
+        echo_free_.pop_back();
+        echo_of_[ev.conn] = slot;
+        echo_[slot] = EchoSlot{};
+    }
+    EchoSlot& e = echo_[slot];
+    if (e.pending + ev.len > cfg_.echo_buffer) {
+        ++c.echo_overflow;
+        echo_free(ev.conn);
+        st.abort(ev.conn);
+        return;
+    }
+    std::memcpy(echo_buf(slot, e.cur ^ 1) + e.pending, ev.data, ev.len);
+    e.pending += ev.len;
+    if (e.inflight == 0) echo_flush(st, ev.conn);
+}
+
+void Server::echo_flush(tcp::Stack& st, uint32_t conn) {
+    const uint32_t slot = echo_of_[conn];
+    EchoSlot& e = echo_[slot];
+    if (e.pending != 0) {
+        const uint8_t next = e.cur ^ 1;  // the pending buffer becomes the one in flight
+        if (st.send(conn, echo_buf(slot, next), e.pending)) {
+            e.cur = next;
+            c.echo_bytes += e.pending;
+            e.inflight = e.pending;
+            e.pending = 0;
+        }
+        return;
+    }
+    e.inflight = 0;
+    if (e.fin) st.close(conn);
+}
+
+void Server::echo_free(uint32_t conn) {
+    if (conn >= echo_of_.size() || echo_of_[conn] == kNoSlot) return;
+    echo_free_.push_back(echo_of_[conn]);
+    echo_of_[conn] = kNoSlot;
+}
+
 void Server::on_event(tcp::Stack& st, const Event& ev) {
     switch (ev.kind) {
     case EventKind::Accepted:
@@ -55,21 +115,37 @@ void Server::on_event(tcp::Stack& st, const Event& ev) {
                     }
                 }
             }
+        } else if (cfg_.behaviour == ServerBehaviour::Echo) {
+            echo_data(st, ev);
         }
         break;
     case EventKind::PeerFin:
+        if (cfg_.behaviour == ServerBehaviour::Echo && ev.conn < echo_of_.size() && echo_of_[ev.conn] != kNoSlot) {
+            EchoSlot& e = echo_[echo_of_[ev.conn]];
+            if (e.inflight != 0 || e.pending != 0) {
+                e.fin = true;  // close after the last echo is acknowledged
+                break;
+            }
+        }
         st.close(ev.conn);
         break;
+    case EventKind::SendDone:
+        if (cfg_.behaviour == ServerBehaviour::Echo && ev.conn < echo_of_.size() && echo_of_[ev.conn] != kNoSlot) {
+            echo_[echo_of_[ev.conn]].inflight = 0;
+            echo_flush(st, ev.conn);
+        }
+        break;
     case EventKind::Closed:
+        echo_free(ev.conn);
         ++c.conn_completed;
         break;
     case EventKind::Aborted:
+        echo_free(ev.conn);
         ++c.conn_failed;
         if (ev.reason == tcp::AbortReason::Reset) ++c.conn_failed_reset;
         else ++c.conn_failed_timeout;
         break;
-    case EventKind::Connected:
-    case EventKind::SendDone: break;
+    case EventKind::Connected: break;
     }
 }
 

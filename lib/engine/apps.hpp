@@ -30,19 +30,26 @@ namespace synwave::engine {
     X(responses_done, "client: complete responses received")                                         \
     X(response_bytes, "client: response bytes received")                                             \
     X(port_busy, "client: source tuples skipped because still in use (TIME_WAIT or open)")           \
-    X(launch_limited, "client: launches deferred by the concurrency limit")
+    X(launch_limited, "client: launches deferred by the concurrency limit")                          \
+    X(echo_bytes, "server: bytes echoed")                                                            \
+    X(echo_no_buffer, "server: echo connections aborted: no echo buffer free (echo_slots)")          \
+    X(echo_overflow, "server: echo connections aborted: peer sent more than the buffer while unacked")
 
 SYNWAVE_STATS_DEFINE_COUNTERS(AppCounters, SYNWAVE_APP_COUNTERS);
 
 enum class CloseMode : uint8_t { ClientFirst, ServerFirst, Rst };
-// Echo is not offered yet: it needs per-connection buffers kept until acknowledged (send() does not copy).
-enum class ServerBehaviour : uint8_t { Close, Http };
+enum class ServerBehaviour : uint8_t { Close, Http, Echo };
 
 struct ServerConfig {
     ServerBehaviour behaviour = ServerBehaviour::Http;
     uint32_t body_bytes = 64;              // HTTP response body size
     CloseMode close = CloseMode::ServerFirst;  // who closes after the response
     bool keepalive = false;                // HTTP keep-alive: answer every request, close on the peer's FIN
+    // Echo: send() does not copy, so each echo connection takes a slot of two buffers (in flight, and what
+    // arrived meanwhile), allocated once; a connection beyond echo_slots, or whose peer outruns the buffer, is
+    // aborted and counted.
+    uint32_t echo_slots = 1024;
+    uint32_t echo_buffer = 4096;
 };
 
 struct ClientConfig {
@@ -80,10 +87,30 @@ public:
     void on_event(tcp::Stack& st, const tcp::Event& ev) override;
     void tick(tcp::Stack&, Instant) override {}
     [[nodiscard]] bool done() const override { return true; }
+    // Per-connection echo slot map indexed by the stack's TCB handle: one entry per TCB (echo only).
+    void set_slots(uint32_t n);
 
 private:
+    struct EchoSlot {
+        uint32_t inflight = 0;   // bytes of buf[cur] given to send(), not yet acknowledged
+        uint32_t pending = 0;    // bytes waiting in buf[cur ^ 1]
+        uint8_t cur = 0;
+        bool fin = false;        // the peer closed: close once everything is echoed
+    };
+    void echo_data(tcp::Stack& st, const tcp::Event& ev);
+    void echo_flush(tcp::Stack& st, uint32_t conn);
+    void echo_free(uint32_t conn);
+    [[nodiscard]] uint8_t* echo_buf(uint32_t slot, uint8_t which) {
+        return echo_mem_.data() + (static_cast<size_t>(slot) * 2 + which) * cfg_.echo_buffer;
+    }
+
     ServerConfig cfg_;
     std::string response_;
+    std::vector<uint32_t> echo_of_;      // TCB handle -> echo slot (kNoSlot: none)
+    std::vector<EchoSlot> echo_;
+    std::vector<uint8_t> echo_mem_;
+    std::vector<uint32_t> echo_free_;
+    static constexpr uint32_t kNoSlot = UINT32_MAX;
 };
 
 class Client final : public Application {

@@ -276,6 +276,23 @@ def _():
               f" {t['synack_timeouts']} SYN-ACK timeouts; 20/20 curl ok")
 
 
+@tap.case("server: echo to nc (half-closing with -N), bytes back in order")
+def _():
+    with lab.Lab(build()) as L:
+        sw = L.synwave("server", ["--ip", L.dut_ip, "--port", "7", "--behaviour", "echo"])
+        L.wait_reachable()
+        text = "".join(f"line {i} of the echo test\n" for i in range(200))  # 5 KB: more than one segment
+        with L.capture() as cap:
+            r = L.peer(["nc", "-N", "-w", "5", L.dut_ip, "7"], input=text.encode())
+        j = sw.stop()
+        check(r.returncode == 0, "nc failed: " + r.stderr[-300:])
+        check(r.stdout == text, f"echo differs: {len(r.stdout)} of {len(text)} bytes back")
+        a = j["server"]["app"]
+        check(a["echo_bytes"] == len(text), f"echo_bytes {a['echo_bytes']}")
+        check(a["conn_completed"] == 1 and a["conn_failed"] == 0 and a["echo_overflow"] == 0, str(a))
+        lab.judge_clean(cap, L, j["server"])
+
+
 REUSE_PORT = r'''
 import socket, sys, time
 def get(port):

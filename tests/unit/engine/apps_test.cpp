@@ -224,3 +224,96 @@ TEST_F(AppsTest, LatenciesAreStampedWithTheTimeOfTheEvent) {
     EXPECT_EQ(client->connect_ns.max(), 5'000'000u);
     EXPECT_EQ(client->response_ns.max(), 3'000'000u);
 }
+
+namespace {
+// A peer for the echo server: sends two messages (the second when the first is acknowledged), collects what
+// comes back, closes when all of it has.
+class EchoPeer final : public tcp::App {
+public:
+    void on_event(tcp::Stack& st, const tcp::Event& ev) override {
+        switch (ev.kind) {
+        case tcp::EventKind::Connected: (void)st.send(ev.conn, msg1, 11); break;
+        case tcp::EventKind::SendDone:
+            if (!second_sent) {
+                second_sent = true;
+                (void)st.send(ev.conn, msg2, 5);
+            }
+            break;
+        case tcp::EventKind::Data:
+            got.append(reinterpret_cast<const char*>(ev.data), ev.len);
+            if (got.size() == 16) st.close(ev.conn);
+            break;
+        case tcp::EventKind::Aborted: aborted = true; break;
+        case tcp::EventKind::Closed: closed = true; break;
+        case tcp::EventKind::Accepted:
+        case tcp::EventKind::PeerFin: break;
+        }
+    }
+    static constexpr uint8_t msg1[] = {'h', 'e', 'l', 'l', 'o', ' ', 'w', 'o', 'r', 'l', 'd'};
+    static constexpr uint8_t msg2[] = {'a', 'g', 'a', 'i', 'n'};
+    std::string got;
+    bool second_sent = false, aborted = false, closed = false;
+};
+
+struct EchoRig {
+    explicit EchoRig(ServerConfig s) : server(s) {
+        tcp::StackConfig st;
+        st.max_conns = 64;
+        st.max_timewait = 64;
+        const TscRate rate{1'000'000'000};
+        sst = std::make_unique<tcp::Stack>(st, rate, now, tcp::Secrets{{1, 2}, {3, 4}, {5, 6}}, &server);
+        cst = std::make_unique<tcp::Stack>(st, rate, now, tcp::Secrets{{7, 8}, {9, 10}, {11, 12}}, &peer);
+        server.set_slots(st.max_conns);
+        sst->listen(7);
+        uint32_t conn = 0;
+        EXPECT_EQ(cst->connect(kClientIp, 40000, kServerIp, 7, 0, now, &conn), tcp::Stack::ConnectResult::Ok);
+        for (int i = 0; i < 32; ++i) {
+            now += Duration{kMs};
+            auto a = std::move(cst->out());
+            cst->out().clear();
+            auto b = std::move(sst->out());
+            sst->out().clear();
+            for (const auto& o : a) sst->input(tcp::InSegment{o.src, o.dst, o.seg}, now);
+            for (const auto& o : b) cst->input(tcp::InSegment{o.src, o.dst, o.seg}, now);
+            cst->poll(now);
+            sst->poll(now);
+        }
+    }
+    Instant now{5'000'000'000};
+    Server server;
+    EchoPeer peer;
+    std::unique_ptr<tcp::Stack> sst, cst;
+};
+}  // namespace
+
+TEST(Echo, EchoesEverythingInOrderThenClosesAfterThePeer) {
+    ServerConfig s;
+    s.behaviour = ServerBehaviour::Echo;
+    EchoRig r(s);
+    EXPECT_EQ(r.peer.got, "hello worldagain");
+    EXPECT_TRUE(r.peer.closed);
+    EXPECT_EQ(r.server.c.echo_bytes, 16u);
+    EXPECT_EQ(r.server.c.conn_completed, 1u);
+    EXPECT_EQ(r.server.c.conn_failed, 0u);
+    EXPECT_EQ(r.sst->active_conns(), 0u);
+}
+
+TEST(Echo, PeerOutrunningTheBufferIsAbortedAndCounted) {
+    ServerConfig s;
+    s.behaviour = ServerBehaviour::Echo;
+    s.echo_buffer = 8;  // the first 11-byte message does not fit
+    EchoRig r(s);
+    EXPECT_EQ(r.server.c.echo_overflow, 1u);
+    EXPECT_TRUE(r.peer.aborted);
+    EXPECT_EQ(r.peer.got, "");
+    EXPECT_EQ(r.sst->active_conns(), 0u);
+}
+
+TEST(Echo, NoFreeSlotIsAbortedAndCounted) {
+    ServerConfig s;
+    s.behaviour = ServerBehaviour::Echo;
+    s.echo_slots = 0;
+    EchoRig r(s);
+    EXPECT_EQ(r.server.c.echo_no_buffer, 1u);
+    EXPECT_TRUE(r.peer.aborted);
+}
