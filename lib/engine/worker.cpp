@@ -16,6 +16,11 @@ constexpr uint32_t kArpFrameLen = 60;  // ARP in Ethernet: 42 bytes, padded to t
 // Ethernet + 802.1Q tag + IPv4 without options + TCP with the longest options.
 constexpr uint32_t kMaxTcpHeaders = wire::eth::kHeaderLen + wire::eth::kVlanTagLen + wire::ipv4::kMinHeader + 60;
 inline uint32_t arp_slot(uint32_t ip) { return (ip * 2654435761u) >> 20; }  // Fibonacci hash to 12 bits
+inline uint64_t mac_bits(const Mac& m) {
+    uint64_t v = 0;
+    std::memcpy(&v, m.b.data(), m.b.size());
+    return v;
+}
 }  // namespace
 
 Worker::Worker(const WorkerConfig& cfg, TscRate rate, Instant now, const tcp::Secrets& secrets, Application* app)
@@ -33,10 +38,14 @@ Worker::~Worker() {
     for (uint32_t i = 0; i < nheld_; ++i) rte_pktmbuf_free(held_[i].m);
 }
 
+// Called for every frame that reaches us (ARP and IPv4): the common case, a known address with the same MAC,
+// is two compares and no write.
 void Worker::learn(Ipv4 ip, const Mac& mac) {
     ArpEntry& e = arp_[arp_slot(ip.v)];
-    const bool fresh = e.ip != ip.v || e.mac == Mac{};
+    const bool fresh = e.ip != ip.v || !e.known;
+    if (!fresh && mac_bits(e.mac) == mac_bits(mac)) return;
     e.ip = ip.v;
+    e.known = true;
     e.mac = mac;
     if (SYNWAVE_UNLIKELY(fresh && nheld_ != 0)) release_held(ip, mac);
 }
@@ -84,9 +93,14 @@ bool Worker::resolve(Ipv4 ip, Mac& out) {
         return true;
     }
     ArpEntry& e = arp_[arp_slot(ip.v)];
-    if (e.ip == ip.v && !(e.mac == Mac{})) {
+    if (e.ip == ip.v && e.known) {
         out = e.mac;
         return true;
+    }
+    if (e.ip != ip.v) {  // a new address takes the slot; its MAC is not known yet
+        e.ip = ip.v;
+        e.known = false;
+        e.asked_at = 0;
     }
     if (now_.cycles - e.asked_at > rate_.ms(100).cycles) {
         e.asked_at = now_.cycles;

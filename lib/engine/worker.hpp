@@ -122,6 +122,7 @@ private:
     // Direct-mapped ARP cache: ip -> mac, learned from ARP and from every IPv4 frame that reaches us.
     struct ArpEntry {
         uint32_t ip = 0;
+        bool known = false;     // mac is valid (learned), not merely asked for
         Mac mac;
         uint64_t asked_at = 0;  // last request sent (rate limit: one per 100 ms per address)
     };
