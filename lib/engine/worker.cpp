@@ -123,8 +123,13 @@ bool Worker::push_frame(rte_mbuf* m, uint32_t len) {
         rte_pktmbuf_free(m);
         return false;
     }
-    m->data_len = static_cast<uint16_t>(std::max<uint32_t>(len, kArpFrameLen));
-    m->pkt_len = m->data_len;
+    if (len < kArpFrameLen) {
+        // Ethernet's minimum: pad with zeros, never with what the buffer held before (CVE-2003-0001).
+        std::memset(rte_pktmbuf_mtod(m, uint8_t*) + len, 0, kArpFrameLen - len);
+        len = kArpFrameLen;
+    }
+    m->data_len = static_cast<uint16_t>(len);
+    m->pkt_len = len;
     send(m);
     return true;
 }
@@ -152,6 +157,13 @@ void Worker::handle(rte_mbuf* m, Instant now, rte_mbuf** keep, uint32_t& nkeep) 
     if (d != wire::Drop::None) {
         ++c_.rx_dropped;
         ++drops_[static_cast<size_t>(d)];
+        return;
+    }
+    // A host takes unicast frames for its own MAC only (a promiscuous port sees others'), and broadcasts for ARP.
+    const uint64_t dst = mac_bits(f.dst);
+    if (SYNWAVE_UNLIKELY(dst != mac_bits(cfg_.mac)) &&
+        !(f.kind == wire::FrameKind::Arp && dst == mac_bits(Mac::broadcast()))) {
+        ++c_.rx_not_ours;
         return;
     }
     switch (f.kind) {
@@ -251,10 +263,8 @@ uint32_t Worker::run_once(Instant now) {
     if (stack_.timers_due(now)) stack_.poll(now, cfg_.timer_budget);
     app_->tick(stack_, now);
     transmit();
-    const uint64_t before = tx_.counters().tx_ring_full_drops;
     (void)tx_.flush();
-    c_.tx_ring_full += tx_.counters().tx_ring_full_drops - before;
-    c_.tx_packets = tx_.counters().tx_packets;
+    sync_tx_counters();
     if (now.cycles - last_publish_.cycles >= rate_.ms(kPublishMs).cycles) {
         last_publish_ = now;
         if (nheld_ != 0) expire_held();
@@ -266,7 +276,14 @@ uint32_t Worker::run_once(Instant now) {
 void Worker::flush() {
     transmit();
     (void)tx_.flush();
+    sync_tx_counters();
+}
+
+// The TX batch counts what it sent and what the ring refused, whenever it flushes (also when it fills in the
+// middle of a turn): the engine's figures are read from it, not kept a second time.
+void Worker::sync_tx_counters() {
     c_.tx_packets = tx_.counters().tx_packets;
+    c_.tx_ring_full = tx_.counters().tx_ring_full_drops;
 }
 
 void Worker::publish() {

@@ -30,7 +30,7 @@ namespace synwave::engine {
     X(rx_packets, "frames received")                                                               \
     X(rx_bursts, "non-empty RX bursts")                                                            \
     X(rx_dropped, "frames dropped by the parser (see rx_drop_* by reason)")                        \
-    X(rx_not_ours, "IPv4 frames for an address that is not ours")                                  \
+    X(rx_not_ours, "frames for a MAC or IPv4 address that is not ours")                                  \
     X(arp_rx, "ARP frames received")                                                               \
     X(arp_replies_tx, "ARP replies sent for our addresses")                                        \
     X(arp_requests_tx, "ARP requests sent to resolve next hops")                                   \
@@ -102,6 +102,7 @@ private:
     void transmit();
     bool push_frame(rte_mbuf* m, uint32_t len);
     void send(rte_mbuf* m);
+    void sync_tx_counters();
     [[nodiscard]] bool resolve(Ipv4 ip, Mac& out);
     void learn(Ipv4 ip, const Mac& mac);
     bool send_arp_request(Ipv4 ip);
