@@ -6,6 +6,7 @@ case, so the suite's `N passed, N failed` counts scenarios. Processes started he
 """
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -158,9 +159,11 @@ class Capture:
 
     def __init__(self, lab, path):
         self.lab, self.path, self.proc = lab, path, None
+        self.dropped = 0  # frames tcpdump lost (kernel buffer full): the capture is then incomplete
 
     def __enter__(self):
-        self.proc = self.lab.peer_popen(["tcpdump", "-i", self.lab.peer_if, "--immediate-mode", "-U", "-s", "256", "-w", self.path],
+        self.proc = self.lab.peer_popen(["tcpdump", "-i", self.lab.peer_if, "--immediate-mode", "-U", "-B", "65536", "-s", "256",
+                                         "-w", self.path],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         # tcpdump says "listening on ..." once the capture runs; frames before that would be missed.
         deadline = time.time() + 10
@@ -177,7 +180,9 @@ class Capture:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)
             try:
-                self.proc.wait(timeout=10)
+                rest = self.proc.communicate(timeout=10)[1] or ""
+                m = re.search(r"(\d+) packets dropped by kernel", rest)
+                self.dropped = int(m.group(1)) if m else 0
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
@@ -230,6 +235,10 @@ class Tap:
         return deco
 
     def run(self, skip_all=None):
+        only = os.environ.get("E2E_ONLY")  # e.g. E2E_ONLY=2,9: run only those cases (debugging)
+        if only:
+            keep = {int(x) for x in only.split(",")}
+            self.cases = [c for i, c in enumerate(self.cases, 1) if i in keep]
         print(f"1..{len(self.cases)}", flush=True)
         failed = 0
         for i, (name, fn) in enumerate(self.cases, 1):

@@ -258,16 +258,34 @@ def _():
         # A spoofing flooder never answers SYN-ACKs: keep the peer kernel's RSTs for them off the wire.
         L.peer(["iptables", "-A", "OUTPUT", "-p", "tcp", "--tcp-flags", "RST", "RST", "-d", L.dut_ip, "-j", "DROP"],
                check=True)
-        flood = L.peer_popen(["timeout", "8", "hping3", "-q", "-S", "-p", "80", "-i", "u200", "-c", "20000", L.dut_ip],
-                             stdout=lab.subprocess.DEVNULL, stderr=lab.subprocess.DEVNULL)
-        time.sleep(1)
-        ok = 0
-        for _ in range(20):
-            r = L.peer(["curl", "-s", "-m", "3", "-o", "/dev/null", "-w", "%{http_code}", f"http://{L.dut_ip}/"])
-            ok += r.stdout == "200"
-            time.sleep(0.1)
-        flood.wait(timeout=30)
+        with L.capture() as cap:
+            flood = L.peer_popen(["timeout", "8", "hping3", "-q", "-S", "-p", "80", "-i", "u200", "-c", "20000",
+                                  L.dut_ip], stdout=lab.subprocess.DEVNULL, stderr=lab.subprocess.DEVNULL)
+            time.sleep(1)
+            ok = 0
+            for _ in range(20):
+                r = L.peer(["curl", "-s", "-m", "3", "-o", "/dev/null", "-w", "%{http_code}", f"http://{L.dut_ip}/"])
+                ok += r.stdout == "200"
+                time.sleep(0.1)
+            flood.wait(timeout=30)
         j = sw.stop()
+        t = j["server"]["tcp"]
+        # The half-open TCBs' SYN-ACKs are retransmitted by their timers (hping3 never answers): tshark's
+        # retransmissions from synwave must be exactly those, and nothing else may be flagged.
+        rtx = cap.fields(f"ip.src == {L.dut_ip} && tcp.analysis.retransmission", ["frame.number"])
+        check(len(rtx) == t["synack_rtx"], f"{len(rtx)} retransmissions captured, synack_rtx {t['synack_rtx']}")
+        # hping3's source port walks through curl's ephemeral ports: a flood SYN on a 4-tuple whose curl
+        # connection is in synwave's TIME_WAIT, and not newer (RFC 6191), is answered with an ACK of that old
+        # connection (tw_acked); on a tuple still half-open, with a challenge ACK (RFC 5961 §4). tshark sees
+        # both as acknowledging segments of another stream; they must be exactly those.
+        acks = cap.fields(f"ip.src == {L.dut_ip} && tcp.analysis.ack_lost_segment", ["frame.number"])
+        check(len(acks) == t["syn_in_synchronized"] + t["tw_acked"] or cap.dropped > 0,
+              f"{len(acks)} ACKs of unseen segments with a complete capture; syn_in_synchronized "
+              f"{t['syn_in_synchronized']}, tw_acked {t['tw_acked']}")
+        if cap.dropped:
+            print(f"# tcpdump dropped {cap.dropped} frames under the flood")
+        n = cap.judge(L.dut_ip, allow=("tcp.analysis.retransmission", "tcp.analysis.ack_lost_segment"))
+        check(n > 10000, f"only {n} frames from synwave captured during the flood")
         t = j["server"]["tcp"]
         check(ok == 20, f"{ok} of 20 curl requests succeeded during the flood")
         check(t["syncookies_sent"] > 1000, f"syncookies_sent {t['syncookies_sent']}: the flood did not engage cookies")
