@@ -13,9 +13,12 @@ using wire::TcpSegment;
 // The fields the segment-arrival path touches fit in two cache lines (issue 4: hot part <= 128 bytes).
 inline constexpr std::size_t kTcbHotBytes = offsetof(TcbFields, rtt);
 static_assert(kTcbHotBytes <= 128, "TCB hot part must fit two cache lines");
-static_assert(sizeof(TwRecord) <= 56, "TIME_WAIT record: 32 bytes of state + the 24-byte timer node");
+static_assert(sizeof(TwRecord) <= 48, "TIME_WAIT record: 4-tuple, sequence numbers, timestamp, expiry, FIFO links");
 
 namespace {
+
+// TIME_WAIT records freed per expiry of the queue's timer; more due ones wait a tick (bounded work per poll).
+constexpr uint32_t kTwExpireBudget = 4096;
 
 // RFC 7323 §2.2: the smallest shift that lets a 16-bit field express the whole receive window.
 uint8_t wscale_for(uint32_t wnd) {
@@ -45,7 +48,7 @@ Stack::Stack(const StackConfig& cfg, TscRate rate, Instant now, const Secrets& s
       tws_(cfg.max_timewait) {
     for (uint32_t i = 0; i < cfg.max_conns; ++i) tcbs_[i].next_free = i + 1 < cfg.max_conns ? i + 1 : kNoConn;
     tcb_free_ = cfg.max_conns ? 0 : kNoConn;
-    for (uint32_t i = 0; i < cfg.max_timewait; ++i) tws_[i].hash = i + 1 < cfg.max_timewait ? i + 1 : kNoConn;
+    for (uint32_t i = 0; i < cfg.max_timewait; ++i) tws_[i].next = i + 1 < cfg.max_timewait ? i + 1 : kNoConn;
     tw_free_ = cfg.max_timewait ? 0 : kNoConn;
     out_.reserve(cfg.out_capacity);
     events_.reserve(cfg.out_capacity);
@@ -134,7 +137,7 @@ void Stack::enter_time_wait(uint32_t idx) {
     }
     const uint32_t wi = tw_free_;
     TwRecord& w = tws_[wi];
-    tw_free_ = w.hash;
+    tw_free_ = w.next;
     ++tws_used_;
     w.key = t.key;
     w.hash = t.hash;
@@ -146,7 +149,7 @@ void Stack::enter_time_wait(uint32_t idx) {
     (void)table_.erase(t.key, t.hash);
     // Cannot fail: the slot just freed is in the same table.
     (void)table_.insert(w.key, w.hash, kTwBit | wi);
-    wheel_.arm(w.timer, now_ + Duration{cycles_per_ms_ * 2ull * cfg_.msl_ms});
+    tw_append(wi);
     set_state(t, State::TimeWait);
     ++ctr_.tw_entered;
     post(EventKind::Closed, idx);
@@ -155,11 +158,61 @@ void Stack::enter_time_wait(uint32_t idx) {
 
 void Stack::free_tw(uint32_t wi) {
     TwRecord& w = tws_[wi];
-    wheel_.cancel(w.timer);
+    tw_unlink(wi);
     (void)table_.erase(w.key, w.hash);
-    w.hash = tw_free_;
+    w.next = tw_free_;
     tw_free_ = wi;
     --tws_used_;
+}
+
+void Stack::tw_append(uint32_t wi) {
+    TwRecord& w = tws_[wi];
+    w.expire_ms = now_ms_ + 2 * cfg_.msl_ms;
+    w.next = kNoConn;
+    w.prev = tw_tail_;
+    if (tw_tail_ != kNoConn) {
+        tws_[tw_tail_].next = wi;
+    } else {
+        tw_head_ = wi;
+        tw_arm_head();
+    }
+    tw_tail_ = wi;
+}
+
+void Stack::tw_unlink(uint32_t wi) {
+    TwRecord& w = tws_[wi];
+    if (w.prev != kNoConn) {
+        tws_[w.prev].next = w.next;
+    } else {
+        tw_head_ = w.next;
+    }
+    if (w.next != kNoConn) {
+        tws_[w.next].prev = w.prev;
+    } else {
+        tw_tail_ = w.prev;
+    }
+    if (w.prev == kNoConn) tw_arm_head();  // the head changed
+}
+
+void Stack::tw_arm_head() {
+    if (tw_head_ == kNoConn) {
+        wheel_.cancel(tw_timer_);
+        return;
+    }
+    // The ms clock counts from start_, so this instant is exactly when now_ms_ reaches expire_ms.
+    wheel_.arm(tw_timer_, start_ + Duration{uint64_t{tws_[tw_head_].expire_ms} * cycles_per_ms_});
+}
+
+// The head's 2MSL ran out: it and every record behind it that is due go, at most `budget` of them (the rest
+// in the next tick).
+void Stack::tw_expire(uint32_t budget) {
+    for (uint32_t n = 0; n < budget && tw_head_ != kNoConn; ++n) {
+        const uint32_t wi = tw_head_;
+        if (static_cast<int32_t>(now_ms_ - tws_[wi].expire_ms) < 0) break;
+        ++ctr_.tw_expired;  // RFC 9293 §3.10.8: "When the time-wait timeout expires ... delete the TCB"
+        free_tw(wi);        // re-arms the queue's node for the next head
+    }
+    if (tw_head_ != kNoConn && !wheel_.armed(tw_timer_)) wheel_.arm(tw_timer_, now_);  // budget: next tick
 }
 
 void Stack::post(EventKind k, uint32_t idx, AbortReason r, const uint8_t* data, uint32_t len) {
@@ -428,17 +481,14 @@ uint32_t Stack::poll(Instant now, uint32_t budget) {
 }
 
 void Stack::on_timer(timer::TimerNode& node) {
+    if (&node == &tw_timer_) {
+        tw_expire(kTwExpireBudget);  // each record counted by tw_expired
+        return;
+    }
     ++ctr_.timers_fired;
     const auto* p = reinterpret_cast<const unsigned char*>(&node);
     const auto* tb = reinterpret_cast<const unsigned char*>(tcbs_.data());
-    if (p >= tb && p < tb + tcbs_.size() * sizeof(Tcb)) {
-        tcb_timer(static_cast<uint32_t>(static_cast<std::size_t>(p - tb) / sizeof(Tcb)));
-        return;
-    }
-    const auto* wb = reinterpret_cast<const unsigned char*>(tws_.data());
-    const uint32_t wi = static_cast<uint32_t>(static_cast<std::size_t>(p - wb) / sizeof(TwRecord));
-    ++ctr_.tw_expired;  // RFC 9293 §3.10.8: "When the time-wait timeout expires ... delete the TCB"
-    free_tw(wi);
+    tcb_timer(static_cast<uint32_t>(static_cast<std::size_t>(p - tb) / sizeof(Tcb)));
 }
 
 void Stack::tcb_timer(uint32_t idx) {
@@ -1321,7 +1371,8 @@ void Stack::tw_input(uint32_t wi, const InSegment& in, const flow::FlowKey& key,
     if ((f & FIN) && s.seq + s.payload_len + 1 == w.rcv_nxt) {
         ++ctr_.tw_fin_reacked;
         emit_tw_ack(w);
-        wheel_.arm(w.timer, now_ + Duration{cycles_per_ms_ * 2ull * cfg_.msl_ms});
+        tw_unlink(wi);
+        tw_append(wi);
         return;
     }
     // Anything else carrying sequence space or out of window gets an ACK; a bare in-window ACK is dropped.
