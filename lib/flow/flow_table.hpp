@@ -97,6 +97,15 @@ public:
     // `value` must not be kNone.
     [[nodiscard]] Insert insert(const FlowKey& key, uint32_t hash, uint32_t value);
 
+    // Replaces the value stored for key (the entry stays where it is: one probe, no shifting); false if the
+    // key is not present. `value` must not be kNone.
+    [[nodiscard]] bool update(const FlowKey& key, uint32_t hash, uint32_t value) {
+        const Pos p = find(key, hash);
+        if (p.index >= kBucketSlots) return false;
+        buckets_[p.bucket].entry[p.index].value = value;
+        return true;
+    }
+
     // Removes key; false if it was not present.
     [[nodiscard]] bool erase(const FlowKey& key, uint32_t hash);
 

@@ -43,13 +43,16 @@ Stack::Stack(const StackConfig& cfg, TscRate rate, Instant now, const Secrets& s
       isn_(secrets.isn, rate),
       cookies_(secrets.cookie1, secrets.cookie2),
       wheel_(cfg.timer_tick_shift ? cfg.timer_tick_shift : tick_shift_for(rate.hz), now),
-      table_(cfg.max_conns + cfg.max_timewait),
+      table_(cfg.max_conns + cfg.max_timewait + cfg.half_open_limit),
       tcbs_(cfg.max_conns),
-      tws_(cfg.max_timewait) {
+      tws_(cfg.max_timewait),
+      syns_(cfg.half_open_limit) {
     for (uint32_t i = 0; i < cfg.max_conns; ++i) tcbs_[i].next_free = i + 1 < cfg.max_conns ? i + 1 : kNoConn;
     tcb_free_ = cfg.max_conns ? 0 : kNoConn;
     for (uint32_t i = 0; i < cfg.max_timewait; ++i) tws_[i].next = i + 1 < cfg.max_timewait ? i + 1 : kNoConn;
     tw_free_ = cfg.max_timewait ? 0 : kNoConn;
+    for (uint32_t i = 0; i < cfg.half_open_limit; ++i) syns_[i].hash = i + 1 < cfg.half_open_limit ? i + 1 : kNoConn;
+    syn_free_ = cfg.half_open_limit ? 0 : kNoConn;
     out_.reserve(cfg.out_capacity);
     events_.reserve(cfg.out_capacity);
     start_ = now;
@@ -344,7 +347,7 @@ void Stack::emit_tw_ack(const TwRecord& w) {
 
 // RFC 5961 §7: challenge ACKs are rate-limited (per lcore here, as Linux's global limit) so that an attacker
 // cannot make us amplify.
-void Stack::challenge_ack(Tcb& t) {
+bool Stack::challenge_allowed() {
     const uint32_t sec = now_ms_ / 1000;
     if (sec != challenge_sec_) {
         challenge_sec_ = sec;
@@ -352,11 +355,15 @@ void Stack::challenge_ack(Tcb& t) {
     }
     if (challenge_count_ >= cfg_.challenge_ack_per_sec) {
         ++ctr_.challenge_acks_limited;
-        return;
+        return false;
     }
     ++challenge_count_;
     ++ctr_.challenge_acks;
-    send_ack(t);
+    return true;
+}
+
+void Stack::challenge_ack(Tcb& t) {
+    if (challenge_allowed()) send_ack(t);
 }
 
 // Send what the windows allow (RFC 9293 §3.8.6, RFC 5681 §3.1): new or, after a timeout, resent data up to
@@ -487,6 +494,11 @@ void Stack::on_timer(timer::TimerNode& node) {
     }
     ++ctr_.timers_fired;
     const auto* p = reinterpret_cast<const unsigned char*>(&node);
+    const auto* sb = reinterpret_cast<const unsigned char*>(syns_.data());
+    if (p >= sb && p < sb + syns_.size() * sizeof(SynRecord)) {
+        syn_timer(static_cast<uint32_t>(static_cast<std::size_t>(p - sb) / sizeof(SynRecord)));
+        return;
+    }
     const auto* tb = reinterpret_cast<const unsigned char*>(tcbs_.data());
     tcb_timer(static_cast<uint32_t>(static_cast<std::size_t>(p - tb) / sizeof(Tcb)));
 }
@@ -730,6 +742,8 @@ void Stack::input(const InSegment& in, Instant now) {
         }
     } else if (v & kTwBit) {
         tw_input(v & ~kTwBit, in, key, h);
+    } else if (v & kSynBit) {
+        synrcvd_input(v & kIndexMask, in);
     } else if (tcbs_[v].state == State::SynSent) {
         synsent_input(v, in);
     } else {
@@ -830,29 +844,213 @@ void Stack::listen_input(const InSegment& in, const flow::FlowKey& key, uint32_t
         ++ctr_.half_open_dropped;
         return;
     }
-    // Without room for a TCB, a cookie still answers (unless cookies are off).
-    const uint32_t idx = cookie ? kNoConn : create_tcb(key, hash);
-    if (idx == kNoConn) {
+    // Without a free record (or room in the table), a cookie still answers (unless cookies are off).
+    const uint32_t ri = cookie ? kNoConn : syn_free_;
+    if (ri == kNoConn || table_.insert(key, hash, kSynBit | ri) != flow::FlowTable::Insert::Ok) {
+        if (ri != kNoConn) ++ctr_.table_full;
         if (cfg_.cookies != CookieMode::Off) send_cookie_synack(in, key);
         return;
     }
-    Tcb& t = tcbs_[idx];
-    t.flags = tcbflag::kPassive;
-    t.irs = s.seq;
-    t.rcv_nxt = s.seq + 1;
-    t.iss = isn_.isn(tuple_of(key), now_);
-    t.snd_una = t.iss;
-    t.snd_max = t.iss;
-    t.recover = t.iss;
-    t.tx_seq = t.iss + 1;
-    negotiate_options(t, s.opt);
-    t.snd_wnd = s.window;  // unscaled in a SYN
-    t.snd_wl1 = s.seq;
-    t.snd_wl2 = t.iss;
-    set_state(t, State::SynReceived);
+    SynRecord& r = syns_[ri];
+    syn_free_ = r.hash;
+    r.key = key;
+    r.hash = hash;
+    r.irs = s.seq;
+    r.iss = isn_.isn(tuple_of(key), now_);
+    r.retries = 0;
+    // The options negotiated exactly as for a Tcb (negotiate_options), kept in the record's few bytes.
+    r.mss = static_cast<uint16_t>(std::clamp<uint32_t>(s.opt.has_mss ? s.opt.mss : 536u, 64u, cfg_.mss));
+    r.flags = 0;
+    r.snd_wscale = 0;
+    if (cfg_.window_scale && s.opt.has_wscale) {
+        r.flags |= tcbflag::kWsOk;
+        r.snd_wscale = std::min(s.opt.wscale, wire::tcpopt::kMaxWscale);
+    }
+    r.ts_recent = 0;
+    if (cfg_.timestamps && s.opt.has_ts) {
+        r.flags |= tcbflag::kTsOk;
+        r.ts_recent = s.opt.tsval;
+    }
+    if (cfg_.sack && s.opt.sack_permitted) r.flags |= tcbflag::kSackOk;
+    r.sent_us = now_us_;
+    ++half_open_;
+    ++ctr_.entered[static_cast<std::size_t>(State::SynReceived)];
     ++ctr_.passive_opens;
-    emit_syn(t, true);
-    set_main(t, MainTimer::Rtx, rto_ms(t));
+    emit_synack(r);
+    arm_syn_timer(r);
+}
+
+// RFC 6298 §5.5 doubling from the initial RTO, on the stack's ms clock like a Tcb's main timer (set_main).
+void Stack::arm_syn_timer(SynRecord& r) {
+    const uint64_t rto_us = std::min<uint64_t>(uint64_t{cfg_.rto.initial_us} << r.retries, cfg_.rto.max_us);
+    const uint64_t at_ms = uint64_t{now_ms_} + std::max<uint64_t>(rto_us / 1000, 1);
+    wheel_.arm(r.timer, start_ + Duration{at_ms * cycles_per_ms_});
+}
+
+// <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> from a record, with the options the peer offered (RFC 7323 §1.3, RFC
+// 2018 §2); the window of a SYN-ACK is never scaled (RFC 7323 §2.2).
+void Stack::emit_synack(const SynRecord& r) {
+    TcpSegment* sp = new_segment(r.key, SYN | ACK, r.iss, r.irs + 1);
+    if (!sp) return;
+    TcpSegment& s = *sp;
+    s.window = static_cast<uint16_t>(std::min<uint32_t>(cfg_.rcv_wnd, 0xFFFF));
+    s.opt.has_mss = true;
+    s.opt.mss = cfg_.mss;
+    s.opt.sack_permitted = (r.flags & tcbflag::kSackOk) != 0;
+    if (r.flags & tcbflag::kTsOk) add_ts(s, r.ts_recent);
+    if (r.flags & tcbflag::kWsOk) {
+        s.opt.has_wscale = true;
+        s.opt.wscale = rcv_wscale_;
+    }
+}
+
+void Stack::emit_syn_record_ack(const SynRecord& r) {
+    TcpSegment* s = new_segment(r.key, ACK, r.iss + 1, r.irs + 1);
+    if (!s) return;
+    s->window = static_cast<uint16_t>(std::min<uint32_t>(cfg_.rcv_wnd, 0xFFFF));
+    if (r.flags & tcbflag::kTsOk) add_ts(*s, r.ts_recent);
+}
+
+void Stack::free_syn(uint32_t ri, bool erase) {
+    SynRecord& r = syns_[ri];
+    wheel_.cancel(r.timer);
+    if (erase) (void)table_.erase(r.key, r.hash);
+    r.hash = syn_free_;
+    syn_free_ = ri;
+    --half_open_;
+}
+
+// SYN-ACK retransmission: RFC 6298 §5.5 doubling from the initial RTO; after synack_retries the record goes
+// silently (the application never saw it), as Linux's tcp_synack_retries.
+void Stack::syn_timer(uint32_t ri) {
+    SynRecord& r = syns_[ri];
+    if (r.retries >= cfg_.synack_retries) {
+        ++ctr_.synack_timeouts;
+        ++ctr_.entered[static_cast<std::size_t>(State::Closed)];
+        free_syn(ri, true);
+        return;
+    }
+    ++r.retries;
+    ++ctr_.synack_rtx;
+    emit_synack(r);
+    arm_syn_timer(r);
+}
+
+// The handshake completes: a Tcb in SYN-RECEIVED takes over the record's flow-table entry (and its place in
+// half_open_), then sync_input() takes it to ESTABLISHED like any SYN-RECEIVED Tcb. kNoConn (counted) if the
+// pool is empty: the record stays, and the peer's retransmission may find room.
+uint32_t Stack::promote(uint32_t ri) {
+    if (tcb_free_ == kNoConn) {
+        ++ctr_.tcb_pool_empty;
+        return kNoConn;
+    }
+    const uint32_t idx = tcb_free_;
+    tcb_free_ = tcbs_[idx].next_free;
+    ++tcbs_used_;
+    const SynRecord& r = syns_[ri];
+    Tcb& t = tcbs_[idx];
+    t.reset();
+    t.key = r.key;
+    t.hash = r.hash;
+    (void)table_.update(r.key, r.hash, idx);
+    t.flags = static_cast<uint16_t>(tcbflag::kPassive | r.flags);
+    t.irs = r.irs;
+    t.rcv_nxt = r.irs + 1;
+    t.iss = r.iss;
+    t.snd_una = r.iss;
+    t.snd_nxt = r.iss + 1;
+    t.snd_max = r.iss + 1;
+    t.recover = r.iss;
+    t.tx_seq = r.iss + 1;
+    t.mss = r.mss;
+    t.ts_recent = r.ts_recent;
+    if (r.flags & tcbflag::kWsOk) {
+        t.snd_wscale = r.snd_wscale;
+        t.rcv_wscale = rcv_wscale_;
+    }
+    t.retries = r.retries;
+    if (r.retries == 0) {  // Karn: only a SYN-ACK that was never retransmitted is timed
+        t.flags |= tcbflag::kTiming;
+        t.rtt_seq = r.iss + 1;
+        t.rtt_start_us = r.sent_us;
+    }
+    t.state = State::SynReceived;  // already counted (entered, half_open_) when the record was made
+    wheel_.cancel(syns_[ri].timer);
+    SynRecord& fr = syns_[ri];
+    fr.hash = syn_free_;
+    syn_free_ = ri;
+    return idx;
+}
+
+// §3.10.7.4 for a passive SYN-RECEIVED record. The segment that completes the handshake (an acceptable ACK of
+// our SYN-ACK, no SYN, no RST) promotes the record and runs the Tcb path; everything else is answered from
+// the record, in the RFC's order, exactly as sync_input() would for a SYN-RECEIVED Tcb.
+void Stack::synrcvd_input(uint32_t ri, const InSegment& in) {
+    SynRecord& r = syns_[ri];
+    const TcpSegment& s = in.seg;
+    const uint8_t f = s.flags;
+    const Seq rcv_nxt = r.irs + 1;
+    const uint32_t seg_len = s.seg_len();
+    const bool acceptable = segment_acceptable(s.seq, seg_len, rcv_nxt, cfg_.rcv_wnd);
+    if ((f & (ACK | RST | SYN)) == ACK && s.ack == r.iss + 1 && acceptable) {
+        const uint32_t idx = promote(ri);
+        if (idx == kNoConn) return;
+        sync_input(idx, in);
+        // Still SYN-RECEIVED only if sync_input() refused the segment (PAWS): the Tcb retransmits from here.
+        if (tcbs_[idx].state == State::SynReceived) set_main(tcbs_[idx], MainTimer::Rtx, rto_ms(tcbs_[idx]));
+        return;
+    }
+    // A duplicate of the SYN: our SYN-ACK was lost; answer it again (Linux's tcp_check_req).
+    if ((f & SYN) && !(f & (ACK | RST)) && s.seq == r.irs) {
+        ++ctr_.synack_rtx;
+        emit_synack(r);
+        return;
+    }
+    // RFC 7323 §5.3 PAWS.
+    if ((r.flags & tcbflag::kTsOk) && s.opt.has_ts && !(f & RST) &&
+        static_cast<int32_t>(s.opt.tsval - r.ts_recent) < 0) {
+        ++ctr_.paws_rejected;
+        emit_syn_record_ack(r);
+        return;
+    }
+    if (!acceptable) {
+        if (f & RST) {
+            ++ctr_.rst_out_of_window;
+            return;
+        }
+        if (f & SYN) {
+            ++ctr_.syn_in_synchronized;
+            if (challenge_allowed()) emit_syn_record_ack(r);
+            return;
+        }
+        ++ctr_.unacceptable_seq;
+        emit_syn_record_ack(r);
+        return;
+    }
+    if (f & RST) {
+        if (s.seq != rcv_nxt) {  // RFC 5961 §3.2
+            ++ctr_.rst_in_window;
+            if (challenge_allowed()) emit_syn_record_ack(r);
+            return;
+        }
+        // "return this connection to the LISTEN state": the listener is stateless, the record just goes.
+        ++ctr_.conn_reset;
+        ++ctr_.entered[static_cast<std::size_t>(State::Closed)];
+        free_syn(ri, true);
+        return;
+    }
+    if (f & SYN) {
+        ++ctr_.syn_in_synchronized;
+        if (challenge_allowed()) emit_syn_record_ack(r);
+        return;
+    }
+    if (!(f & ACK)) {
+        ++ctr_.no_ack_dropped;
+        return;
+    }
+    // "If the segment acknowledgment is not acceptable, form a reset segment <SEQ=SEG.ACK><CTL=RST>".
+    ++ctr_.bad_ack_rst;
+    emit_rst(r.key, s.ack, Seq(0), false);
 }
 
 void Stack::send_cookie_synack(const InSegment& in, const flow::FlowKey& key) {

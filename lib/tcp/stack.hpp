@@ -10,11 +10,14 @@
 // stack appends the segments to transmit to out() and calls the application back with events; the caller
 // builds frames and does the I/O. Nothing here reads a clock, allocates after construction, throws or locks.
 //
-// Per-connection state comes in three sizes (DESIGN.md):
+// Per-connection state comes in four sizes (DESIGN.md):
 //   - nothing at all for a SYN answered with a cookie;
-//   - a Tcb for SYN-RECEIVED (counted against half_open_limit) and every synchronized state but TIME_WAIT;
+//   - a SynRecord (64 bytes, one cache line) for a passive SYN-RECEIVED, at most half_open_limit of them
+//     (Linux's request_sock): what the SYN negotiated and the SYN-ACK's retransmission timer. The acceptable
+//     ACK that completes the handshake turns it into a Tcb in place (same flow-table entry);
+//   - a Tcb for every synchronized state but TIME_WAIT (and for SYN-RECEIVED after a simultaneous open);
 //   - a TwRecord for TIME_WAIT: the 4-tuple, the sequence numbers and timestamp needed to answer a
-//     retransmitted FIN, and its timer, instead of a whole Tcb (as Linux's inet_timewait_sock).
+//     retransmitted FIN, instead of a whole Tcb (as Linux's inet_timewait_sock).
 //
 // Data: received in-order bytes are handed to the application in the Data event, zero-copy (the pointer is
 // into the received frame); out-of-order segments are dropped and counted (the sender's fast retransmit
@@ -143,8 +146,26 @@ struct TwRecord {
     uint16_t pad = 0;
 };
 
-// Flow-table values: the top bit says which pool the index refers to.
+// Passive SYN-RECEIVED (RFC 9293 §3.10.7.2 "SYN-RECEIVED ... without a TCB"): the SYN's options and our
+// SYN-ACK, nothing for data or congestion control. Freed to LISTEN on an exact RST or after synack_retries.
+struct SynRecord {
+    flow::FlowKey key;        // 12
+    uint32_t hash;            // flow hash of key; index of the next free record while free
+    Seq iss, irs;             // our SYN-ACK's sequence number, the peer's SYN's
+    uint32_t ts_recent;       // the SYN's TSval (tcbflag::kTsOk)
+    uint32_t sent_us;         // when the first SYN-ACK left (an RTT sample if it is never retransmitted)
+    uint16_t mss;             // send MSS negotiated from the SYN
+    uint8_t snd_wscale;       // the peer's window scale (tcbflag::kWsOk)
+    uint8_t flags;            // tcbflag::kTsOk | kSackOk | kWsOk
+    uint8_t retries;          // SYN-ACKs retransmitted
+    uint8_t pad[3] = {};
+    timer::TimerNode timer;   // SYN-ACK retransmission (RFC 6298 §5.5 backoff from the initial RTO)
+};
+
+// Flow-table values: the top bits say which pool the index refers to.
 inline constexpr uint32_t kTwBit = 0x8000'0000u;
+inline constexpr uint32_t kSynBit = 0x4000'0000u;
+inline constexpr uint32_t kIndexMask = 0x3FFF'FFFFu;
 inline constexpr uint32_t kNoConn = 0xFFFF'FFFFu;
 
 struct Secrets {
@@ -187,8 +208,19 @@ public:
     [[nodiscard]] Tcb& tcb(uint32_t conn) { return tcbs_[conn]; }
     [[nodiscard]] const Tcb& tcb(uint32_t conn) const { return tcbs_[conn]; }
     [[nodiscard]] const TwRecord& tw(uint32_t idx) const { return tws_[idx]; }
-    // Flow-table value for a 4-tuple (local = us): a Tcb index, kTwBit | record index, or kNoConn.
+    [[nodiscard]] const SynRecord& syn(uint32_t idx) const { return syns_[idx]; }
+    // Flow-table value for a 4-tuple (local = us): a Tcb index, kTwBit | TwRecord index, kSynBit | SynRecord
+    // index, or kNoConn.
     [[nodiscard]] uint32_t find(Ipv4 local, uint16_t lport, Ipv4 remote, uint16_t rport) const;
+    // The state a flow-table value (find()) stands for: Closed for kNoConn.
+    [[nodiscard]] State state_of(uint32_t v) const {
+        if (v == kNoConn) return State::Closed;
+        if (v & kTwBit) return State::TimeWait;
+        if (v & kSynBit) return State::SynReceived;
+        return tcbs_[v].state;
+    }
+    [[nodiscard]] bool syn_timer_armed(uint32_t idx) const { return wheel_.armed(syns_[idx].timer); }
+    [[nodiscard]] Instant syn_timer_expiry(uint32_t idx) const { return wheel_.expiry(syns_[idx].timer); }
     [[nodiscard]] uint32_t active_conns() const { return tcbs_used_; }
     [[nodiscard]] uint32_t half_open() const { return half_open_; }
     [[nodiscard]] uint32_t timewait_count() const { return tws_used_; }
@@ -215,6 +247,7 @@ private:
     void synsent_input(uint32_t idx, const InSegment& in);          // §3.10.7.3
     void sync_input(uint32_t idx, const InSegment& in);             // §3.10.7.4 (SYN-RECEIVED and later)
     void tw_input(uint32_t tw, const InSegment& in, const flow::FlowKey& key, uint32_t hash);
+    void synrcvd_input(uint32_t ri, const InSegment& in);  // a passive SYN-RECEIVED record
 
     // Pieces of sync_input.
     bool process_ack(uint32_t idx, const wire::TcpSegment& s);
@@ -234,6 +267,9 @@ private:
     void emit_tw_ack(const TwRecord& w);
     void send_ack(Tcb& t) { emit(t, wire::tcpflag::ACK, t.snd_nxt, nullptr, 0); }
     void challenge_ack(Tcb& t);
+    [[nodiscard]] bool challenge_allowed();        // RFC 5961 §7 rate limit, counted
+    void emit_synack(const SynRecord& r);
+    void emit_syn_record_ack(const SynRecord& r);  // <SEQ=ISS+1><ACK=IRS+1><CTL=ACK>
     void retransmit_first(Tcb& t);
     [[nodiscard]] uint16_t adv_window(const Tcb& t) const;
     [[nodiscard]] uint32_t eff_mss(const Tcb& t) const;
@@ -253,6 +289,10 @@ private:
     void finish(uint32_t idx, AbortReason why);   // Aborted event + free
     void enter_time_wait(uint32_t idx);
     void free_tw(uint32_t idx);
+    void free_syn(uint32_t ri, bool erase_from_table);
+    void syn_timer(uint32_t ri);
+    void arm_syn_timer(SynRecord& r);
+    [[nodiscard]] uint32_t promote(uint32_t ri);   // SynRecord -> Tcb in SYN-RECEIVED, same table entry
     void tw_append(uint32_t idx);   // to the tail of the 2MSL queue, expiring 2MSL from now
     void tw_unlink(uint32_t idx);
     void tw_arm_head();             // the queue's wheel node follows its head
@@ -280,7 +320,8 @@ private:
     flow::FlowTable table_;
     std::vector<Tcb> tcbs_;
     std::vector<TwRecord> tws_;
-    uint32_t tcb_free_ = kNoConn, tw_free_ = kNoConn;
+    std::vector<SynRecord> syns_;
+    uint32_t tcb_free_ = kNoConn, tw_free_ = kNoConn, syn_free_ = kNoConn;
     uint32_t tw_head_ = kNoConn, tw_tail_ = kNoConn;  // the 2MSL queue, oldest first
     timer::TimerNode tw_timer_;                       // armed for the head's expiry
     uint32_t tcbs_used_ = 0, tws_used_ = 0, half_open_ = 0;

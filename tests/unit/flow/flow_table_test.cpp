@@ -156,6 +156,24 @@ TEST(FlowTable, EraseThenReinsertTakesNewValue) {
     }
 }
 
+TEST(FlowTable, UpdateReplacesOnlyThePresentKey) {
+    FlowTable t(1000);
+    std::vector<FlowKey> keys;
+    for (uint32_t i = 0; i < 900; ++i) {  // 90 %: displaced entries too
+        keys.push_back(key_of(0x0c000000u + i * 7919u, static_cast<uint16_t>(i)));
+        ASSERT_EQ(t.insert(keys.back(), flow_hash(keys.back()), i), Insert::Ok);
+    }
+    for (uint32_t i = 0; i < 900; i += 3) EXPECT_TRUE(t.update(keys[i], flow_hash(keys[i]), 0x8000'0000u | i));
+    for (uint32_t i = 0; i < 900; ++i) {
+        EXPECT_EQ(t.lookup(keys[i], flow_hash(keys[i])), i % 3 == 0 ? (0x8000'0000u | i) : i) << i;
+    }
+    const FlowKey absent = key_of(0x0d000000u, 1);
+    EXPECT_FALSE(t.update(absent, flow_hash(absent), 5));
+    EXPECT_EQ(t.lookup(absent, flow_hash(absent)), FlowTable::kNone);
+    EXPECT_EQ(t.size(), 900u);
+    EXPECT_TRUE(t.check_invariants());
+}
+
 TEST(FlowTable, FullExactlyAtMaxEntries) {
     for (uint32_t cap : {1u, 2u, 3u, 7u, 1000u, 2764u}) {
         SCOPED_TRACE(cap);

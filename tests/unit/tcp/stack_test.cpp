@@ -71,8 +71,26 @@ protected:
     }
 
     [[nodiscard]] uint32_t conn() const { return st->find(kUs, kUsPort, kPeer, kPeerPort); }
-    [[nodiscard]] Tcb& tcb() { return st->tcb(conn()); }
-    [[nodiscard]] State state() { return tcb().state; }
+    [[nodiscard]] Tcb& tcb() {
+        const uint32_t c = conn();
+        if (c == kNoConn || (c & (kSynBit | kTwBit)) != 0) {
+            ADD_FAILURE() << "no Tcb for the connection (flow value " << std::hex << c << ")";
+            static Tcb none;
+            return none;
+        }
+        return st->tcb(c);
+    }
+    [[nodiscard]] State state() { return st->state_of(conn()); }
+    // A wheel expiry is the deadline rounded up to the next tick: never early, less than a tick late.
+    static void expect_fires_at(Instant expiry, Instant deadline) {
+        EXPECT_GE(expiry.cycles, deadline.cycles);
+        EXPECT_LT(expiry.cycles - deadline.cycles, uint64_t{1} << 20);  // tick at 1 GHz: 2^19 cycles
+    }
+    // A passive SYN-RECEIVED connection is a SynRecord until the handshake completes.
+    [[nodiscard]] const SynRecord& syn_record() {
+        EXPECT_EQ(conn() & kSynBit, kSynBit);
+        return st->syn(conn() & kIndexMask);
+    }
 
     // The peer's SYN: MSS 1460, no other options unless asked.
     wire::TcpSegment peer_syn(bool ts = false, bool ws = false, bool sack = false) {
@@ -259,12 +277,18 @@ TEST_F(Listen, SynSendsSynAckAndEntersSynReceived) {
     EXPECT_FALSE(o.seg.opt.has_wscale);
     EXPECT_FALSE(o.seg.opt.sack_permitted);
     EXPECT_EQ(state(), State::SynReceived);
-    EXPECT_EQ(tcb().iss.raw(), o.seg.seq.raw());
-    EXPECT_EQ(tcb().rcv_nxt.raw(), kPeerIsn + 1);
+    // A compact record, not a Tcb: what the SYN negotiated and the SYN-ACK's timer.
+    const SynRecord& r = syn_record();
+    EXPECT_EQ(r.iss.raw(), o.seg.seq.raw());
+    EXPECT_EQ(r.irs.raw(), kPeerIsn);
+    EXPECT_EQ(r.mss, 1460);
+    EXPECT_EQ(r.flags, 0);
+    EXPECT_EQ(r.retries, 0);
+    EXPECT_EQ(st->active_conns(), 0u);
     EXPECT_EQ(st->half_open(), 1u);
-    EXPECT_TRUE(st->timer_armed(conn()));
-    EXPECT_EQ(tcb().main_timer, MainTimer::Rtx);
-    EXPECT_EQ(tcb().main_at_ms - st->now_ms(), 1000u);  // RFC 6298 §2.1 initial RTO
+    EXPECT_TRUE(st->syn_timer_armed(conn() & kIndexMask));
+    expect_fires_at(st->syn_timer_expiry(conn() & kIndexMask), now + Duration{1000 * kMs});  // RFC 6298 §2.1
+    EXPECT_EQ(st->timers_pending(), 1u);
     EXPECT_EQ(st->counters().passive_opens, 1u);
     EXPECT_EQ(st->counters().entered[static_cast<size_t>(State::SynReceived)], 1u);
     EXPECT_TRUE(events.empty());
@@ -318,16 +342,33 @@ TEST_F(Listen, SynWithDataCountsIgnoredData) {
     EXPECT_EQ(st->counters().syn_data_ignored, 1u);
 }
 
-TEST_F(Listen, TableFullRefusesSyn) {
+TEST_F(SynReceived, AckWithTcbPoolEmptyKeepsTheRecord) {
+    // SYN-RECEIVED costs no Tcb; the Tcb is taken when the handshake completes. With none free the ACK is
+    // dropped (counted) and the record waits for the peer's retransmission.
     cfg.max_conns = 1;
     cfg.cookies = CookieMode::Off;
     make();
     st->listen(kUsPort);
-    ASSERT_EQ(deliver(peer_syn()).size(), 1u);
+    auto first = deliver(peer_syn());
+    ASSERT_EQ(first.size(), 1u);
     auto s2 = peer_syn();
     s2.src_port = kPeerPort + 1;
-    EXPECT_TRUE(deliver(s2).empty());
+    auto second = deliver(s2);
+    ASSERT_EQ(second.size(), 1u);
+    EXPECT_EQ(st->half_open(), 2u);
+    EXPECT_EQ(st->active_conns(), 0u);
+    auto a1 = peer(ACK, kPeerIsn + 1, first[0].seg.seq.raw() + 1);
+    EXPECT_TRUE(deliver(a1).empty());
+    EXPECT_EQ(state(), State::Established);
+    auto a2 = peer(ACK, kPeerIsn + 1, second[0].seg.seq.raw() + 1);
+    a2.src_port = kPeerPort + 1;
+    EXPECT_TRUE(deliver(a2).empty());
     EXPECT_EQ(st->counters().tcb_pool_empty, 1u);
+    const uint32_t v = st->find(kUs, kUsPort, kPeer, kPeerPort + 1);
+    EXPECT_EQ(st->state_of(v), State::SynReceived);
+    EXPECT_EQ(st->half_open(), 1u);
+    EXPECT_EQ(st->active_conns(), 1u);
+    EXPECT_EQ(count(EventKind::Accepted), 1u);
 }
 
 // ------------------------------------------------------------------ SYN-SENT
@@ -505,10 +546,12 @@ TEST_F(SynReceived, TimeoutRetransmitsSynAckWithBackoff) {
     ASSERT_EQ(out.size(), 1u);
     expect_seg(out[0], SYN | ACK, iss, kPeerIsn + 1);
     EXPECT_EQ(st->counters().synack_rtx, 1u);
-    EXPECT_EQ(tcb().main_at_ms - st->now_ms(), 2000u);  // doubled
+    EXPECT_EQ(syn_record().retries, 1);
+    expect_fires_at(st->syn_timer_expiry(conn() & kIndexMask), now + Duration{2000 * kMs});  // doubled
     out = advance_ms(2001);
     ASSERT_EQ(out.size(), 1u);
-    EXPECT_EQ(tcb().main_at_ms - st->now_ms(), 4000u);
+    expect_seg(out[0], SYN | ACK, iss, kPeerIsn + 1);
+    expect_fires_at(st->syn_timer_expiry(conn() & kIndexMask), now + Duration{4000 * kMs});
 }
 
 TEST_F(SynReceived, SynAckRetriesExhaustedFreesSilently) {
@@ -522,6 +565,104 @@ TEST_F(SynReceived, SynAckRetriesExhaustedFreesSilently) {
     EXPECT_EQ(st->counters().synack_timeouts, 1u);
     EXPECT_EQ(st->half_open(), 0u);
     EXPECT_EQ(st->timers_pending(), 0u);
+}
+
+TEST_F(SynReceived, InWindowRstGetsChallengeAck) {
+    to_syn_received();
+    auto out = deliver(peer(RST, kPeerIsn + 100, 0));
+    ASSERT_EQ(out.size(), 1u);
+    expect_seg(out[0], ACK, iss + 1, kPeerIsn + 1);  // RFC 5961 §3.2 from the record
+    EXPECT_EQ(out[0].seg.window, 65535);
+    EXPECT_EQ(state(), State::SynReceived);
+    EXPECT_EQ(st->counters().rst_in_window, 1u);
+    EXPECT_EQ(st->counters().challenge_acks, 1u);
+    EXPECT_EQ(st->half_open(), 1u);
+}
+
+TEST_F(SynReceived, OutOfWindowRstIsDropped) {
+    to_syn_received();
+    EXPECT_TRUE(deliver(peer(RST, kPeerIsn - 5, 0)).empty());
+    EXPECT_EQ(state(), State::SynReceived);
+    EXPECT_EQ(st->counters().rst_out_of_window, 1u);
+}
+
+TEST_F(SynReceived, OutOfWindowSegmentGetsAck) {
+    to_syn_received();
+    auto out = deliver(peer(ACK, kPeerIsn + 1 + 10'000'000, iss + 1, "x"));
+    ASSERT_EQ(out.size(), 1u);
+    expect_seg(out[0], ACK, iss + 1, kPeerIsn + 1);
+    EXPECT_EQ(state(), State::SynReceived);
+    EXPECT_EQ(st->active_conns(), 0u);  // not promoted
+    EXPECT_EQ(st->counters().unacceptable_seq, 1u);
+}
+
+TEST_F(SynReceived, NewSynGetsChallengeAck) {
+    to_syn_received();
+    auto syn = peer_syn();
+    syn.seq = Seq(kPeerIsn + 50);  // a different SYN in the window: not a retransmission of the first
+    auto out = deliver(syn);
+    ASSERT_EQ(out.size(), 1u);
+    expect_seg(out[0], ACK, iss + 1, kPeerIsn + 1);
+    EXPECT_EQ(st->counters().syn_in_synchronized, 1u);
+    EXPECT_EQ(st->counters().synack_rtx, 0u);
+    EXPECT_EQ(state(), State::SynReceived);
+}
+
+TEST_F(SynReceived, SegmentWithoutAckIsDropped) {
+    to_syn_received();
+    EXPECT_TRUE(deliver(peer(PSH, kPeerIsn + 1, 0, "data")).empty());
+    EXPECT_EQ(st->counters().no_ack_dropped, 1u);
+    EXPECT_EQ(state(), State::SynReceived);
+}
+
+TEST_F(SynReceived, OldTimestampIsRejectedByPaws) {
+    st->listen(kUsPort);
+    auto out = deliver(peer_syn(true));  // TSval 1000
+    ASSERT_EQ(out.size(), 1u);
+    iss = out[0].seg.seq.raw();
+    auto ack = peer(ACK, kPeerIsn + 1, iss + 1);
+    ack.opt.has_ts = true;
+    ack.opt.tsval = 999;  // older than the SYN's
+    auto out2 = deliver(ack);
+    ASSERT_EQ(out2.size(), 1u);
+    expect_seg(out2[0], ACK, iss + 1, kPeerIsn + 1);
+    EXPECT_TRUE(out2[0].seg.opt.has_ts);
+    EXPECT_EQ(out2[0].seg.opt.tsecr, 1000u);
+    EXPECT_EQ(st->counters().paws_rejected, 1u);
+    EXPECT_EQ(state(), State::SynReceived);
+    // The next ACK with a current timestamp completes the handshake.
+    ack.opt.tsval = 1001;
+    EXPECT_TRUE(deliver(ack).empty());
+    EXPECT_EQ(state(), State::Established);
+    EXPECT_EQ(st->half_open(), 0u);
+}
+
+TEST_F(SynReceived, RecordsAreFreedAndReused) {
+    // Every way out of SYN-RECEIVED returns the record: established, reset, timed out.
+    cfg.half_open_limit = 1;
+    cfg.cookies = CookieMode::Off;
+    cfg.synack_retries = 0;
+    make();
+    for (int round = 0; round < 3; ++round) {
+        to_syn_received();
+        if (round == 0) {
+            EXPECT_TRUE(deliver(peer(ACK, kPeerIsn + 1, iss + 1)).empty());
+            EXPECT_EQ(state(), State::Established);
+            st->abort(conn());
+            (void)take();
+        } else if (round == 1) {
+            EXPECT_TRUE(deliver(peer(RST, kPeerIsn + 1, 0)).empty());
+        } else {
+            EXPECT_TRUE(advance_ms(1001).empty());
+        }
+        EXPECT_EQ(conn(), kNoConn);
+        EXPECT_EQ(st->half_open(), 0u);
+        EXPECT_EQ(st->timers_pending(), 0u);
+        EXPECT_EQ(st->table_size(), 0u);
+    }
+    EXPECT_EQ(st->counters().passive_opens, 3u);
+    EXPECT_EQ(st->counters().synack_timeouts, 1u);
+    EXPECT_EQ(st->counters().half_open_dropped, 0u);
 }
 
 // ------------------------------------------------------------------ ESTABLISHED
@@ -1169,21 +1310,41 @@ TEST_F(Options, SynAckEchoesNegotiatedOptions) {
     EXPECT_TRUE(o.has_wscale);
     EXPECT_EQ(o.wscale, 2);
     EXPECT_TRUE(o.sack_permitted);
+    EXPECT_EQ(syn_record().snd_wscale, 7);
+    EXPECT_EQ(syn_record().flags, tcbflag::kTsOk | tcbflag::kSackOk | tcbflag::kWsOk);
+    EXPECT_EQ(syn_record().ts_recent, 1000u);
+    // The Tcb made when the handshake completes carries all of it.
+    auto ack = peer(ACK, kPeerIsn + 1, out[0].seg.seq.raw() + 1);
+    ack.opt.has_ts = true;
+    ack.opt.tsval = 1001;
+    ack.opt.tsecr = o.tsval;
+    EXPECT_TRUE(deliver(ack).empty());
+    EXPECT_EQ(state(), State::Established);
     EXPECT_EQ(tcb().snd_wscale, 7);
+    EXPECT_EQ(tcb().rcv_wscale, 2);
+    EXPECT_EQ(tcb().flags & (tcbflag::kTsOk | tcbflag::kSackOk | tcbflag::kWsOk | tcbflag::kPassive),
+              tcbflag::kTsOk | tcbflag::kSackOk | tcbflag::kWsOk | tcbflag::kPassive);
+    EXPECT_EQ(tcb().ts_recent, 1001u);
+    EXPECT_EQ(tcb().mss, 1460);
+    EXPECT_TRUE(tcb().rtt.has_sample());  // the SYN-ACK was timed from the record
 }
 
 TEST_F(Options, PeerMssClampedToOurs) {
     st->listen(kUsPort);
     auto syn = peer_syn();
     syn.opt.mss = 9000;
-    (void)deliver(syn);
+    auto out = deliver(syn);
+    EXPECT_EQ(syn_record().mss, 1460);
+    EXPECT_TRUE(deliver(peer(ACK, kPeerIsn + 1, out[0].seg.seq.raw() + 1)).empty());
     EXPECT_EQ(tcb().mss, 1460);
 }
 
 TEST_F(Options, MissingMssMeans536) {
     st->listen(kUsPort);
     auto syn = peer(SYN, kPeerIsn, 0);
-    (void)deliver(syn);
+    auto out = deliver(syn);
+    EXPECT_EQ(syn_record().mss, 536);
+    EXPECT_TRUE(deliver(peer(ACK, kPeerIsn + 1, out[0].seg.seq.raw() + 1)).empty());
     EXPECT_EQ(tcb().mss, 536);
 }
 
@@ -1191,7 +1352,9 @@ TEST_F(Options, WindowScaleAbove14IsClamped) {
     st->listen(kUsPort);
     auto syn = peer_syn(false, true);
     syn.opt.wscale = 20;
-    (void)deliver(syn);
+    auto out = deliver(syn);
+    EXPECT_EQ(syn_record().snd_wscale, 14);
+    EXPECT_TRUE(deliver(peer(ACK, kPeerIsn + 1, out[0].seg.seq.raw() + 1)).empty());
     EXPECT_EQ(tcb().snd_wscale, 14);
 }
 
