@@ -13,6 +13,7 @@ using wire::TcpSegment;
 // The fields the segment-arrival path touches fit in two cache lines (issue 4: hot part <= 128 bytes).
 inline constexpr std::size_t kTcbHotBytes = offsetof(TcbFields, rtt);
 static_assert(kTcbHotBytes <= 128, "TCB hot part must fit two cache lines");
+static_assert(sizeof(SynRecord) <= 64, "SYN-RECEIVED record: one cache line");
 static_assert(sizeof(TwRecord) <= 48, "TIME_WAIT record: 4-tuple, sequence numbers, timestamp, expiry, FIFO links");
 
 namespace {
@@ -149,9 +150,7 @@ void Stack::enter_time_wait(uint32_t idx) {
     w.ts_recent = t.ts_recent;
     w.ts_ok = (t.flags & tcbflag::kTsOk) ? 1 : 0;
     w.rcv_wscale = t.rcv_wscale;
-    (void)table_.erase(t.key, t.hash);
-    // Cannot fail: the slot just freed is in the same table.
-    (void)table_.insert(w.key, w.hash, kTwBit | wi);
+    (void)table_.update(w.key, w.hash, kTwBit | wi);  // the Tcb's entry now names the record
     tw_append(wi);
     set_state(t, State::TimeWait);
     ++ctr_.tw_entered;
@@ -209,13 +208,27 @@ void Stack::tw_arm_head() {
 // The head's 2MSL ran out: it and every record behind it that is due go, at most `budget` of them (the rest
 // in the next tick).
 void Stack::tw_expire(uint32_t budget) {
-    for (uint32_t n = 0; n < budget && tw_head_ != kNoConn; ++n) {
+    uint32_t n = 0;
+    while (tw_head_ != kNoConn && static_cast<int32_t>(now_ms_ - tws_[tw_head_].expire_ms) >= 0) {
+        if (n++ == budget) {
+            wheel_.arm(tw_timer_, now_);  // the rest in the next tick
+            return;
+        }
         const uint32_t wi = tw_head_;
-        if (static_cast<int32_t>(now_ms_ - tws_[wi].expire_ms) < 0) break;
+        TwRecord& w = tws_[wi];
         ++ctr_.tw_expired;  // RFC 9293 §3.10.8: "When the time-wait timeout expires ... delete the TCB"
-        free_tw(wi);        // re-arms the queue's node for the next head
+        tw_head_ = w.next;  // popped from the head: the queue's timer is re-armed once, below
+        if (tw_head_ != kNoConn) {
+            tws_[tw_head_].prev = kNoConn;
+        } else {
+            tw_tail_ = kNoConn;
+        }
+        (void)table_.erase(w.key, w.hash);
+        w.next = tw_free_;
+        tw_free_ = wi;
+        --tws_used_;
     }
-    if (tw_head_ != kNoConn && !wheel_.armed(tw_timer_)) wheel_.arm(tw_timer_, now_);  // budget: next tick
+    tw_arm_head();
 }
 
 void Stack::post(EventKind k, uint32_t idx, AbortReason r, const uint8_t* data, uint32_t len) {
@@ -242,20 +255,6 @@ void Stack::dispatch() {
 // Output
 // ---------------------------------------------------------------------------------------------------------
 
-uint16_t Stack::adv_window(const Tcb& t) const {
-    // Zero-copy delivery frees receive space as soon as a segment is processed, so the window advertised is
-    // the configured one (RFC 9293 §3.8.6.2.2 receiver SWS avoidance is then moot).
-    const uint32_t w = cfg_.rcv_wnd >> t.rcv_wscale;
-    return static_cast<uint16_t>(std::min<uint32_t>(w, 0xFFFF));
-}
-
-uint32_t Stack::eff_mss(const Tcb& t) const {
-    // RFC 9293 §3.7.1: the MSS counts payload only; options ride inside the segment, so each segment
-    // carries MSS minus the option bytes we always send (TS: 12 with its NOPs).
-    const uint32_t opt = (t.flags & tcbflag::kTsOk) ? kHeaderBytesTs : 0;
-    return t.mss > opt + 8 ? t.mss - opt : 8;
-}
-
 // Every segment leaves through here: the output queue is bounded (a full queue is counted, never grown) and
 // the addresses come from the 4-tuple (local = us). Returns nullptr when the queue is full.
 TcpSegment* Stack::new_segment(const flow::FlowKey& k, uint8_t flags, Seq seq, Seq ack) {
@@ -274,12 +273,6 @@ TcpSegment* Stack::new_segment(const flow::FlowKey& k, uint8_t flags, Seq seq, S
     s.ack = (flags & ACK) ? ack : Seq(0);
     s.flags = flags;
     return &s;
-}
-
-void Stack::add_ts(TcpSegment& s, uint32_t tsecr) const {
-    s.opt.has_ts = true;
-    s.opt.tsval = ts_now();
-    s.opt.tsecr = tsecr;
 }
 
 // A segment of a synchronized connection. Every one carries ACK, so it also satisfies an owed ACK.

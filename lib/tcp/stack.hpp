@@ -260,7 +260,11 @@ private:
     void output(uint32_t idx);                     // send what windows allow, plus an owed ACK
     void output_unless_deferred(uint32_t conn);
     [[nodiscard]] wire::TcpSegment* new_segment(const flow::FlowKey& k, uint8_t flags, Seq seq, Seq ack);
-    void add_ts(wire::TcpSegment& s, uint32_t tsecr) const;
+    void add_ts(wire::TcpSegment& s, uint32_t tsecr) const {
+        s.opt.has_ts = true;
+        s.opt.tsval = ts_now();
+        s.opt.tsecr = tsecr;
+    }
     void emit(Tcb& t, uint8_t flags, Seq seq, const uint8_t* data, uint32_t len);
     void emit_syn(Tcb& t, bool with_ack);
     void emit_rst(const flow::FlowKey& k, Seq seq, Seq ack, bool with_ack);
@@ -271,8 +275,18 @@ private:
     void emit_synack(const SynRecord& r);
     void emit_syn_record_ack(const SynRecord& r);  // <SEQ=ISS+1><ACK=IRS+1><CTL=ACK>
     void retransmit_first(Tcb& t);
-    [[nodiscard]] uint16_t adv_window(const Tcb& t) const;
-    [[nodiscard]] uint32_t eff_mss(const Tcb& t) const;
+    [[nodiscard]] uint16_t adv_window(const Tcb& t) const {
+        // Zero-copy delivery frees receive space as soon as a segment is processed, so the window advertised
+        // is the configured one (RFC 9293 §3.8.6.2.2 receiver SWS avoidance is then moot).
+        const uint32_t w = cfg_.rcv_wnd >> t.rcv_wscale;
+        return static_cast<uint16_t>(w < 0xFFFF ? w : 0xFFFF);
+    }
+    [[nodiscard]] uint32_t eff_mss(const Tcb& t) const {
+        // RFC 9293 §3.7.1: the MSS counts payload only; options ride inside the segment, so each segment
+        // carries MSS minus the option bytes we always send (TS: 12 with its NOPs).
+        const uint32_t opt = (t.flags & tcbflag::kTsOk) ? kHeaderBytesTs : 0;
+        return t.mss > opt + 8 ? t.mss - opt : 8;
+    }
     void after_input(uint32_t idx);                // owed ACKs, delayed ACK, timers
 
     // Timers.
