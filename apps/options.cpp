@@ -37,6 +37,10 @@ void add_options(CLI::App& s, Options& o) {
     s.add_option("--peer-mac", o.peer_mac, "fixed next-hop MAC (skips ARP)");
     s.add_option("--fail-tolerance", o.fail_tolerance, "fraction of failed connections tolerated before exit 1");
     s.add_flag("--quiet", o.quiet, "no per-second lines");
+    s.add_flag("--hold", o.hold,
+               "server/client: after the run and its summary, keep the port open without polling until "
+               "SIGINT/SIGTERM (lets a net_memif peer stop first: DPDK 22.11 memif unmaps its shared memory "
+               "under a peer that is still polling)");
 }
 
 bool parse_range(const std::string& s, Ipv4& lo, Ipv4& hi) {
@@ -60,7 +64,7 @@ bool load_config(const std::string& path, Options& o, std::string& err) {
     static const std::set<std::string> known = {
         "duration", "json", "pcap", "max_conns", "max_timewait", "msl_ms", "cookies", "half_open_limit",
         "tcp_keepalive", "response_bytes", "rate", "ramp_ms", "concurrency", "connections", "close", "request", "src", "dst", "port",
-        "ip", "behaviour", "body", "http_keepalive", "echo_slots", "port_id", "peer_mac", "eal", "fail_tolerance", "quiet"};
+        "ip", "behaviour", "body", "http_keepalive", "echo_slots", "port_id", "peer_mac", "eal", "fail_tolerance", "quiet", "hold"};
     for (auto&& [k, v] : t) {
         if (!known.count(std::string(k.str()))) {
             err = path + ": unknown key '" + std::string(k.str()) + "'";
@@ -139,6 +143,7 @@ bool load_config(const std::string& path, Options& o, std::string& err) {
     str("peer_mac", o.peer_mac);
     real("fail_tolerance", o.fail_tolerance);
     boolean("quiet", o.quiet);
+    boolean("hold", o.hold);
     if (auto* arr = t["eal"].as_array()) {
         o.eal.clear();
         for (auto&& e : *arr) {

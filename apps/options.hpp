@@ -53,6 +53,7 @@ struct Options {
     // outcome
     double fail_tolerance = 0.0;  // fraction of attempted connections allowed to fail before exit status 1
     bool quiet = false;
+    bool hold = false;            // server/client: after the run, keep the port open until SIGINT/SIGTERM (memif peers)
 };
 
 // Adds the options to a subcommand (each writes into `o`).

@@ -13,6 +13,9 @@
 #include <fstream>
 #include <iostream>
 #include <random>
+#include <thread>
+
+#include <unistd.h>
 
 #include "stats/json.hpp"
 
@@ -23,6 +26,7 @@ using json = nlohmann::ordered_json;
 namespace {
 
 std::atomic<int> g_signals{0};
+int g_signals_seen = 0;  // signals already acted on when run_lanes returned (hold_until_signal waits for more)
 void on_signal(int) { g_signals.fetch_add(1); }
 
 struct LaneCtx {
@@ -80,10 +84,95 @@ json side_json(const Side& side) {
             {"active", side.s.active}, {"timewait", side.s.timewait}, {"half_open", side.s.half_open}};
 }
 
+// Memory of one side's lanes, from the sizes the stack was built with and what building the lanes added to the
+// resident set. A TIME_WAIT record costs its record plus its share of the flow table; a connection slot costs
+// everything else the lane holds (TCB, its table share, the application's per-connection slot, and the
+// lane's fixed part spread over max_conns), so that max_conns slots plus max_timewait records add up to the
+// measured figure.
+struct Memory {
+    unsigned lanes = 0;
+    uint64_t measured = 0;       // all lanes of the side
+    uint64_t pools = 0;          // mbuf pools of the side's lanes
+    uint32_t max_conns = 0, max_timewait = 0;  // per lane
+    uint64_t table_entries = 0, table_bytes = 0;
+    double table_share = 0, tw_record = 0, conn_slot = 0;
+    bool from_rss = false;       // conn_slot from the measured resident set (else computed from the sizes)
+};
+
+Memory side_memory(const std::vector<Lane>& lanes, bool client) {
+    Memory m;
+    for (const Lane& l : lanes) {
+        if ((l.client != nullptr) != client) continue;
+        if (m.lanes++ == 0) {
+            const tcp::StackConfig& c = l.worker->stack().config();
+            m.max_conns = c.max_conns;
+            m.max_timewait = c.max_timewait;
+        }
+        m.measured += l.rss_bytes;
+        m.pools += l.pool_bytes;
+    }
+    if (m.lanes == 0) return m;
+    // The stack's flow table holds connections and TIME_WAIT records together.
+    m.table_entries = uint64_t{m.max_conns} + m.max_timewait;
+    m.table_bytes = flow::FlowTable::memory_needed(static_cast<uint32_t>(m.table_entries));
+    m.table_share = static_cast<double>(m.table_bytes) / static_cast<double>(m.table_entries);
+    m.tw_record = static_cast<double>(sizeof(tcp::TwRecord)) + m.table_share;
+    const double per_lane = static_cast<double>(m.measured) / m.lanes;
+    const double tw_total = m.tw_record * m.max_timewait;
+    m.from_rss = per_lane > tw_total;
+    m.conn_slot = m.from_rss ? (per_lane - tw_total) / m.max_conns
+                             : static_cast<double>(sizeof(tcp::Tcb)) + m.table_share;
+    return m;
+}
+
+json memory_json(const Memory& m) {
+    return {{"lanes", m.lanes},
+            {"max_conns", m.max_conns},
+            {"max_timewait", m.max_timewait},
+            {"measured_bytes", m.measured},
+            {"mbuf_pool_bytes", m.pools},
+            {"tcb_bytes", sizeof(tcp::Tcb)},
+            {"timewait_record_bytes", sizeof(tcp::TwRecord)},
+            {"flow_table_bytes", m.table_bytes},
+            {"flow_table_entries", m.table_entries},
+            {"per_connection_slot_bytes", m.conn_slot},
+            {"per_timewait_record_bytes", m.tw_record},
+            {"per_connection_slot_from", m.from_rss ? "resident set" : "sizes"}};
+}
+
+void print_memory(const char* side, const Memory& m) {
+    constexpr double MiB = 1024.0 * 1024.0;
+    std::printf("  memory (%s, per lcore): %.1f MiB resident for tables and slots + %.1f MiB mbuf pool; TCB %zu B x %u, "
+                "TIME_WAIT record %zu B x %u, flow table %.1f MiB for %lu entries (%.1f B each)\n",
+                side, static_cast<double>(m.measured) / m.lanes / MiB, static_cast<double>(m.pools) / m.lanes / MiB,
+                sizeof(tcp::Tcb), m.max_conns, sizeof(tcp::TwRecord), m.max_timewait,
+                static_cast<double>(m.table_bytes) / MiB, m.table_entries, m.table_share);
+    std::printf("    = %.1f B per connection slot (%s), %.1f B per TIME_WAIT record\n", m.conn_slot,
+                m.from_rss ? "TCB, table share, application slot and fixed part, measured" : "TCB and table share",
+                m.tw_record);
+}
+
 }  // namespace
+
+uint64_t resident_bytes() {
+    std::FILE* f = std::fopen("/proc/self/statm", "r");
+    if (!f) return 0;
+    unsigned long size = 0, resident = 0;
+    const int n = std::fscanf(f, "%lu %lu", &size, &resident);
+    std::fclose(f);
+    return n == 2 ? uint64_t{resident} * static_cast<uint64_t>(sysconf(_SC_PAGESIZE)) : 0;
+}
+
+void hold_until_signal() {
+    std::fprintf(stderr, "synwave: run over; holding the port open (not polling) until SIGINT/SIGTERM\n");
+    std::fflush(stdout);
+    std::fflush(stderr);
+    while (g_signals.load() <= g_signals_seen) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+}
 
 std::string make_lane(Lane& lane, const Options& o, bool client, engine::WorkerConfig wc, TscRate rate,
                       Instant now, const flow::ToeplitzV4* rss, const flow::Reta* reta) {
+    const uint64_t rss0 = resident_bytes();
     if (client) {
         engine::ClientConfig cc = client_config(o);
         cc.queue = wc.queue;
@@ -108,6 +197,8 @@ std::string make_lane(Lane& lane, const Options& o, bool client, engine::WorkerC
         wc.pcap_clock = io::PcapClock{rate, now, static_cast<uint64_t>(wall)};
     }
     lane.worker = std::make_unique<engine::Worker>(wc, rate, now, random_secrets(), lane.app.get());
+    const uint64_t rss1 = resident_bytes();
+    lane.rss_bytes = rss1 > rss0 ? rss1 - rss0 : 0;
     return {};
 }
 
@@ -190,6 +281,7 @@ int run_lanes(std::vector<Lane>& lanes, const Options& o, const std::string& tit
             }
         }
     }
+    g_signals_seen = g_signals.load();
     stop.store(true);
     rte_eal_mp_wait_lcore();
     lanes[0].worker->flush();
@@ -223,6 +315,9 @@ int run_lanes(std::vector<Lane>& lanes, const Options& o, const std::string& tit
     std::printf("  rate %.0f connections/s, %.2f Mpps received, %.1f packets/connection\n", cps, pps / 1e6,
                 completed ? static_cast<double>(cli.s.engine.rx_packets + srv.s.engine.rx_packets) /
                                 static_cast<double>(completed) : 0.0);
+    const Memory cmem = side_memory(lanes, true), smem = side_memory(lanes, false);
+    if (cmem.lanes) print_memory("client", cmem);
+    if (smem.lanes) print_memory("server", smem);
     std::printf("  retransmits %lu, parser drops %lu, tx ring full %lu, no mbuf %lu, no ARP %lu\n",
                 cli.s.tcp.rtx_segments + srv.s.tcp.rtx_segments + cli.s.tcp.syn_rtx + srv.s.tcp.synack_rtx,
                 cli.s.engine.rx_dropped + srv.s.engine.rx_dropped, cli.s.engine.tx_ring_full + srv.s.engine.tx_ring_full,
@@ -238,8 +333,12 @@ int run_lanes(std::vector<Lane>& lanes, const Options& o, const std::string& tit
             j["latency_ns"] = {{"connect", stats::to_json(conn_lat.summary())},
                                {"response", stats::to_json(resp_lat.summary())}};
             j["client"] = side_json(cli);
+            j["client"]["memory"] = memory_json(cmem);
         }
-        if (srv.lanes) j["server"] = side_json(srv);
+        if (srv.lanes) {
+            j["server"] = side_json(srv);
+            j["server"]["memory"] = memory_json(smem);
+        }
         j["connections_per_s"] = cps;
         j["packets_per_s"] = pps;
         std::ofstream f(o.json_path);

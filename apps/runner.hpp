@@ -18,6 +18,10 @@ struct Lane {
     std::unique_ptr<engine::Application> app;    // Server or Client
     std::unique_ptr<io::PcapWriter> pcap;
     std::unique_ptr<engine::Worker> worker;
+    // Memory: what building this lane added to the process's resident set (stack tables and pools,
+    // application slots, worker), measured by make_lane; and the bytes of its mbuf pool (set by the caller).
+    uint64_t rss_bytes = 0;
+    uint64_t pool_bytes = 0;
 };
 
 // Builds the lane's application, capture file and worker (the worker config's stack, pool, port and queue
@@ -26,6 +30,13 @@ struct Lane {
 [[nodiscard]] std::string make_lane(Lane& lane, const Options& o, bool client, engine::WorkerConfig wc,
                                     TscRate rate, Instant now, const flow::ToeplitzV4* rss = nullptr,
                                     const flow::Reta* reta = nullptr);
+
+// Waits (not polling any port) until SIGINT or SIGTERM arrives after run_lanes returned: `--hold`, so that
+// a net_memif peer can stop polling before this process closes its port (see config/memif-server.toml).
+void hold_until_signal();
+
+// Resident set size of this process in bytes (/proc/self/statm), 0 if unreadable.
+[[nodiscard]] uint64_t resident_bytes();
 
 // Returns the process exit status: 0, or 1 when more client connections failed than --fail-tolerance allows
 // (or none completed).

@@ -9,9 +9,13 @@
 
 #include <rte_cycles.h>
 #include <rte_lcore.h>
+#include <rte_memzone.h>
+#include <rte_mempool.h>
+#include <rte_ring.h>
 
 #include <iostream>
 #include <optional>
+#include <string_view>
 
 #include "flow/toeplitz.hpp"
 #include "io/eal.hpp"
@@ -44,6 +48,22 @@ std::string open_pools(Rig& rig, const std::string& stem, uint32_t n, const Opti
         rig.pools.push_back(std::move(p.value()));
     }
     return {};
+}
+
+// Bytes a mbuf pool occupies: its objects' memory chunks, its header (with the per-lcore caches) and, for the
+// ring-based default ops, its ring.
+uint64_t mempool_bytes(rte_mempool* mp) {
+    uint64_t bytes = 0;
+    rte_mempool_mem_iter(
+        mp, [](rte_mempool*, void* arg, rte_mempool_memhdr* h, unsigned) { *static_cast<uint64_t*>(arg) += h->len; },
+        &bytes);
+    if (mp->mz) bytes += mp->mz->len;
+    const rte_mempool_ops* ops = rte_mempool_get_ops(mp->ops_index);
+    if (ops && std::string_view(ops->name).starts_with("ring_") && mp->pool_data) {
+        const auto* r = static_cast<const rte_ring*>(mp->pool_data);
+        if (r->memzone) bytes += r->memzone->len;
+    }
+    return bytes;
 }
 
 engine::WorkerConfig worker_config(const Options& o, const io::Port& port, uint16_t queue, rte_mempool* pool) {
@@ -120,6 +140,7 @@ int run_storm(Options& o) {
             rig.lanes[1].lcore = rte_get_next_lcore(rte_get_main_lcore(), 1, 0);
             err = make_lane(rig.lanes[0], o, false, ws, rate, now);
             if (err.empty()) err = make_lane(rig.lanes[1], o, true, wc, rate, now);
+            for (size_t i = 0; i < rig.lanes.size(); ++i) rig.lanes[i].pool_bytes = mempool_bytes(rig.pools[i].get());
             if (err.empty()) {
                 rig.lanes[0].worker->stack().listen(o.port);
                 rc = run_lanes(rig.lanes, o, "synwave storm: net_ring pair, 1 client lcore + 1 server lcore");
@@ -193,6 +214,7 @@ int run_port(Options& o, const std::vector<std::string>& cmdline_eal) {
                 rig.lanes[q].lcore = lcore;
                 lcore = rte_get_next_lcore(lcore, 1, 0);
                 err = make_lane(rig.lanes[q], o, client, wc, rate, now, rig.rss.get(), rig.reta.get());
+                rig.lanes[q].pool_bytes = mempool_bytes(rig.pools[q].get());
                 if (err.empty() && !client) rig.lanes[q].worker->stack().listen(o.port);
             }
             if (err.empty()) {
@@ -200,6 +222,7 @@ int run_port(Options& o, const std::vector<std::string>& cmdline_eal) {
                                           std::to_string(port.id()) + " (" + port.info().driver + "), " +
                                           std::to_string(port.queues()) + " lcore(s)";
                 rc = run_lanes(rig.lanes, o, title);
+                if (o.hold) hold_until_signal();
             }
         }
         if (!err.empty()) std::cerr << "synwave: " << err << "\n";
