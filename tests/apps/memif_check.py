@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""Runs `synwave server` and `synwave client` as two processes (lcore 0 and lcore 1) joined by a net_memif pair,
+with config/memif-server.toml and config/memif-client.toml, for 3 seconds, and checks both JSON summaries:
+connections completed with none failed, the server resolved by ARP over the link, every frame one process
+sent received by the other, every segment either sent or counted as dropped, and the memory figures
+consistent with what the process holds.
+
+Usage: memif_check.py <synwave executable> <config directory>"""
+import json, os, signal, subprocess, sys, tempfile, time
+
+SECS = 3
+
+
+def eal(role, lcore, sock, prefix):
+    mac = "02:88:00:00:00:01" if role == "server" else "02:88:00:00:00:02"
+    return ["--", "-l", str(lcore), "--no-huge", "-m", "512", "--no-pci", "--no-shconf", "--file-prefix", prefix,
+            "--log-level=lib.eal:error",
+            f"--vdev=net_memif0,role={role},id=0,socket={sock},socket-abstract=no,rsize=12,bsize=2048,mac={mac}"]
+
+
+def wait_for(pred, timeout):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def run(exe, confdir, d):
+    tag = f"swtest-memif-{os.getpid()}"
+    sock = f"/tmp/{tag}.sock"
+    if os.path.exists(sock):
+        os.unlink(sock)
+    srv_json, cli_json = os.path.join(d, "server.json"), os.path.join(d, "client.json")
+    srv_log, cli_log = open(os.path.join(d, "server.txt"), "w+"), open(os.path.join(d, "client.txt"), "w+")
+    procs = []
+    try:
+        srv = subprocess.Popen([exe, "server", "--config", os.path.join(confdir, "memif-server.toml"), "--quiet",
+                                "--json", srv_json] + eal("server", 0, sock, tag + "-s"),
+                               stdout=srv_log, stderr=subprocess.STDOUT)
+        procs.append(srv)
+        if not wait_for(lambda: os.path.exists(sock) or srv.poll() is not None, 20) or not os.path.exists(sock):
+            return None, "the server did not create its memif socket"
+        cli = subprocess.Popen([exe, "client", "--config", os.path.join(confdir, "memif-client.toml"), "--quiet",
+                                "--hold", "--duration", str(SECS), "--json", cli_json] + eal("client", 1, sock, tag + "-c"),
+                               stdout=cli_log, stderr=subprocess.STDOUT)
+        procs.append(cli)
+
+        def held():
+            cli_log.seek(0)
+            return "holding the port open" in cli_log.read() or cli.poll() is not None
+        if not wait_for(held, SECS + 30) or cli.poll() is not None:
+            return None, f"the client did not finish its run and hold (exit status {cli.poll()})"
+        # The server stops first (the client no longer polls its port), then the client.
+        srv.send_signal(signal.SIGINT)
+        src = srv.wait(timeout=30)
+        cli.send_signal(signal.SIGINT)
+        crc = cli.wait(timeout=30)
+        if src != 0 or crc != 0:
+            return None, f"exit status: server {src}, client {crc}"
+        return (json.load(open(srv_json)), json.load(open(cli_json))), None
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        if os.path.exists(sock):
+            os.unlink(sock)
+        for f, name in ((srv_log, "server"), (cli_log, "client")):
+            f.seek(0)
+            print(f"--- {name} output\n{f.read()}")
+            f.close()
+
+
+def segments_accounted(side):
+    """Every segment the stack emitted, and every ARP/ICMP frame, went to the TX ring or is counted dropped."""
+    e, t = side["engine"], side["tcp"]
+    made = t["tx_segments"] + e["arp_requests_tx"] + e["arp_replies_tx"] + e["icmp_echo_replies"]
+    gone = e["tx_packets"] + e["tx_ring_full"] + e["tx_no_arp"] + e["tx_no_mbuf"] + e["tx_build_failed"]
+    return made == gone
+
+
+def memory_consistent(side):
+    m = side["memory"]
+    return (m["lanes"] == 1 and m["per_connection_slot_from"] == "resident set"
+            and m["per_connection_slot_bytes"] >= m["tcb_bytes"]
+            and m["per_timewait_record_bytes"] >= m["timewait_record_bytes"]
+            and m["measured_bytes"] >= m["flow_table_bytes"] + m["max_conns"] * m["tcb_bytes"]
+            and m["mbuf_pool_bytes"] > 0)
+
+
+def main(exe, confdir):
+    with tempfile.TemporaryDirectory() as d:
+        res, err = run(exe, confdir, d)
+    if err:
+        print(f"FAIL: {err}")
+        return 1
+    sj, cj = res
+    c, s = cj["client"], sj["server"]
+    conns = cj["connections"]
+    checks = [
+        ("connections attempted > 10000", conns["attempted"] > 10000),
+        ("no failed connections", conns["failed"] == 0),
+        ("attempted == connected == completed", conns["attempted"] == conns["connected"] == conns["completed"]),
+        ("client SYNs == connect() calls", c["tcp"]["active_opens"] == c["app"]["conn_attempted"]),
+        ("server opened each connection once (passive opens + cookie ACKs == client SYNs)",
+         s["tcp"]["passive_opens"] + s["tcp"]["syncookies_ok"] == c["tcp"]["active_opens"]),
+        ("server accepted == client established", s["app"]["conn_accepted"] == c["tcp"]["conn_established"]),
+        ("server responses == client complete responses == completed",
+         s["app"]["responses_sent"] == c["app"]["responses_done"] == conns["completed"]),
+        ("server completed == client completed", s["app"]["conn_completed"] == conns["completed"]),
+        # memif is lossless once a frame is in the ring: what one process sent, the other received.
+        ("client frames sent == server frames received", c["engine"]["tx_packets"] == s["engine"]["rx_packets"]),
+        ("server frames sent == client frames received", s["engine"]["tx_packets"] == c["engine"]["rx_packets"]),
+        ("client: every segment sent or counted dropped", segments_accounted(c)),
+        ("server: every segment sent or counted dropped", segments_accounted(s)),
+        ("the client resolved the server by ARP over memif (request sent, reply received)",
+         c["engine"]["arp_requests_tx"] >= 1 and s["engine"]["arp_replies_tx"] >= 1 and c["engine"]["arp_rx"] >= 1),
+        ("no parser drops", c["engine"]["rx_dropped"] == 0 and s["engine"]["rx_dropped"] == 0),
+        ("server closed first: each close entered TIME_WAIT on the server (or counted the full pool)",
+         s["tcp"]["tw_entered"] + s["tcp"]["tw_pool_full"] == s["app"]["responses_sent"]
+         and c["tcp"]["tw_entered"] == 0),
+        ("nothing left open", c["active"] == 0 and s["active"] == 0 and s["half_open"] == 0),
+        ("connect latency recorded for each connection", cj["latency_ns"]["connect"]["count"] == conns["connected"]),
+        ("memory figures consistent with the resident set (client)", memory_consistent(c)),
+        ("memory figures consistent with the resident set (server)", memory_consistent(s)),
+        ("rate reported", cj["connections_per_s"] > 0 and cj["packets_per_s"] > 0),
+    ]
+    bad = [name for name, ok in checks if not ok]
+    for name, ok in checks:
+        print(("ok   " if ok else "FAIL ") + name)
+    print(f"{conns['completed']} connections in {cj['duration_s']:.1f} s: {cj['connections_per_s']:,.0f}/s")
+    if bad:
+        print(json.dumps({"client": cj, "server": sj}, indent=1)[:8000])
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1], sys.argv[2]))
