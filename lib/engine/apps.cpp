@@ -151,6 +151,10 @@ void Server::on_event(tcp::Stack& st, const Event& ev) {
 
 // ---------------------------------------------------------------------------------------------- client
 
+namespace {
+constexpr uint32_t kConnectLookahead = 8;
+}
+
 Client::Client(const ClientConfig& cfg, TscRate rate) : cfg_(cfg), rate_(rate), request_(http_request(cfg.dst)) {}
 
 void Client::tick(tcp::Stack& st, Instant now) {
@@ -191,6 +195,18 @@ void Client::tick(tcp::Stack& st, Instant now) {
         if (++next_port_ == n_ports) {
             next_port_ = 0;
             if (++next_ip_ == n_ips) next_ip_ = 0;
+        }
+        // connect() first looks the new 4-tuple up in the flow table: a cache miss on a random bucket that
+        // was most of its time. Start loading the bucket of the tuple kConnectLookahead steps further on now,
+        // so that its connect() finds it in cache (the walk goes on across ticks, so it is always ahead).
+        if (n_ports > kConnectLookahead) {
+            uint32_t ap = next_port_ + kConnectLookahead - 1, ai = next_ip_;
+            if (ap >= n_ports) {
+                ap -= n_ports;
+                if (++ai == n_ips) ai = 0;
+            }
+            st.prefetch_flow(flow::FlowKey{cfg_.src_lo.v + ai, cfg_.dst.v, static_cast<uint16_t>(cfg_.sport_lo + ap),
+                                           cfg_.dport});
         }
         // The server's packets (src = server, dst = us) must hash to our queue.
         if (cfg_.rss && cfg_.reta->queue_of(cfg_.rss->hash(cfg_.dst.v, src.v, cfg_.dport, sport)) != cfg_.queue)

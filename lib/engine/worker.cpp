@@ -14,7 +14,6 @@ namespace {
 constexpr uint64_t kPublishMs = 200;  // snapshot refresh for the stats thread
 constexpr uint32_t kArpFrameLen = 60;  // ARP in Ethernet: 42 bytes, padded to the 60-byte minimum
 // Ethernet + 802.1Q tag + IPv4 without options + TCP with the longest options.
-constexpr uint32_t kMaxTcpHeaders = wire::eth::kHeaderLen + wire::eth::kVlanTagLen + wire::ipv4::kMinHeader + 60;
 inline uint32_t arp_slot(uint32_t ip) { return (ip * 2654435761u) >> 20; }  // Fibonacci hash to 12 bits
 inline uint64_t mac_bits(const Mac& m) {
     uint64_t v = 0;
@@ -205,37 +204,84 @@ void Worker::handle(rte_mbuf* m, Instant now, rte_mbuf** keep, uint32_t& nkeep) 
     }
 }
 
+// The stack's segments become frames. Mbufs come from the pool in bulk (one pass over the lcore's mempool
+// cache for up to 64), and the first line of each one's data is prefetched for writing before any frame is
+// built: a recycled mbuf was last touched by the core that received it, so each build would otherwise wait
+// for its line in turn. When the pool cannot give a whole batch, frames get mbufs one by one and each one
+// missing is counted (tx_no_mbuf; TCP retransmits).
 void Worker::transmit() {
     auto& out = stack_.out();
-    for (const tcp::OutSegment& o : out) {
-        Mac dmac;  // zero while unresolved: the frame is built and held until the ARP reply fills it in
-        const bool resolved = resolve(o.dst, dmac);
-        const uint32_t need = kMaxTcpHeaders + o.seg.payload_len;
-        rte_mbuf* m = io::alloc_frame(cfg_.pool, static_cast<uint16_t>(std::min<uint32_t>(need, 0xFFFF)), c_.tx_no_mbuf);
-        if (!m) continue;  // counted in tx_no_mbuf; TCP retransmits
-        wire::L2L3 h;
-        h.l2.src = cfg_.mac;
-        h.l2.dst = dmac;
-        h.ip_src = o.src;
-        h.ip_dst = o.dst;
-        h.ip_id = ip_id_++;
-        const auto mode = cfg_.tx_csum_offload ? wire::CsumMode::Offload : wire::CsumMode::Software;
-        const uint32_t len = wire::build_tcp_frame(rte_pktmbuf_mtod(m, uint8_t*), need, h, o.seg, mode);
-        if (len == 0) {
-            ++c_.tx_build_failed;
-            rte_pktmbuf_free(m);
-            continue;
+    const uint32_t n_out = static_cast<uint32_t>(out.size());
+    uint32_t i = 0;
+    while (i < n_out) {
+        rte_mbuf* ms[64];
+        const uint32_t k = std::min<uint32_t>(64, n_out - i);
+        if (SYNWAVE_UNLIKELY(rte_pktmbuf_alloc_bulk(cfg_.pool, ms, k) != 0)) {
+            for (; i < n_out; ++i) {
+                rte_mbuf* m = rte_pktmbuf_alloc(cfg_.pool);
+                if (m == nullptr) {
+                    ++c_.tx_no_mbuf;
+                    continue;
+                }
+                build_and_send(out[i], m);
+            }
+            break;
         }
-        m->data_len = static_cast<uint16_t>(len);
-        m->pkt_len = len;
-        if (cfg_.tx_csum_offload) io::set_tx_tcp_csum_offload(m, wire::eth::kHeaderLen, wire::ipv4::kMinHeader);
-        if (resolved) {
-            send(m);
-        } else {
-            hold(m, o.dst);
-        }
+        for (uint32_t j = 0; j < k; ++j) __builtin_prefetch(rte_pktmbuf_mtod(ms[j], void*), 1, 3);
+        for (uint32_t j = 0; j < k; ++j) build_and_send(out[i + j], ms[j]);
+        i += k;
     }
     out.clear();
+}
+
+void Worker::build_and_send(const tcp::OutSegment& o, rte_mbuf* m) {
+    Mac dmac;  // zero while unresolved: the frame is built and held until the ARP reply fills it in
+    const bool resolved = resolve(o.dst, dmac);
+    wire::L2L3 h;
+    h.l2.src = cfg_.mac;
+    h.l2.dst = dmac;
+    h.ip_src = o.src;
+    h.ip_dst = o.dst;
+    h.ip_id = ip_id_++;
+    const auto mode = cfg_.tx_csum_offload ? wire::CsumMode::Offload : wire::CsumMode::Software;
+    const uint32_t len = wire::build_tcp_frame(rte_pktmbuf_mtod(m, uint8_t*), rte_pktmbuf_tailroom(m), h, o.seg, mode);
+    if (len == 0) {  // larger than an mbuf's room
+        ++c_.tx_build_failed;
+        rte_pktmbuf_free(m);
+        return;
+    }
+    m->data_len = static_cast<uint16_t>(len);
+    m->pkt_len = len;
+    if (cfg_.tx_csum_offload) io::set_tx_tcp_csum_offload(m, wire::eth::kHeaderLen, wire::ipv4::kMinHeader);
+    if (resolved) {
+        send(m);
+    } else {
+        hold(m, o.dst);
+    }
+}
+
+// Before any frame of a burst is processed, its cache misses are started together (DPDK's usual pattern, as
+// in l3fwd): the frames' first lines, then for each TCP frame the flow-table bucket of its 4-tuple (read from
+// the headers without a full parse), then the connection record the bucket names. Processed one after the
+// other, each frame would wait for its own bucket and record; perf showed that one load as most of
+// Stack::input's time.
+void Worker::prefetch_burst(rte_mbuf* const* rx, uint16_t n) {
+    for (uint16_t i = 0; i < n; ++i) rte_prefetch0(rte_pktmbuf_mtod(rx[i], void*));
+    flow::FlowKey keys[64];
+    uint32_t nk = 0;
+    for (uint16_t i = 0; i < n; ++i) {
+        const uint8_t* d = rte_pktmbuf_mtod(rx[i], const uint8_t*);
+        // Untagged IPv4 without options carrying TCP: the storm's and a server's frames. Others are parsed
+        // as usual, just without the head start.
+        if (rte_pktmbuf_data_len(rx[i]) < 54 || d[12] != 0x08 || d[13] != 0x00 || d[14] != 0x45 || d[23] != 6) continue;
+        flow::FlowKey& k = keys[nk++];
+        k.local_ip = load_be32(d + 30);
+        k.remote_ip = load_be32(d + 26);
+        k.local_port = load_be16(d + 36);
+        k.remote_port = load_be16(d + 34);
+        stack_.prefetch_flow(k);
+    }
+    for (uint32_t i = 0; i < nk; ++i) stack_.prefetch_conn(keys[i]);
 }
 
 uint32_t Worker::run_once(Instant now) {
@@ -246,10 +292,10 @@ uint32_t Worker::run_once(Instant now) {
     if (n) {
         ++c_.rx_bursts;
         c_.rx_packets += n;
+        prefetch_burst(rx, n);
         rte_mbuf* keep[64];
         uint32_t nkeep = 0;
         for (uint16_t i = 0; i < n; ++i) {
-            if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(rx[i + 1], void*));
             const uint32_t before = nkeep;
             handle(rx[i], now, keep, nkeep);
             if (nkeep == before) {

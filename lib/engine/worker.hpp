@@ -98,8 +98,10 @@ public:
     [[nodiscard]] const std::array<uint64_t, wire::kDropCount>& drops() const { return drops_; }
 
 private:
+    void prefetch_burst(rte_mbuf* const* rx, uint16_t n);
     void handle(rte_mbuf* m, Instant now, rte_mbuf** keep, uint32_t& nkeep);
     void transmit();
+    void build_and_send(const tcp::OutSegment& o, rte_mbuf* m);
     bool push_frame(rte_mbuf* m, uint32_t len);
     void send(rte_mbuf* m);
     void sync_tx_counters();

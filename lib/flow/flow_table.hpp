@@ -97,6 +97,10 @@ public:
     // `value` must not be kNone.
     [[nodiscard]] Insert insert(const FlowKey& key, uint32_t hash, uint32_t value);
 
+    // Starts loading the line a lookup of `hash` reads first (its home bucket): issued for a whole RX burst
+    // before the burst is processed, the misses overlap instead of stalling one after the other.
+    void prefetch(uint32_t hash) const { prefetch_read(&buckets_[home_of(hash)]); }
+
     // Replaces the value stored for key (the entry stays where it is: one probe, no shifting); false if the
     // key is not present. `value` must not be kNone.
     [[nodiscard]] bool update(const FlowKey& key, uint32_t hash, uint32_t value) {

@@ -185,6 +185,24 @@ public:
     // --- input: one parsed segment (checksums already verified by the caller) ---
     void input(const InSegment& in, Instant now);
 
+    // --- prefetch, for the engine's pass over an RX burst before input() (see Worker::run_once) ---
+    // Stage 1: the flow-table bucket of a segment's 4-tuple (local = us).
+    void prefetch_flow(const flow::FlowKey& key) const { table_.prefetch(flow::flow_hash(key)); }
+    // Stage 2 (after stage 1 for the burst): look the 4-tuple up and load the record it names, so that
+    // input() finds both in cache.
+    void prefetch_conn(const flow::FlowKey& key) const {
+        const uint32_t v = table_.lookup(key, flow::flow_hash(key));
+        if (v == flow::FlowTable::kNone) return;
+        if (v & kTwBit) {
+            prefetch_read(&tws_[v & ~kTwBit]);
+        } else if (v & kSynBit) {
+            prefetch_read(&syns_[v & kIndexMask]);
+        } else {
+            prefetch_read(&tcbs_[v]);
+            prefetch_read(reinterpret_cast<const unsigned char*>(&tcbs_[v]) + 64);  // the hot part is two lines
+        }
+    }
+
     // --- timers: run the wheel to `now`, at most `budget` expiries; returns how many ran ---
     uint32_t poll(Instant now, uint32_t budget = 4096);
 

@@ -1549,9 +1549,10 @@ TEST_F(Established, FullActiveLifecycleLeavesNoState) {
 }
 
 // Exact sizes, so that a layout change shows up here and in the figures reported (stack.cpp static_asserts
-// the bounds: hot part <= 128, TIME_WAIT record <= 48).
+// the bounds: hot part <= 128, TIME_WAIT record <= 48, SYN-RECEIVED record <= 64).
 TEST(Records, SizesAreAsDesigned) {
     EXPECT_EQ(offsetof(TcbFields, rtt), 96u);
     EXPECT_EQ(sizeof(Tcb), 168u);
     EXPECT_EQ(sizeof(TwRecord), 44u);
+    EXPECT_EQ(sizeof(SynRecord), 64u);
 }
