@@ -16,7 +16,7 @@ void add_options(CLI::App& s, Options& o) {
     s.add_option("--max-timewait", o.max_timewait, "TIME_WAIT records per lcore (0: mode default)");
     s.add_option("--msl-ms", o.msl_ms, "maximum segment lifetime; TIME_WAIT lasts 2*MSL (0: mode default)");
     s.add_option("--cookies", o.cookies, "SYN cookies: off, auto (beyond the half-open limit) or always");
-    s.add_option("--half-open-limit", o.half_open_limit, "SYN-RECEIVED TCBs before cookies (auto) or drops (off)");
+    s.add_option("--half-open-limit", o.half_open_limit, "SYN-RECEIVED records (64 B each) before cookies (auto) or drops (off)");
     s.add_flag("--tcp-keepalive", o.tcp_keepalive, "TCP keepalive probes on idle connections (2 h idle, 75 s, 9)");
     s.add_option("--rate", o.rate, "client: new connections per second (0: limited by concurrency only)");
     s.add_option("--ramp-ms", o.ramp_ms, "client: ramp the rate up linearly over this many ms");
@@ -170,6 +170,7 @@ bool finalize(Options& o, std::string& err) {
         err = storm ? "duration: must be in (0, 86400] seconds" : "duration: must be in [0, 86400] seconds (0: until Ctrl-C)";
     else if (o.max_conns < 16 || o.max_conns > (1u << 24)) err = "max_conns: must be in [16, 16777216]";
     else if (o.max_timewait > (1u << 24)) err = "max_timewait: must be at most 16777216";
+    else if (o.half_open_limit > (1u << 24)) err = "half_open_limit: must be at most 16777216";
     else if (o.msl_ms > 600000) err = "msl_ms: must be at most 600000";
     else if (o.cookies != "off" && o.cookies != "auto" && o.cookies != "always") err = "cookies: must be off, auto or always";
     else if (o.close != "client" && o.close != "server" && o.close != "rst") err = "close: must be client, server or rst";

@@ -68,9 +68,9 @@ enum class CookieMode : uint8_t {
 };
 
 struct StackConfig {
-    uint32_t max_conns = 1u << 16;         // TCBs, SYN-RECEIVED included
+    uint32_t max_conns = 1u << 16;         // TCBs (passive SYN-RECEIVED uses SynRecords instead); < 2^30
     uint32_t max_timewait = 1u << 16;      // TIME_WAIT records
-    uint32_t half_open_limit = 1u << 12;   // SYN-RECEIVED TCBs before cookies (Auto) or drops (Off)
+    uint32_t half_open_limit = 1u << 12;   // SynRecords (64 B each): half-open connections before cookies (Auto) or drops (Off)
     CookieMode cookies = CookieMode::Auto;
     uint16_t mss = 1460;                   // our MSS: MTU 1500 - 20 (IPv4) - 20 (TCP)
     uint32_t rcv_wnd = 65535 * 4;          // receive window we advertise (bytes)

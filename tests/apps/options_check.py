@@ -1,0 +1,57 @@
+#!/usr/bin/env python3
+"""Bad configuration values get an error that names the key and the reason, exit status 2, before EAL starts
+(no DPDK device is touched, so these run in milliseconds). TAP: one test case per bad input."""
+import os, subprocess, sys, tempfile
+
+def run(exe, args):
+    return subprocess.run([exe] + args, capture_output=True, text=True, timeout=60)
+
+def main(exe):
+    d = tempfile.mkdtemp()
+    def conf(name, text):
+        p = os.path.join(d, name)
+        with open(p, "w") as f:
+            f.write(text)
+        return p
+    # (description, arguments, text the error must contain)
+    cases = [
+        ("max_conns below its range", ["server", "--max-conns", "5"], "max_conns: must be in [16, 16777216]"),
+        ("max_conns above its range", ["server", "--max-conns", "99999999"], "max_conns: must be in"),
+        ("half_open_limit above its range", ["server", "--half-open-limit", "99999999"],
+         "half_open_limit: must be at most 16777216"),
+        ("max_timewait above its range", ["client", "--max-timewait", "99999999"], "max_timewait: must be at most"),
+        ("msl_ms above its range", ["server", "--msl-ms", "700000"], "msl_ms: must be at most 600000"),
+        ("cookies not a mode", ["storm", "--cookies", "maybe"], "cookies: must be off, auto or always"),
+        ("close not a mode", ["storm", "--close", "never"], "close: must be client, server or rst"),
+        ("behaviour unknown", ["server", "--behaviour", "ftp"], "behaviour: must be http, close or echo"),
+        ("storm duration 0", ["storm", "--duration", "0"], "duration: must be in (0, 86400]"),
+        ("src unparsable", ["client", "--src", "10.0.0"], "src: not an IPv4 address or range"),
+        ("ip unparsable", ["server", "--ip", "10.0.0.256"], "ip: not an IPv4 address or range"),
+        ("port beyond 65535", ["server", "--port", "70000"], "--port"),
+        ("unknown key in a config file", ["server", "--config", conf("unknown.toml", "bogus_key = 3\n")],
+         "unknown key 'bogus_key'"),
+        ("wrong type in a config file", ["server", "--config", conf("type.toml", 'max_conns = "many"\n')],
+         "key 'max_conns' must be an integer"),
+        ("config file that does not parse", ["server", "--config", conf("syntax.toml", "max_conns = = 3\n")],
+         "syntax.toml"),
+        ("config file missing", ["server", "--config", os.path.join(d, "absent.toml")], "absent.toml"),
+    ]
+    print(f"1..{len(cases) + 1}")
+    failed = 0
+    for i, (what, args, needle) in enumerate(cases, 1):
+        p = run(exe, args)
+        ok = p.returncode != 0 and needle in (p.stderr + p.stdout) and "EAL:" not in p.stderr
+        failed += not ok
+        print(f"{'ok' if ok else 'not ok'} {i} - {what}: exit {p.returncode}, error names it")
+        if not ok:
+            print(f"# args {args}\n# rc {p.returncode}\n# stderr: {p.stderr.strip()}\n# wanted: {needle}")
+    # --help explains every option it accepts.
+    p = run(exe, ["server", "--help"])
+    wanted = ["--max-conns", "--half-open-limit", "--cookies", "--msl-ms", "--config", "--json"]
+    ok = p.returncode == 0 and all(w in p.stdout for w in wanted)
+    failed += not ok
+    print(f"{'ok' if ok else 'not ok'} {len(cases) + 1} - server --help lists {', '.join(wanted)}")
+    return 1 if failed else 0
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))
