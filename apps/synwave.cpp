@@ -277,5 +277,11 @@ int main(int argc, char** argv) {
         std::cerr << "synwave: bad value: " << err << "\n";
         return 2;
     }
+    if (o.mode == Mode::Storm && (!eal.empty() || !o.eal.empty())) {
+        // Said, not ignored: a user who passes -l or --vdev expects them to take effect.
+        std::cerr << "synwave: storm builds its own EAL arguments (2 lcores, --no-huge, a net_ring pair); EAL "
+                     "arguments are for server and client (after `--` or `eal = [...]`)\n";
+        return 2;
+    }
     return o.mode == Mode::Storm ? run_storm(o) : run_port(o, eal);
 }

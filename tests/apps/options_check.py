@@ -35,6 +35,9 @@ def main(exe):
         ("config file that does not parse", ["server", "--config", conf("syntax.toml", "max_conns = = 3\n")],
          "syntax.toml"),
         ("config file missing", ["server", "--config", os.path.join(d, "absent.toml")], "absent.toml"),
+        ("EAL arguments given to storm", ["storm", "--", "-l", "0-40"], "storm builds its own EAL arguments"),
+        ("more lcores than this process may use", ["server", "--", "-l", "0-4095", "--no-huge", "--no-pci"],
+         "lcore list unavailable"),
     ]
     print(f"1..{len(cases) + 1}")
     failed = 0
