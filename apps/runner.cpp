@@ -207,6 +207,10 @@ int run_lanes(std::vector<Lane>& lanes, const Options& o, const std::string& tit
     std::signal(SIGTERM, on_signal);
     const uint64_t hz = rte_get_tsc_hz();
     std::atomic<bool> stop{false};
+    // Gratuitous ARP for our address, queued in each worker's TX batch (sent by its first loop turn) before any
+    // lane runs: a worker belongs to its lcore once launched (announcing from here afterwards raced the
+    // client lane's own TX batch and now and then lost the frame uncounted).
+    for (Lane& l : lanes) l.worker->announce();
     std::vector<LaneCtx> ctx(lanes.size());
     for (size_t i = 1; i < lanes.size(); ++i) {
         ctx[i] = LaneCtx{lanes[i].worker.get(), &stop};
@@ -214,7 +218,6 @@ int run_lanes(std::vector<Lane>& lanes, const Options& o, const std::string& tit
     }
     bool any_client = false;
     for (const Lane& l : lanes) any_client |= l.client != nullptr;
-    for (Lane& l : lanes) l.worker->announce();  // gratuitous ARP for our address
 
     const uint64_t t0 = rte_rdtsc();
     const uint64_t end = o.duration > 0 ? t0 + static_cast<uint64_t>(o.duration * static_cast<double>(hz)) : UINT64_MAX;
