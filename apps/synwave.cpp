@@ -40,8 +40,9 @@ struct Rig {
     std::vector<Lane> lanes;
 };
 
-std::string open_pools(Rig& rig, const std::string& stem, uint32_t n, const Options& o) {
-    const uint32_t mbufs = std::min<uint32_t>(262143, std::max<uint32_t>(32767, o.concurrency * 4));
+// n pools, each for `lanes` lanes.
+std::string open_pools(Rig& rig, const std::string& stem, uint32_t n, const Options& o, uint32_t lanes = 1) {
+    const uint32_t mbufs = std::min<uint32_t>(262143, lanes * std::max<uint32_t>(32767, o.concurrency * 4));
     for (uint32_t i = 0; i < n; ++i) {
         auto p = io::make_pktmbuf_pool(stem + std::to_string(i), mbufs, 256);
         if (!p.ok()) return "mempool: " + p.error();
@@ -102,7 +103,11 @@ int run_storm(Options& o) {
     int rc = 2;
     {
         Rig rig;
-        std::string err = open_pools(rig, "storm", 2, o);
+        // One pool for both lanes: a lane frees the mbufs it received into its own lcore cache of the pool and
+        // takes them out again for its next frames, still in its cache (LIFO). With a pool per lane every mbuf
+        // went back through the other lane's pool ring and came out cold: 0.79 -> 0.99 M connections/s
+        // (medians of 6 x 4 s, same session).
+        std::string err = open_pools(rig, "storm", 1, o, 2);
         auto pair = io::RingPair::create("storm", 16384);
         if (err.empty() && !pair.ok()) err = "ring pair: " + pair.error();
         if (err.empty()) {
@@ -111,7 +116,7 @@ int run_storm(Options& o) {
                 io::PortConfig pc;
                 pc.port_id = id;
                 pc.rx_desc = pc.tx_desc = 4096;
-                rte_mempool* pool = rig.pools[rig.ports.size()].get();
+                rte_mempool* pool = rig.pools[0].get();
                 auto port = io::Port::open(pc, std::span<rte_mempool* const>(&pool, 1));
                 if (!port.ok()) {
                     err = "port: " + port.error();
@@ -129,7 +134,7 @@ int run_storm(Options& o) {
             ws.ip_lo = ws.ip_hi = *Ipv4::parse(o.dst);
             ws.static_neighbour = true;
             ws.neighbour_mac = rig.ports[1].mac();
-            engine::WorkerConfig wc = worker_config(o, rig.ports[1], 0, rig.pools[1].get());
+            engine::WorkerConfig wc = worker_config(o, rig.ports[1], 0, rig.pools[0].get());
             (void)parse_range(o.src, lo, hi);
             wc.ip_lo = lo;
             wc.ip_hi = hi;
@@ -140,7 +145,7 @@ int run_storm(Options& o) {
             rig.lanes[1].lcore = rte_get_next_lcore(rte_get_main_lcore(), 1, 0);
             err = make_lane(rig.lanes[0], o, false, ws, rate, now);
             if (err.empty()) err = make_lane(rig.lanes[1], o, true, wc, rate, now);
-            for (size_t i = 0; i < rig.lanes.size(); ++i) rig.lanes[i].pool_bytes = mempool_bytes(rig.pools[i].get());
+            for (Lane& l : rig.lanes) l.pool_bytes = mempool_bytes(rig.pools[0].get()) / rig.lanes.size();  // shared
             if (err.empty()) {
                 rig.lanes[0].worker->stack().listen(o.port);
                 rc = run_lanes(rig.lanes, o, "synwave storm: net_ring pair, 1 client lcore + 1 server lcore");
