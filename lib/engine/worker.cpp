@@ -198,7 +198,7 @@ void Worker::handle(rte_mbuf* m, Instant now, rte_mbuf** keep, uint32_t& nkeep) 
             ++c_.rx_not_ours;
             return;
         }
-        learn(f.ip_src, f.src);
+        if (!cfg_.static_neighbour) learn(f.ip_src, f.src);  // a fixed neighbour is never looked up
         stack_.input(tcp::InSegment{f.ip_src, f.ip_dst, f.tcp}, now);
         return;
     }
