@@ -40,9 +40,14 @@ struct Rig {
     std::vector<Lane> lanes;
 };
 
+// Mbufs of a pool serving `lanes` lanes: room for every open connection's frames in flight and the rings.
+uint32_t pool_mbufs(const Options& o, uint32_t lanes) {
+    return std::min<uint32_t>(262143, lanes * std::max<uint32_t>(32767, o.concurrency * 4));
+}
+
 // n pools, each for `lanes` lanes.
 std::string open_pools(Rig& rig, const std::string& stem, uint32_t n, const Options& o, uint32_t lanes = 1) {
-    const uint32_t mbufs = std::min<uint32_t>(262143, lanes * std::max<uint32_t>(32767, o.concurrency * 4));
+    const uint32_t mbufs = pool_mbufs(o, lanes);
     for (uint32_t i = 0; i < n; ++i) {
         auto p = io::make_pktmbuf_pool(stem + std::to_string(i), mbufs, 256);
         if (!p.ok()) return "mempool: " + p.error();
@@ -85,7 +90,9 @@ engine::WorkerConfig worker_config(const Options& o, const io::Port& port, uint1
 
 int run_storm(Options& o) {
     io::EalDefaults d;
-    d.memory_mb = 1024;
+    // Without hugepages a 2368-byte mbuf takes a 4 KiB page of its own (objects do not cross pages): the EAL
+    // memory is sized from the pool, plus 512 MiB for rings, tables' EAL parts and the rest.
+    d.memory_mb = 512 + static_cast<uint32_t>((uint64_t{pool_mbufs(o, 2)} * 4096) >> 20);
     d.lcores = "0-1";
     auto args = io::embedded_eal_args(d);
     args.push_back("--log-level=lib.eal:error");

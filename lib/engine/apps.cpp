@@ -222,7 +222,7 @@ void Client::tick(tcp::Stack& st, Instant now) {
         ++open_;
         --budget;
         if (cfg_.rate != 0) tokens_ -= 1;
-        if (conn < slots_.size()) slots_[conn] = Slot{now.cycles, 0, 0};
+        if (conn < slots_.size()) slots_[conn] = Slot{now.cycles, 0, 0, 0};
     }
 }
 
@@ -240,6 +240,7 @@ void Client::on_event(tcp::Stack& st, const Event& ev) {
             }
         } else if (cfg_.close == CloseMode::ClientFirst) {
             st.close(ev.conn);
+            if (s) s->closed = 1;
         } else if (cfg_.close == CloseMode::Rst) {
             st.abort(ev.conn);
             ++c.conn_completed;
@@ -254,7 +255,10 @@ void Client::on_event(tcp::Stack& st, const Event& ev) {
                 ++c.responses_done;
                 response_ns.record(rate_.to_ns(st.now() - Instant{s->requested}));
                 s->requested = 0;
-                if (cfg_.close == CloseMode::ClientFirst) st.close(ev.conn);
+                if (cfg_.close == CloseMode::ClientFirst) {
+                    st.close(ev.conn);
+                    s->closed = 1;
+                }
                 if (cfg_.close == CloseMode::Rst) {
                     st.abort(ev.conn);
                     ++c.conn_completed;
@@ -270,14 +274,23 @@ void Client::on_event(tcp::Stack& st, const Event& ev) {
             s->requested = 0;
         }
         st.close(ev.conn);
+        // Complete if no response is outstanding: the request was answered (or none was to be sent).
+        if (s && s->requested == 0 && (s->got != 0 || !cfg_.send_request)) s->closed = 1;
         break;
     case EventKind::Closed:
         ++c.conn_completed;
         --open_;
         break;
     case EventKind::Aborted:
-        ++c.conn_failed;
         --open_;
+        if (s && s->closed && ev.reason == tcp::AbortReason::Reset) {
+            // The exchange was done and we had closed; only the peer's last ACK was missing (RFC 9293: a
+            // segment to no connection gets a RST, so a peer that dropped its state answers our FIN so).
+            ++c.conn_completed;
+            ++c.conn_reset_at_close;
+            break;
+        }
+        ++c.conn_failed;
         switch (ev.reason) {
         case tcp::AbortReason::Refused: ++c.conn_failed_refused; break;
         case tcp::AbortReason::Reset: ++c.conn_failed_reset; break;

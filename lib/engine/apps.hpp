@@ -31,6 +31,8 @@ namespace synwave::engine {
     X(response_bytes, "client: response bytes received")                                             \
     X(port_busy, "client: source tuples skipped because still in use (TIME_WAIT or open)")           \
     X(launch_limited, "client: launches deferred by the concurrency limit")                          \
+    X(conn_reset_at_close, "client: completed connections a peer RST ended after our FIN (the peer had "  \
+                           "no state left, e.g. its TIME_WAIT ran out before our FIN was acknowledged)")  \
     X(echo_bytes, "server: bytes echoed")                                                            \
     X(echo_no_buffer, "server: echo connections aborted: no echo buffer free (echo_slots)")          \
     X(echo_overflow, "server: echo connections aborted: peer sent more than the buffer while unacked")
@@ -133,6 +135,7 @@ private:
         uint64_t started = 0;     // TSC at connect()
         uint64_t requested = 0;   // TSC at request
         uint32_t got = 0;         // response bytes so far
+        uint32_t closed = 0;      // 1 once we closed with the exchange complete (a later RST ends a done connection)
     };
     ClientConfig cfg_;
     TscRate rate_;

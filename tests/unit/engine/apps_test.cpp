@@ -107,6 +107,59 @@ TEST_F(AppsTest, HttpServerClosesFirstLeavesTimeWaitOnServer) {
     EXPECT_EQ(cst->active_conns(), 0u);
 }
 
+// The server closes first; the client's FIN (carrying its ACK) reaches a server that no longer has the
+// connection (its TIME_WAIT ran out while our FIN was being retransmitted), which answers with a RST. The
+// exchange was complete: counted completed, and as reset at close, not failed. A RST before the response
+// still counts as a failure.
+TEST_F(AppsTest, PeerRstAfterOurFinCompletesButRstBeforeResponseFails) {
+    ServerConfig s;
+    s.body_bytes = 64;
+    make(s, http_client(2, CloseMode::ServerFirst));
+    auto rst_for = [](const tcp::OutSegment& o) {  // RFC 9293 §3.10.7.1: <SEQ=SEG.ACK><CTL=RST>
+        wire::TcpSegment r;
+        r.src_port = o.seg.dst_port;
+        r.dst_port = o.seg.src_port;
+        r.seq = o.seg.ack;
+        r.flags = wire::tcpflag::RST;
+        return tcp::InSegment{o.dst, o.src, r};
+    };
+    now += Duration{kMs};
+    client->tick(*cst, now);  // two SYNs
+    ASSERT_EQ(cst->out().size(), 2u);
+    const uint16_t port1 = cst->out()[0].seg.src_port, port2 = cst->out()[1].seg.src_port;
+    bool reset_late = false, reset_early = false;
+    for (int round = 0; round < 16; ++round) {
+        auto a = std::move(cst->out());
+        cst->out().clear();
+        auto b = std::move(sst->out());
+        sst->out().clear();
+        for (const auto& o : a) {
+            const bool fin = (o.seg.flags & wire::tcpflag::FIN) != 0;
+            const bool request = o.seg.payload_len != 0;
+            if (fin && o.seg.src_port == port1 && !reset_late) {
+                reset_late = true;  // connection 1: the server "forgot" it; its RST answers our FIN
+                cst->input(rst_for(o), now);
+            } else if (request && o.seg.src_port == port2 && !reset_early) {
+                reset_early = true;  // connection 2: reset before any response
+                cst->input(rst_for(o), now);
+            } else {
+                sst->input(tcp::InSegment{o.src, o.dst, o.seg}, now);
+            }
+        }
+        for (const auto& o : b) cst->input(tcp::InSegment{o.src, o.dst, o.seg}, now);
+    }
+    ASSERT_TRUE(reset_late);
+    ASSERT_TRUE(reset_early);
+    const auto& c = client->c;
+    EXPECT_EQ(c.responses_done, 1u);
+    EXPECT_EQ(c.conn_completed, 1u);
+    EXPECT_EQ(c.conn_reset_at_close, 1u);
+    EXPECT_EQ(c.conn_failed, 1u);
+    EXPECT_EQ(c.conn_failed_reset, 1u);
+    EXPECT_EQ(cst->counters().conn_reset, 2u);
+    EXPECT_EQ(cst->active_conns(), 0u);
+}
+
 TEST_F(AppsTest, HttpClientClosesFirstLeavesTimeWaitOnClient) {
     ServerConfig s;
     s.close = CloseMode::ClientFirst;
