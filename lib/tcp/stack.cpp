@@ -28,6 +28,12 @@ uint8_t wscale_for(uint32_t wnd) {
     return s;
 }
 
+// RFC 7323 §5.3 PAWS: with timestamps in use, a non-RST segment whose TSval is older than TS.Recent is an
+// old duplicate (checked before the sequence test, in every synchronized state and in SYN-RECEIVED/TIME-WAIT).
+bool paws_rejects(const TcpSegment& s, bool ts_ok, uint32_t ts_recent) {
+    return ts_ok && s.opt.has_ts && !(s.flags & RST) && static_cast<int32_t>(s.opt.tsval - ts_recent) < 0;
+}
+
 uint32_t tick_shift_for(uint64_t hz) {
     // ~1 ms: the largest power of two of cycles not above hz / 1000.
     uint32_t s = 0;
@@ -1006,8 +1012,7 @@ void Stack::synrcvd_input(uint32_t ri, const InSegment& in) {
         return;
     }
     // RFC 7323 §5.3 PAWS.
-    if ((r.flags & tcbflag::kTsOk) && s.opt.has_ts && !(f & RST) &&
-        static_cast<int32_t>(s.opt.tsval - r.ts_recent) < 0) {
+    if (paws_rejects(s, (r.flags & tcbflag::kTsOk) != 0, r.ts_recent)) {
         ++ctr_.paws_rejected;
         emit_syn_record_ack(r);
         return;
@@ -1199,8 +1204,7 @@ void Stack::sync_input(uint32_t idx, const InSegment& in) {
         return;
     }
     // RFC 7323 §5.3 PAWS, before the sequence test: an older TSval marks an old duplicate.
-    if ((t.flags & tcbflag::kTsOk) && s.opt.has_ts && !(f & RST) &&
-        static_cast<int32_t>(s.opt.tsval - t.ts_recent) < 0) {
+    if (paws_rejects(s, (t.flags & tcbflag::kTsOk) != 0, t.ts_recent)) {
         ++ctr_.paws_rejected;
         send_ack(t);
         return;
@@ -1549,7 +1553,7 @@ void Stack::tw_input(uint32_t wi, const InSegment& in, const flow::FlowKey& key,
         emit_tw_ack(w);
         return;
     }
-    if (ts && !(f & RST) && static_cast<int32_t>(s.opt.tsval - w.ts_recent) < 0) {  // PAWS
+    if (paws_rejects(s, w.ts_ok != 0, w.ts_recent)) {
         ++ctr_.paws_rejected;
         emit_tw_ack(w);
         return;
