@@ -93,7 +93,7 @@ struct Memory {
     unsigned lanes = 0;
     uint64_t measured = 0;       // all lanes of the side
     uint64_t pools = 0;          // mbuf pools of the side's lanes
-    uint32_t max_conns = 0, max_timewait = 0;  // per lane
+    uint32_t max_conns = 0, max_timewait = 0, half_open = 0;  // per lane
     uint64_t table_entries = 0, table_bytes = 0;
     double table_share = 0, tw_record = 0, conn_slot = 0;
     bool from_rss = false;       // conn_slot from the measured resident set (else computed from the sizes)
@@ -107,13 +107,15 @@ Memory side_memory(const std::vector<Lane>& lanes, bool client) {
             const tcp::StackConfig& c = l.worker->stack().config();
             m.max_conns = c.max_conns;
             m.max_timewait = c.max_timewait;
+            m.half_open = c.half_open_limit;
         }
         m.measured += l.rss_bytes;
         m.pools += l.pool_bytes;
     }
     if (m.lanes == 0) return m;
-    // The stack's flow table holds connections and TIME_WAIT records together.
-    m.table_entries = uint64_t{m.max_conns} + m.max_timewait;
+    // The stack's flow table holds connections, TIME_WAIT and SYN-RECEIVED records together (the SYN-RECEIVED
+    // records themselves, half_open_limit x 64 B, are part of the lane's fixed part).
+    m.table_entries = uint64_t{m.max_conns} + m.max_timewait + m.half_open;
     m.table_bytes = flow::FlowTable::memory_needed(static_cast<uint32_t>(m.table_entries));
     m.table_share = static_cast<double>(m.table_bytes) / static_cast<double>(m.table_entries);
     m.tw_record = static_cast<double>(sizeof(tcp::TwRecord)) + m.table_share;
@@ -133,6 +135,8 @@ json memory_json(const Memory& m) {
             {"mbuf_pool_bytes", m.pools},
             {"tcb_bytes", sizeof(tcp::Tcb)},
             {"timewait_record_bytes", sizeof(tcp::TwRecord)},
+            {"half_open_limit", m.half_open},
+            {"synrcvd_record_bytes", sizeof(tcp::SynRecord)},
             {"flow_table_bytes", m.table_bytes},
             {"flow_table_entries", m.table_entries},
             {"per_connection_slot_bytes", m.conn_slot},
@@ -143,9 +147,10 @@ json memory_json(const Memory& m) {
 void print_memory(const char* side, const Memory& m) {
     constexpr double MiB = 1024.0 * 1024.0;
     std::printf("  memory (%s, per lcore): %.1f MiB resident for tables and slots + %.1f MiB mbuf pool; TCB %zu B x %u, "
-                "TIME_WAIT record %zu B x %u, flow table %.1f MiB for %lu entries (%.1f B each)\n",
+                "TIME_WAIT record %zu B x %u, SYN-RECEIVED record %zu B x %u, flow table %.1f MiB for %lu entries "
+                "(%.1f B each)\n",
                 side, static_cast<double>(m.measured) / m.lanes / MiB, static_cast<double>(m.pools) / m.lanes / MiB,
-                sizeof(tcp::Tcb), m.max_conns, sizeof(tcp::TwRecord), m.max_timewait,
+                sizeof(tcp::Tcb), m.max_conns, sizeof(tcp::TwRecord), m.max_timewait, sizeof(tcp::SynRecord), m.half_open,
                 static_cast<double>(m.table_bytes) / MiB, m.table_entries, m.table_share);
     std::printf("    = %.1f B per connection slot (%s), %.1f B per TIME_WAIT record\n", m.conn_slot,
                 m.from_rss ? "TCB, table share, application slot and fixed part, measured" : "TCB and table share",
