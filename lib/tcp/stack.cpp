@@ -76,7 +76,8 @@ void Stack::set_now(Instant now) {
     if (now <= now_) return;  // same instant, or time running backwards: keep the stack's clock
     now_ = now;
     const uint64_t d = now.cycles - start_.cycles;
-    now_ms_ = static_cast<uint32_t>(d / cycles_per_ms_);
+    now_ms64_ = d / cycles_per_ms_;
+    now_ms_ = static_cast<uint32_t>(now_ms64_);
     now_us_ = static_cast<uint32_t>(d / cycles_per_us_);
 }
 
@@ -208,7 +209,7 @@ void Stack::tw_arm_head() {
         return;
     }
     // The ms clock counts from start_, so this instant is exactly when now_ms_ reaches expire_ms.
-    wheel_.arm(tw_timer_, start_ + Duration{uint64_t{tws_[tw_head_].expire_ms} * cycles_per_ms_});
+    wheel_.arm(tw_timer_, at_ms(tws_[tw_head_].expire_ms));
 }
 
 // The head's 2MSL ran out: it and every record behind it that is due go, at most `budget` of them (the rest
@@ -476,7 +477,7 @@ void Stack::rearm(Tcb& t) {
         wheel_.cancel(t.timer);
         return;
     }
-    wheel_.arm(t.timer, start_ + Duration{uint64_t{at} * cycles_per_ms_});
+    wheel_.arm(t.timer, at_ms(at));
 }
 
 void Stack::set_main(Tcb& t, MainTimer kind, uint32_t delay_ms) {
@@ -863,6 +864,7 @@ void Stack::listen_input(const InSegment& in, const flow::FlowKey& key, uint32_t
     r.irs = s.seq;
     r.iss = isn_.isn(tuple_of(key), now_);
     r.retries = 0;
+    r.resent = 0;
     // The options negotiated exactly as for a Tcb (negotiate_options), kept in the record's few bytes.
     r.mss = static_cast<uint16_t>(std::clamp<uint32_t>(s.opt.has_mss ? s.opt.mss : 536u, 64u, cfg_.mss));
     r.flags = 0;
@@ -887,9 +889,9 @@ void Stack::listen_input(const InSegment& in, const flow::FlowKey& key, uint32_t
 
 // RFC 6298 §5.5 doubling from the initial RTO, on the stack's ms clock like a Tcb's main timer (set_main).
 void Stack::arm_syn_timer(SynRecord& r) {
-    const uint64_t rto_us = std::min<uint64_t>(uint64_t{cfg_.rto.initial_us} << r.retries, cfg_.rto.max_us);
-    const uint64_t at_ms = uint64_t{now_ms_} + std::max<uint64_t>(rto_us / 1000, 1);
-    wheel_.arm(r.timer, start_ + Duration{at_ms * cycles_per_ms_});
+    const uint64_t rto_us =
+        std::min<uint64_t>(uint64_t{cfg_.rto.initial_us} << std::min<uint32_t>(r.retries, 31), cfg_.rto.max_us);
+    wheel_.arm(r.timer, at_ms(now_ms_ + static_cast<uint32_t>(std::max<uint64_t>(rto_us / 1000, 1))));
 }
 
 // <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> from a record, with the options the peer offered (RFC 7323 §1.3, RFC
@@ -912,7 +914,9 @@ void Stack::emit_synack(const SynRecord& r) {
 void Stack::emit_syn_record_ack(const SynRecord& r) {
     TcpSegment* s = new_segment(r.key, ACK, r.iss + 1, r.irs + 1);
     if (!s) return;
-    s->window = static_cast<uint16_t>(std::min<uint32_t>(cfg_.rcv_wnd, 0xFFFF));
+    // Scaled once the SYN-ACK has offered our shift (the peer, now ESTABLISHED, scales this field).
+    const uint32_t shift = (r.flags & tcbflag::kWsOk) ? rcv_wscale_ : 0;
+    s->window = static_cast<uint16_t>(std::min<uint32_t>(cfg_.rcv_wnd >> shift, 0xFFFF));
     if (r.flags & tcbflag::kTsOk) add_ts(*s, r.ts_recent);
 }
 
@@ -974,7 +978,7 @@ uint32_t Stack::promote(uint32_t ri) {
         t.rcv_wscale = rcv_wscale_;
     }
     t.retries = r.retries;
-    if (r.retries == 0) {  // Karn: only a SYN-ACK that was never retransmitted is timed
+    if (r.retries == 0 && !r.resent) {  // Karn: only a SYN-ACK that was never retransmitted is timed
         t.flags |= tcbflag::kTiming;
         t.rtt_seq = r.iss + 1;
         t.rtt_start_us = r.sent_us;
@@ -997,7 +1001,8 @@ void Stack::synrcvd_input(uint32_t ri, const InSegment& in) {
     const Seq rcv_nxt = r.irs + 1;
     const uint32_t seg_len = s.seg_len();
     const bool acceptable = segment_acceptable(s.seq, seg_len, rcv_nxt, cfg_.rcv_wnd);
-    if ((f & (ACK | RST | SYN)) == ACK && s.ack == r.iss + 1 && acceptable) {
+    if ((f & (ACK | RST | SYN)) == ACK && s.ack == r.iss + 1 && acceptable &&
+        !paws_rejects(s, (r.flags & tcbflag::kTsOk) != 0, r.ts_recent)) {
         const uint32_t idx = promote(ri);
         if (idx == kNoConn) return;
         sync_input(idx, in);
@@ -1008,6 +1013,7 @@ void Stack::synrcvd_input(uint32_t ri, const InSegment& in) {
     // A duplicate of the SYN: our SYN-ACK was lost; answer it again (Linux's tcp_check_req).
     if ((f & SYN) && !(f & (ACK | RST)) && s.seq == r.irs) {
         ++ctr_.synack_rtx;
+        r.resent = 1;  // Karn: the ACK may answer either SYN-ACK, so the handshake gives no RTT sample
         emit_synack(r);
         return;
     }

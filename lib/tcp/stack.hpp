@@ -157,8 +157,9 @@ struct SynRecord {
     uint16_t mss;             // send MSS negotiated from the SYN
     uint8_t snd_wscale;       // the peer's window scale (tcbflag::kWsOk)
     uint8_t flags;            // tcbflag::kTsOk | kSackOk | kWsOk
-    uint8_t retries;          // SYN-ACKs retransmitted
-    uint8_t pad[3] = {};
+    uint8_t retries;          // SYN-ACKs retransmitted by the timer
+    uint8_t resent;           // a SYN-ACK was sent again for a duplicate SYN (no RTT sample: Karn)
+    uint8_t pad[2] = {};
     timer::TimerNode timer;   // SYN-ACK retransmission (RFC 6298 §5.5 backoff from the initial RTO)
 };
 
@@ -339,6 +340,12 @@ private:
     void drop_events(uint32_t conn);
 
     void set_now(Instant now);
+    // The wheel deadline for a 32-bit ms-clock time, taken as the nearest one from now (never in the past), so
+    // that the 2^32 ms (~49.7 days) wrap of now_ms_ does not turn it into a deadline long gone.
+    [[nodiscard]] Instant at_ms(uint32_t ms) const {
+        const int32_t ahead = static_cast<int32_t>(ms - now_ms_);
+        return start_ + Duration{(now_ms64_ + static_cast<uint64_t>(ahead > 0 ? ahead : 0)) * cycles_per_ms_};
+    }
     [[nodiscard]] Tuple4 tuple_of(const flow::FlowKey& k) const {
         return Tuple4{Ipv4{k.local_ip}, Ipv4{k.remote_ip}, k.local_port, k.remote_port};
     }
@@ -367,7 +374,8 @@ private:
     uint64_t cycles_per_us_ = 1;
     uint8_t rcv_wscale_ = 0;
     uint32_t touched_ = kNoConn;   // the TCB the current input() worked on (owed ACKs flushed after events)
-    uint32_t now_ms_ = 0;
+    uint32_t now_ms_ = 0;          // ms since start_, wrapping (deadlines in TCBs and records compare mod 2^32)
+    uint64_t now_ms64_ = 0;        // the same, not wrapping: wheel deadlines are built from it
     uint32_t now_us_ = 0;
     uint32_t ts_offset_ = 0;
     uint32_t challenge_sec_ = 0, challenge_count_ = 0;

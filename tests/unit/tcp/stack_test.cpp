@@ -630,11 +630,65 @@ TEST_F(SynReceived, OldTimestampIsRejectedByPaws) {
     EXPECT_EQ(out2[0].seg.opt.tsecr, 1000u);
     EXPECT_EQ(st->counters().paws_rejected, 1u);
     EXPECT_EQ(state(), State::SynReceived);
+    EXPECT_EQ(st->active_conns(), 0u);  // answered from the record, not promoted
+    EXPECT_EQ(conn() & kSynBit, kSynBit);
     // The next ACK with a current timestamp completes the handshake.
     ack.opt.tsval = 1001;
     EXPECT_TRUE(deliver(ack).empty());
     EXPECT_EQ(state(), State::Established);
     EXPECT_EQ(st->half_open(), 0u);
+}
+
+TEST_F(SynReceived, TimerKeepsItsDeadlineAcrossTheMsClockWrap) {
+    // The stack's ms clock is 32 bits: ~49.7 days after start it wraps. A SYN-ACK timer armed 500 ms before
+    // the wrap must still fire 1 s later, once (not every tick from the wrap on).
+    now += Duration{((uint64_t{1} << 32) - 500) * kMs};
+    st->poll(now);
+    ASSERT_GT(st->now_ms(), 0xFFFF'FE00u);
+    to_syn_received();
+    for (int i = 0; i < 99; ++i) EXPECT_TRUE(advance_ms(10).empty()) << i;  // 990 ms, across the wrap
+    EXPECT_TRUE(advance_ms(9).empty());
+    EXPECT_LT(st->now_ms(), 1000u);  // wrapped
+    auto out = advance_ms(2);
+    ASSERT_EQ(out.size(), 1u);
+    expect_seg(out[0], SYN | ACK, iss, kPeerIsn + 1);
+    EXPECT_EQ(st->counters().synack_rtx, 1u);
+    EXPECT_EQ(st->counters().synack_timeouts, 0u);
+}
+
+TEST_F(SynReceived, RecordAckCarriesTheScaledWindow) {
+    // Once the SYN-ACK offered our window scale, every window we send is scaled, the record's ACKs too.
+    cfg.rcv_wnd = 1u << 20;  // shift 5: 32768 on the wire
+    make();
+    st->listen(kUsPort);
+    auto out = deliver(peer_syn(false, true));
+    ASSERT_EQ(out.size(), 1u);
+    ASSERT_TRUE(out[0].seg.opt.has_wscale);
+    EXPECT_EQ(out[0].seg.opt.wscale, 5);
+    EXPECT_EQ(out[0].seg.window, 65535);  // the SYN-ACK's own window is never scaled
+    iss = out[0].seg.seq.raw();
+    auto ack = deliver(peer(ACK, kPeerIsn + 1 + (2u << 20), iss + 1, "x"));  // beyond the window
+    ASSERT_EQ(ack.size(), 1u);
+    expect_seg(ack[0], ACK, iss + 1, kPeerIsn + 1);
+    EXPECT_EQ(ack[0].seg.window, (1u << 20) >> 5);
+}
+
+TEST_F(SynReceived, DuplicateSynMeansNoRttSampleFromTheHandshake) {
+    // Karn: after a duplicate SYN the SYN-ACK went twice, and the ACK may answer either.
+    to_syn_received();
+    (void)advance_ms(900);
+    ASSERT_EQ(deliver(peer_syn()).size(), 1u);  // SYN-ACK again
+    (void)advance_ms(10);
+    EXPECT_TRUE(deliver(peer(ACK, kPeerIsn + 1, iss + 1)).empty());
+    EXPECT_EQ(state(), State::Established);
+    EXPECT_FALSE(tcb().rtt.has_sample());
+    // Without the duplicate, the handshake is timed (10 ms here).
+    make();
+    to_syn_received();
+    (void)advance_ms(10);
+    EXPECT_TRUE(deliver(peer(ACK, kPeerIsn + 1, iss + 1)).empty());
+    ASSERT_TRUE(tcb().rtt.has_sample());
+    EXPECT_EQ(tcb().rtt.srtt_us(), 10'000u);
 }
 
 TEST_F(SynReceived, RecordsAreFreedAndReused) {
@@ -1092,6 +1146,55 @@ TEST_F(TimeWait, RetransmittedFinIsReAckedAndTimerRestarts) {
     EXPECT_EQ(st->table_size(), 0u);
     EXPECT_EQ(st->timers_pending(), 0u);
     EXPECT_EQ(st->counters().tw_expired, 1u);
+}
+
+TEST_F(TimeWait, RecordsExpireInOrderAndARestartMovesOneToTheBack) {
+    // Three records in the 2MSL queue (entered 10 ms apart); the first one's FIN comes again and restarts
+    // it: the others expire first, each at its own 2MSL, then the restarted one.
+    cfg.msl_ms = 1000;
+    make();
+    st->listen(kUsPort);
+    auto at_port = [this](uint16_t port, uint8_t flags, uint32_t seq, uint32_t ack) {
+        auto s = peer(flags, seq, ack);
+        s.src_port = port;
+        s.opt.has_mss = (flags & SYN) != 0;
+        s.opt.mss = 1460;
+        return deliver(s);
+    };
+    uint32_t isss[3];
+    for (uint16_t i = 0; i < 3; ++i) {
+        const auto port = static_cast<uint16_t>(kPeerPort + i);
+        auto sa = at_port(port, SYN, kPeerIsn, 0);
+        ASSERT_EQ(sa.size(), 1u);
+        isss[i] = sa[0].seg.seq.raw();
+        EXPECT_TRUE(at_port(port, ACK, kPeerIsn + 1, isss[i] + 1).empty());
+        st->close(st->find(kUs, kUsPort, kPeer, port));
+        ASSERT_EQ(take().size(), 1u);                                      // our FIN
+        EXPECT_TRUE(at_port(port, ACK, kPeerIsn + 1, isss[i] + 2).empty());  // FIN-WAIT-2
+        ASSERT_EQ(at_port(port, ACK | FIN, kPeerIsn + 1, isss[i] + 2).size(), 1u);  // TIME-WAIT
+        (void)advance_ms(10);
+    }
+    ASSERT_EQ(st->timewait_count(), 3u);
+    // now = t0 + 30 ms; the first connection's FIN again.
+    ASSERT_EQ(at_port(kPeerPort, ACK | FIN, kPeerIsn + 1, isss[0] + 2).size(), 1u);
+    EXPECT_EQ(st->counters().tw_fin_reacked, 1u);
+    auto alive = [this](uint16_t i) {
+        const uint32_t v = st->find(kUs, kUsPort, kPeer, static_cast<uint16_t>(kPeerPort + i));
+        return v != kNoConn && (v & kTwBit) != 0;
+    };
+    (void)advance_ms(1995);  // t0 + 2025: the second (expiry t0 + 2010) gone, the third (t0 + 2020) gone
+    EXPECT_TRUE(alive(0));
+    EXPECT_FALSE(alive(1));
+    EXPECT_FALSE(alive(2));
+    EXPECT_EQ(st->timewait_count(), 1u);
+    (void)advance_ms(3);     // t0 + 2028: the restarted one lives to t0 + 2030
+    EXPECT_TRUE(alive(0));
+    (void)advance_ms(4);     // t0 + 2032
+    EXPECT_FALSE(alive(0));
+    EXPECT_EQ(st->timewait_count(), 0u);
+    EXPECT_EQ(st->table_size(), 0u);
+    EXPECT_EQ(st->timers_pending(), 0u);
+    EXPECT_EQ(st->counters().tw_expired, 3u);
 }
 
 TEST_F(TimeWait, LastsTwoMsl) {
