@@ -148,7 +148,7 @@ struct TwRecord {
 
 // Passive SYN-RECEIVED (RFC 9293 §3.10.7.2 "SYN-RECEIVED ... without a TCB"): the SYN's options and our
 // SYN-ACK, nothing for data or congestion control. Freed to LISTEN on an exact RST or after synack_retries.
-struct SynRecord {
+struct alignas(64) SynRecord {  // one cache line, aligned as one
     flow::FlowKey key;        // 12
     uint32_t hash;            // flow hash of key; index of the next free record while free
     Seq iss, irs;             // our SYN-ACK's sequence number, the peer's SYN's
