@@ -58,6 +58,11 @@ struct Tally {
 class ClientApp final : public App {
 public:
     explicit ClientApp(Tally& t) : t_(t) {}
+    // What this client acts on (the engine's Client declares the same way).
+    [[nodiscard]] uint32_t interests() const override {
+        return event_bit(EventKind::Connected) | event_bit(EventKind::Data) | event_bit(EventKind::Closed) |
+               event_bit(EventKind::Aborted);
+    }
     void on_event(Stack& st, const Event& ev) override {
         switch (ev.kind) {
         case EventKind::Connected:
@@ -83,6 +88,10 @@ private:
 class ServerApp final : public App {
 public:
     explicit ServerApp(Tally& t) : t_(t) {}
+    [[nodiscard]] uint32_t interests() const override {
+        return event_bit(EventKind::Accepted) | event_bit(EventKind::Data) | event_bit(EventKind::PeerFin) |
+               event_bit(EventKind::Closed) | event_bit(EventKind::Aborted);
+    }
     void on_event(Stack& st, const Event& ev) override {
         switch (ev.kind) {
         case EventKind::Accepted: ++t_.accepted; break;

@@ -87,6 +87,10 @@ class Server final : public Application {
 public:
     explicit Server(const ServerConfig& cfg);
     void on_event(tcp::Stack& st, const tcp::Event& ev) override;
+    // SendDone matters to echo only (its buffers); a response template stays valid anyway.
+    [[nodiscard]] uint32_t interests() const override {
+        return cfg_.behaviour == ServerBehaviour::Echo ? ~0u : ~tcp::event_bit(tcp::EventKind::SendDone);
+    }
     void tick(tcp::Stack&, Instant) override {}
     [[nodiscard]] bool done() const override { return true; }
     // Per-connection echo slot map indexed by the stack's TCB handle: one entry per TCB (echo only).
@@ -119,6 +123,9 @@ class Client final : public Application {
 public:
     Client(const ClientConfig& cfg, TscRate rate);
     void on_event(tcp::Stack& st, const tcp::Event& ev) override;
+    [[nodiscard]] uint32_t interests() const override {
+        return ~(tcp::event_bit(tcp::EventKind::SendDone) | tcp::event_bit(tcp::EventKind::Accepted));
+    }
     // Launch new connections as the rate and concurrency allow (called once per loop turn).
     void tick(tcp::Stack& st, Instant now) override;
     // May be called from another thread (the main lcore ending a run).

@@ -68,6 +68,7 @@ Stack::Stack(const StackConfig& cfg, TscRate rate, Instant now, const Secrets& s
     // RFC 7323 §5.4 suggests a random offset for the timestamp clock; one per stack, from the secret.
     ts_offset_ = static_cast<uint32_t>(secrets.isn.k1 >> 17);
     rcv_wscale_ = cfg.window_scale ? wscale_for(cfg.rcv_wnd) : 0;
+    interests_ = app ? app->interests() : 0;
     set_now(now);
 }
 
@@ -245,6 +246,7 @@ void Stack::tw_expire(uint32_t budget) {
 }
 
 void Stack::post(EventKind k, uint32_t idx, AbortReason r, const uint8_t* data, uint32_t len) {
+    if (!(interests_ & event_bit(k))) return;
     events_.push_back(Event{k, r, idx, tcbs_[idx].user, data, len});
 }
 

@@ -63,7 +63,13 @@ public:
     // Called after the stack finished processing what caused the event; the app may call send(), close()
     // and abort() on the connection from here.
     virtual void on_event(Stack& stack, const Event& ev) = 0;
+    // The event kinds the application acts on (bit 1 << EventKind); others are not queued at all. Read once,
+    // when the stack is given the application. An HTTP responder with a static response has no use for
+    // SendDone, a client none for Accepted: two fewer events per connection.
+    [[nodiscard]] virtual uint32_t interests() const { return ~0u; }
 };
+
+[[nodiscard]] constexpr uint32_t event_bit(EventKind k) { return uint32_t{1} << static_cast<unsigned>(k); }
 
 // Which of a Tcb's deadlines the "main" timer currently stands for (only one can be meaningful at a time:
 // outstanding data => retransmit; zero window with data waiting => persist; idle => keepalive; orphaned
@@ -254,7 +260,10 @@ public:
     [[nodiscard]] Instant timer_expiry(uint32_t conn) const { return wheel_.expiry(tcbs_[conn].timer); }
     [[nodiscard]] bool timers_due(Instant now) const { return wheel_.due(now); }
     [[nodiscard]] uint32_t rto_ms(const Tcb& t) const { return t.rtt.rto_us(cfg_.rto) / 1000; }
-    void set_app(App* app) { app_ = app; }
+    void set_app(App* app) {
+        app_ = app;
+        interests_ = app ? app->interests() : 0;
+    }
 
     static constexpr uint32_t kHeaderBytesTs = 12;  // TS option as sent (NOP NOP TS), deducted from the MSS
 
@@ -380,6 +389,7 @@ private:
     uint32_t ts_offset_ = 0;
     uint32_t challenge_sec_ = 0, challenge_count_ = 0;
     bool dispatching_ = false;
+    uint32_t interests_ = ~0u;     // App::interests() of app_
 };
 
 } // namespace synwave::tcp
