@@ -201,7 +201,7 @@ struct Event {
     X(delayed_acks, "ACKs sent by the delayed-ACK timer")                                                  \
     X(send_refused, "send() calls refused (buffer busy or wrong state)")                                   \
     X(out_overflow, "segments not emitted: output queue full (recovered by retransmission)")               \
-    X(timers_fired, "timer expiries handled")
+    X(timers_fired, "TCB and SYN-RECEIVED timer expiries (TIME_WAIT ones: tw_expired)")
 
 SYNWAVE_STATS_DEFINE_COUNTERS(TcpEventCounters, SYNWAVE_TCP_COUNTERS);
 
