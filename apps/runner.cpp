@@ -312,6 +312,9 @@ int run_lanes(std::vector<Lane>& lanes, const Options& o, const std::string& tit
         std::printf("  client (%u lcores): attempted %lu, completed %lu, failed %lu (refused %lu, reset %lu, timeout %lu)\n",
                     cli.lanes, a.conn_attempted, a.conn_completed, a.conn_failed, a.conn_failed_refused,
                     a.conn_failed_reset, a.conn_failed_timeout);
+        if (a.conn_reset_at_close != 0)
+            std::printf("  client: %lu completed connections were ended by a peer RST after our FIN (the peer had "
+                        "dropped them; counted completed)\n", a.conn_reset_at_close);
         std::printf("  connect latency  %s\n  response latency %s\n", stats::format_text(conn_lat.summary()).c_str(),
                     stats::format_text(resp_lat.summary()).c_str());
     }
