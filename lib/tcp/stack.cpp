@@ -1,3 +1,4 @@
+#include <cassert>
 // The RFC 9293 state machine. See stack.hpp for the shape and the RFCs followed; each rule below quotes the
 // section that asks for it.
 #include "tcp/stack.hpp"
@@ -98,11 +99,16 @@ uint32_t Stack::create_tcb(const flow::FlowKey& key, uint32_t hash) {
         ++ctr_.tcb_pool_empty;
         return kNoConn;
     }
-    const uint32_t idx = tcb_free_;
-    if (table_.insert(key, hash, idx) != flow::FlowTable::Insert::Ok) {
+    if (table_.insert(key, hash, tcb_free_) != flow::FlowTable::Insert::Ok) {
         ++ctr_.table_full;
         return kNoConn;
     }
+    return take_tcb(key, hash);
+}
+
+// The free list's head, reset, for `key` (the caller has checked the pool and owns the table entry).
+uint32_t Stack::take_tcb(const flow::FlowKey& key, uint32_t hash) {
+    const uint32_t idx = tcb_free_;
     tcb_free_ = tcbs_[idx].next_free;
     Tcb& t = tcbs_[idx];
     t.reset();
@@ -167,6 +173,13 @@ void Stack::enter_time_wait(uint32_t idx) {
 }
 
 void Stack::free_tw(uint32_t wi) {
+    const bool was_head = tws_[wi].prev == kNoConn;
+    release_tw(wi);
+    if (was_head) tw_arm_head();
+}
+
+// Out of the queue and the flow table, back to the pool; the queue's timer is the caller's business.
+void Stack::release_tw(uint32_t wi) {
     TwRecord& w = tws_[wi];
     tw_unlink(wi);
     (void)table_.erase(w.key, w.hash);
@@ -201,7 +214,6 @@ void Stack::tw_unlink(uint32_t wi) {
     } else {
         tw_tail_ = w.prev;
     }
-    if (w.prev == kNoConn) tw_arm_head();  // the head changed
 }
 
 void Stack::tw_arm_head() {
@@ -231,16 +243,7 @@ void Stack::tw_expire(uint32_t budget) {
             if (const uint32_t n2 = tws_[n1].next; n2 != kNoConn) prefetch_read(&tws_[n2]);
         }
         ++ctr_.tw_expired;  // RFC 9293 §3.10.8: "When the time-wait timeout expires ... delete the TCB"
-        tw_head_ = w.next;  // popped from the head: the queue's timer is re-armed once, below
-        if (tw_head_ != kNoConn) {
-            tws_[tw_head_].prev = kNoConn;
-        } else {
-            tw_tail_ = kNoConn;
-        }
-        (void)table_.erase(w.key, w.hash);
-        w.next = tw_free_;
-        tw_free_ = wi;
-        --tws_used_;
+        release_tw(wi);     // the queue's timer is re-armed once, below
     }
     tw_arm_head();
 }
@@ -792,24 +795,29 @@ void Stack::closed_input(const InSegment& in, const flow::FlowKey& key) {
     }
 }
 
-void Stack::negotiate_options(Tcb& t, const wire::TcpOptions& peer) {
+// What a SYN's options settle, kept as they are in a Tcb or a SynRecord.
+Negotiated Stack::negotiate(const wire::TcpOptions& peer) const {
+    Negotiated n;
     // RFC 9293 §3.7.1: without an MSS option assume 536 (RFC 9293 MUST-15); never above our own.
-    uint32_t m = peer.has_mss ? peer.mss : 536u;
-    m = std::clamp<uint32_t>(m, 64u, cfg_.mss);
-    t.mss = static_cast<uint16_t>(m);
+    n.mss = static_cast<uint16_t>(std::clamp<uint32_t>(peer.has_mss ? peer.mss : 536u, 64u, cfg_.mss));
     if (cfg_.window_scale && peer.has_wscale) {  // RFC 7323 §2.2: both sides or neither
-        t.flags |= tcbflag::kWsOk;
-        t.snd_wscale = std::min(peer.wscale, wire::tcpopt::kMaxWscale);  // §2.3: treat > 14 as 14
-        t.rcv_wscale = rcv_wscale_;
-    } else {
-        t.snd_wscale = 0;
-        t.rcv_wscale = 0;
+        n.flags |= tcbflag::kWsOk;
+        n.snd_wscale = std::min(peer.wscale, wire::tcpopt::kMaxWscale);  // §2.3: treat > 14 as 14
     }
     if (cfg_.timestamps && peer.has_ts) {
-        t.flags |= tcbflag::kTsOk;
-        t.ts_recent = peer.tsval;
+        n.flags |= tcbflag::kTsOk;
+        n.ts_recent = peer.tsval;
     }
-    if (cfg_.sack && peer.sack_permitted) t.flags |= tcbflag::kSackOk;
+    if (cfg_.sack && peer.sack_permitted) n.flags |= tcbflag::kSackOk;
+    return n;
+}
+
+void Stack::apply(Tcb& t, const Negotiated& n) const {
+    t.mss = n.mss;
+    t.flags |= n.flags;
+    t.snd_wscale = n.snd_wscale;
+    t.rcv_wscale = (n.flags & tcbflag::kWsOk) ? rcv_wscale_ : 0;
+    if (n.flags & tcbflag::kTsOk) t.ts_recent = n.ts_recent;
 }
 
 void Stack::init_established_windows(Tcb& t, const TcpSegment& s, bool scaled) {
@@ -867,20 +875,7 @@ void Stack::listen_input(const InSegment& in, const flow::FlowKey& key, uint32_t
     r.iss = isn_.isn(tuple_of(key), now_);
     r.retries = 0;
     r.resent = 0;
-    // The options negotiated exactly as for a Tcb (negotiate_options), kept in the record's few bytes.
-    r.mss = static_cast<uint16_t>(std::clamp<uint32_t>(s.opt.has_mss ? s.opt.mss : 536u, 64u, cfg_.mss));
-    r.flags = 0;
-    r.snd_wscale = 0;
-    if (cfg_.window_scale && s.opt.has_wscale) {
-        r.flags |= tcbflag::kWsOk;
-        r.snd_wscale = std::min(s.opt.wscale, wire::tcpopt::kMaxWscale);
-    }
-    r.ts_recent = 0;
-    if (cfg_.timestamps && s.opt.has_ts) {
-        r.flags |= tcbflag::kTsOk;
-        r.ts_recent = s.opt.tsval;
-    }
-    if (cfg_.sack && s.opt.sack_permitted) r.flags |= tcbflag::kSackOk;
+    r.opts = negotiate(s.opt);
     r.sent_us = now_us_;
     ++half_open_;
     ++ctr_.entered[static_cast<std::size_t>(State::SynReceived)];
@@ -905,9 +900,9 @@ void Stack::emit_synack(const SynRecord& r) {
     s.window = static_cast<uint16_t>(std::min<uint32_t>(cfg_.rcv_wnd, 0xFFFF));
     s.opt.has_mss = true;
     s.opt.mss = cfg_.mss;
-    s.opt.sack_permitted = (r.flags & tcbflag::kSackOk) != 0;
-    if (r.flags & tcbflag::kTsOk) add_ts(s, r.ts_recent);
-    if (r.flags & tcbflag::kWsOk) {
+    s.opt.sack_permitted = (r.opts.flags & tcbflag::kSackOk) != 0;
+    if (r.opts.flags & tcbflag::kTsOk) add_ts(s, r.opts.ts_recent);
+    if (r.opts.flags & tcbflag::kWsOk) {
         s.opt.has_wscale = true;
         s.opt.wscale = rcv_wscale_;
     }
@@ -917,9 +912,9 @@ void Stack::emit_syn_record_ack(const SynRecord& r) {
     TcpSegment* s = new_segment(r.key, ACK, r.iss + 1, r.irs + 1);
     if (!s) return;
     // Scaled once the SYN-ACK has offered our shift (the peer, now ESTABLISHED, scales this field).
-    const uint32_t shift = (r.flags & tcbflag::kWsOk) ? rcv_wscale_ : 0;
+    const uint32_t shift = (r.opts.flags & tcbflag::kWsOk) ? rcv_wscale_ : 0;
     s->window = static_cast<uint16_t>(std::min<uint32_t>(cfg_.rcv_wnd >> shift, 0xFFFF));
-    if (r.flags & tcbflag::kTsOk) add_ts(*s, r.ts_recent);
+    if (r.opts.flags & tcbflag::kTsOk) add_ts(*s, r.opts.ts_recent);
 }
 
 void Stack::free_syn(uint32_t ri, bool erase) {
@@ -955,16 +950,12 @@ uint32_t Stack::promote(uint32_t ri) {
         ++ctr_.tcb_pool_empty;
         return kNoConn;
     }
-    const uint32_t idx = tcb_free_;
-    tcb_free_ = tcbs_[idx].next_free;
-    ++tcbs_used_;
-    const SynRecord& r = syns_[ri];
-    Tcb& t = tcbs_[idx];
-    t.reset();
-    t.key = r.key;
-    t.hash = r.hash;
+    SynRecord& r = syns_[ri];
+    const uint32_t idx = take_tcb(r.key, r.hash);
     (void)table_.update(r.key, r.hash, idx);
-    t.flags = static_cast<uint16_t>(tcbflag::kPassive | r.flags);
+    Tcb& t = tcbs_[idx];
+    t.flags = tcbflag::kPassive;
+    apply(t, r.opts);
     t.irs = r.irs;
     t.rcv_nxt = r.irs + 1;
     t.iss = r.iss;
@@ -973,12 +964,6 @@ uint32_t Stack::promote(uint32_t ri) {
     t.snd_max = r.iss + 1;
     t.recover = r.iss;
     t.tx_seq = r.iss + 1;
-    t.mss = r.mss;
-    t.ts_recent = r.ts_recent;
-    if (r.flags & tcbflag::kWsOk) {
-        t.snd_wscale = r.snd_wscale;
-        t.rcv_wscale = rcv_wscale_;
-    }
     t.retries = r.retries;
     if (r.retries == 0 && !r.resent) {  // Karn: only a SYN-ACK that was never retransmitted is timed
         t.flags |= tcbflag::kTiming;
@@ -986,9 +971,8 @@ uint32_t Stack::promote(uint32_t ri) {
         t.rtt_start_us = r.sent_us;
     }
     t.state = State::SynReceived;  // already counted (entered, half_open_) when the record was made
-    wheel_.cancel(syns_[ri].timer);
-    SynRecord& fr = syns_[ri];
-    fr.hash = syn_free_;
+    wheel_.cancel(r.timer);
+    r.hash = syn_free_;
     syn_free_ = ri;
     return idx;
 }
@@ -1004,12 +988,11 @@ void Stack::synrcvd_input(uint32_t ri, const InSegment& in) {
     const uint32_t seg_len = s.seg_len();
     const bool acceptable = segment_acceptable(s.seq, seg_len, rcv_nxt, cfg_.rcv_wnd);
     if ((f & (ACK | RST | SYN)) == ACK && s.ack == r.iss + 1 && acceptable &&
-        !paws_rejects(s, (r.flags & tcbflag::kTsOk) != 0, r.ts_recent)) {
+        !paws_rejects(s, (r.opts.flags & tcbflag::kTsOk) != 0, r.opts.ts_recent)) {
         const uint32_t idx = promote(ri);
         if (idx == kNoConn) return;
-        sync_input(idx, in);
-        // Still SYN-RECEIVED only if sync_input() refused the segment (PAWS): the Tcb retransmits from here.
-        if (tcbs_[idx].state == State::SynReceived) set_main(tcbs_[idx], MainTimer::Rtx, rto_ms(tcbs_[idx]));
+        sync_input(idx, in);  // an acceptable ACK of our SYN-ACK, PAWS passed: ESTABLISHED from here
+        assert(tcbs_[idx].state != State::SynReceived);
         return;
     }
     // A duplicate of the SYN: our SYN-ACK was lost; answer it again (Linux's tcp_check_req).
@@ -1020,7 +1003,7 @@ void Stack::synrcvd_input(uint32_t ri, const InSegment& in) {
         return;
     }
     // RFC 7323 §5.3 PAWS.
-    if (paws_rejects(s, (r.flags & tcbflag::kTsOk) != 0, r.ts_recent)) {
+    if (paws_rejects(s, (r.opts.flags & tcbflag::kTsOk) != 0, r.opts.ts_recent)) {
         ++ctr_.paws_rejected;
         emit_syn_record_ack(r);
         return;
@@ -1168,7 +1151,7 @@ void Stack::synsent_input(uint32_t idx, const InSegment& in) {
     }
     t.irs = s.seq;
     t.rcv_nxt = s.seq + 1;
-    negotiate_options(t, s.opt);
+    apply(t, negotiate(s.opt));
     if (ack_ok) {
         t.snd_una = s.ack;
         if ((t.flags & tcbflag::kTiming) && t.rtt_seq <= s.ack) {
@@ -1582,6 +1565,7 @@ void Stack::tw_input(uint32_t wi, const InSegment& in, const flow::FlowKey& key,
         emit_tw_ack(w);
         tw_unlink(wi);
         tw_append(wi);
+        tw_arm_head();  // the head may have changed
         return;
     }
     // Anything else carrying sequence space or out of window gets an ACK; a bare in-window ACK is dropped.

@@ -152,17 +152,23 @@ struct TwRecord {
     uint16_t pad = 0;
 };
 
+// What a SYN's options settle (RFC 9293 §3.7.1 MSS, RFC 7323 window scale and timestamps, RFC 2018
+// SACK-permitted), as a Tcb and a SynRecord keep it: Stack::negotiate() is the one rule for both.
+struct Negotiated {
+    uint32_t ts_recent = 0;  // the SYN's TSval (tcbflag::kTsOk)
+    uint16_t mss = 536;      // send MSS
+    uint8_t snd_wscale = 0;  // the peer's shift (tcbflag::kWsOk)
+    uint8_t flags = 0;       // tcbflag::kTsOk | kSackOk | kWsOk
+};
+
 // Passive SYN-RECEIVED (RFC 9293 §3.10.7.2 "SYN-RECEIVED ... without a TCB"): the SYN's options and our
 // SYN-ACK, nothing for data or congestion control. Freed to LISTEN on an exact RST or after synack_retries.
 struct alignas(64) SynRecord {  // one cache line, aligned as one
     flow::FlowKey key;        // 12
     uint32_t hash;            // flow hash of key; index of the next free record while free
     Seq iss, irs;             // our SYN-ACK's sequence number, the peer's SYN's
-    uint32_t ts_recent;       // the SYN's TSval (tcbflag::kTsOk)
+    Negotiated opts;          // 8
     uint32_t sent_us;         // when the first SYN-ACK left (an RTT sample if it is never retransmitted)
-    uint16_t mss;             // send MSS negotiated from the SYN
-    uint8_t snd_wscale;       // the peer's window scale (tcbflag::kWsOk)
-    uint8_t flags;            // tcbflag::kTsOk | kSackOk | kWsOk
     uint8_t retries;          // SYN-ACKs retransmitted by the timer
     uint8_t resent;           // a SYN-ACK was sent again for a duplicate SYN (no RTT sample: Karn)
     uint8_t pad[2] = {};
@@ -331,6 +337,7 @@ private:
     void finish(uint32_t idx, AbortReason why);   // Aborted event + free
     void enter_time_wait(uint32_t idx);
     void free_tw(uint32_t idx);
+    void release_tw(uint32_t idx);
     void free_syn(uint32_t ri, bool erase_from_table);
     void syn_timer(uint32_t ri);
     void arm_syn_timer(SynRecord& r);
@@ -340,7 +347,9 @@ private:
     void tw_arm_head();             // the queue's wheel node follows its head
     void tw_expire(uint32_t budget);
     void init_established_windows(Tcb& t, const wire::TcpSegment& s, bool scaled);
-    void negotiate_options(Tcb& t, const wire::TcpOptions& peer);
+    [[nodiscard]] Negotiated negotiate(const wire::TcpOptions& peer) const;
+    void apply(Tcb& t, const Negotiated& n) const;
+    [[nodiscard]] uint32_t take_tcb(const flow::FlowKey& key, uint32_t hash);
 
     // Events: queued during processing, dispatched after (so the app always sees a consistent TCB).
     void post(EventKind k, uint32_t idx, AbortReason r = AbortReason::None, const uint8_t* data = nullptr,

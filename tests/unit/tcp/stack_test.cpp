@@ -282,8 +282,8 @@ TEST_F(Listen, SynSendsSynAckAndEntersSynReceived) {
     const SynRecord& r = syn_record();
     EXPECT_EQ(r.iss.raw(), o.seg.seq.raw());
     EXPECT_EQ(r.irs.raw(), kPeerIsn);
-    EXPECT_EQ(r.mss, 1460);
-    EXPECT_EQ(r.flags, 0);
+    EXPECT_EQ(r.opts.mss, 1460);
+    EXPECT_EQ(r.opts.flags, 0);
     EXPECT_EQ(r.retries, 0);
     EXPECT_EQ(st->active_conns(), 0u);
     EXPECT_EQ(st->half_open(), 1u);
@@ -1414,9 +1414,9 @@ TEST_F(Options, SynAckEchoesNegotiatedOptions) {
     EXPECT_TRUE(o.has_wscale);
     EXPECT_EQ(o.wscale, 2);
     EXPECT_TRUE(o.sack_permitted);
-    EXPECT_EQ(syn_record().snd_wscale, 7);
-    EXPECT_EQ(syn_record().flags, tcbflag::kTsOk | tcbflag::kSackOk | tcbflag::kWsOk);
-    EXPECT_EQ(syn_record().ts_recent, 1000u);
+    EXPECT_EQ(syn_record().opts.snd_wscale, 7);
+    EXPECT_EQ(syn_record().opts.flags, tcbflag::kTsOk | tcbflag::kSackOk | tcbflag::kWsOk);
+    EXPECT_EQ(syn_record().opts.ts_recent, 1000u);
     // The Tcb made when the handshake completes carries all of it.
     auto ack = peer(ACK, kPeerIsn + 1, out[0].seg.seq.raw() + 1);
     ack.opt.has_ts = true;
@@ -1438,7 +1438,7 @@ TEST_F(Options, PeerMssClampedToOurs) {
     auto syn = peer_syn();
     syn.opt.mss = 9000;
     auto out = deliver(syn);
-    EXPECT_EQ(syn_record().mss, 1460);
+    EXPECT_EQ(syn_record().opts.mss, 1460);
     EXPECT_TRUE(deliver(peer(ACK, kPeerIsn + 1, out[0].seg.seq.raw() + 1)).empty());
     EXPECT_EQ(tcb().mss, 1460);
 }
@@ -1447,7 +1447,7 @@ TEST_F(Options, MissingMssMeans536) {
     st->listen(kUsPort);
     auto syn = peer(SYN, kPeerIsn, 0);
     auto out = deliver(syn);
-    EXPECT_EQ(syn_record().mss, 536);
+    EXPECT_EQ(syn_record().opts.mss, 536);
     EXPECT_TRUE(deliver(peer(ACK, kPeerIsn + 1, out[0].seg.seq.raw() + 1)).empty());
     EXPECT_EQ(tcb().mss, 536);
 }
@@ -1457,7 +1457,7 @@ TEST_F(Options, WindowScaleAbove14IsClamped) {
     auto syn = peer_syn(false, true);
     syn.opt.wscale = 20;
     auto out = deliver(syn);
-    EXPECT_EQ(syn_record().snd_wscale, 14);
+    EXPECT_EQ(syn_record().opts.snd_wscale, 14);
     EXPECT_TRUE(deliver(peer(ACK, kPeerIsn + 1, out[0].seg.seq.raw() + 1)).empty());
     EXPECT_EQ(tcb().snd_wscale, 14);
 }
