@@ -11,9 +11,10 @@
 // - Woo and Park, "Scalable TCP Session Monitoring with Symmetric Receive-side Scaling" (2012): a key made
 //   of one repeated 16-bit pattern (0x6d5a) makes hash(a->b) == hash(b->a).
 //
-// Why synwave needs it (DESIGN.md "Share nothing"): a client lcore only sees packets on its own RX queue,
-// so when it opens a connection it must choose a source port p for which the server's replies
-// (src = server ip:port, dst = client ip:p) hash, through the port's RETA, to that same queue.
+// Why synwave needs it (share-nothing, README.md: each lcore owns its RX/TX queue pair): a client lcore only
+// sees packets on its own RX queue, so when it opens a connection it must choose a source port p for which
+// the server's replies (src = server ip:port, dst = client ip:p) hash, through the port's RETA, to that same
+// queue.
 //
 // Toeplitz is linear over XOR: hash(x ^ y) = hash(x) ^ hash(y). ToeplitzV4 therefore precomputes, per byte
 // position of the 12-byte tuple and per byte value, the hash of a tuple with only that byte set; a hash is

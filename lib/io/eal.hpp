@@ -37,7 +37,7 @@ struct EalInfo {
 };
 
 // What embedded_eal_args() builds. Values are the project's defaults for a machine with no hugepages and
-// no NIC (see LAB.md): 512 MB of ordinary memory, two lcores.
+// no NIC (the embedded default of README.md "Two commands"): 512 MB of ordinary memory, two lcores.
 struct EalDefaults {
     uint32_t memory_mb = 512;
     std::string lcores = "0-1";

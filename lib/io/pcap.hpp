@@ -1,6 +1,7 @@
 // Capture of what a port sends and receives, in the pcap format Wireshark and tshark read.
 //
-// dpdk-dumpcap cannot attach to a --no-shconf process (LAB.md), so synwave writes its own capture:
+// dpdk-dumpcap cannot attach to a --no-shconf process (it runs as a DPDK secondary process, and
+// --no-shconf leaves no shared configuration to attach to), so synwave writes its own capture:
 // libpcap's pcap_open_dead + pcap_dump_open, nanosecond timestamps (magic 0xa1b23c4d), link type
 // Ethernet (DLT_EN10MB). One writer per lcore, each to its own file (per_lcore_pcap_path), so lcores
 // never share a FILE; `mergecap -w all.pcap trace-lcore*.pcap` merges them by time.

@@ -196,7 +196,7 @@ TEST(NullPort, RssIsEnabledWithSymmetricKeyAndRoundRobinReta) {
 }
 
 // Devices with longer keys (i40e: 52 bytes) get the 40-byte key repeated: the first 40 bytes, all a
-// TCP/IPv4 hash reads, are the spec's.
+// TCP/IPv4 hash reads, are the 40-byte key itself (Microsoft/Intel verification key, or the symmetric one).
 TEST(Rss, KeysOfAnyLengthKeepTheFortyByteKeyInFront) {
     for (size_t len : {size_t{40}, size_t{52}, size_t{16}}) {
         SCOPED_TRACE(len);

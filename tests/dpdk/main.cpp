@@ -31,8 +31,9 @@ int eal_child(int argc, char** argv) {
 class EalEnvironment : public ::testing::Environment {
 public:
     void SetUp() override {
-        // The arguments the brief prescribes for this suite: ordinary memory, no PCI scan, no shared config
-        // files, a per-process prefix, one lcore; plus one null port so eal_init's port checks pass.
+        // Ordinary memory, no PCI scan, no shared config files, a per-process prefix, one lcore: the suite
+        // needs no hugepages or NIC and cannot collide with another EAL process; plus one null port so
+        // eal_init's port checks pass.
         const std::vector<std::string> args = {
             "--no-huge", "-m", "256", "--no-pci", "--no-shconf",
             "--file-prefix=" + synwave::io::test::main_file_prefix(), "-l", "0", "--vdev=net_null0",
