@@ -212,7 +212,7 @@ void Client::tick(tcp::Stack& st, Instant now) {
         if (cfg_.rss && cfg_.reta->queue_of(cfg_.rss->hash(cfg_.dst.v, src.v, cfg_.dport, sport)) != cfg_.queue)
             continue;
         uint32_t conn = 0;
-        const auto r = st.connect(src, sport, cfg_.dst, cfg_.dport, c.conn_attempted, now, &conn);
+        const auto r = st.connect(src, sport, cfg_.dst, cfg_.dport, static_cast<uint32_t>(c.conn_attempted), now, &conn);
         if (r == tcp::Stack::ConnectResult::Exists) {
             ++c.port_busy;
             continue;

@@ -138,7 +138,7 @@ struct Event {
     EventKind kind;
     AbortReason reason = AbortReason::None;
     uint32_t conn;              // TCB handle; after Closed/Aborted it is no longer valid
-    uint64_t user;              // the application's cookie for this connection
+    uint32_t user;              // the application's value for this connection (connect())
     const uint8_t* data = nullptr;
     uint32_t len = 0;
 };
@@ -201,7 +201,8 @@ struct Event {
     X(delayed_acks, "ACKs sent by the delayed-ACK timer")                                                  \
     X(send_refused, "send() calls refused (buffer busy or wrong state)")                                   \
     X(out_overflow, "segments not emitted: output queue full (recovered by retransmission)")               \
-    X(timers_fired, "TCB and SYN-RECEIVED timer expiries (TIME_WAIT ones: tw_expired)")
+    X(timers_fired, "TCB and SYN-RECEIVED timer expiries (TIME_WAIT ones: tw_expired)")                   \
+    X(timers_stale, "TCB timer wake-ups with nothing due (deadlines moved later or cleared: lazy re-arm)")
 
 SYNWAVE_STATS_DEFINE_COUNTERS(TcpEventCounters, SYNWAVE_TCP_COUNTERS);
 
