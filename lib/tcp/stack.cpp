@@ -31,11 +31,6 @@ uint32_t tick_shift_for(uint64_t hz) {
     return s;
 }
 
-// The order in which the events of one disposition reach the application: the order they happen in while a
-// segment is processed (the ACK step before the text step, the FIN after the text, the end last).
-constexpr EventKind kDeliveryOrder[] = {EventKind::Connected, EventKind::Accepted, EventKind::SendDone,
-                                        EventKind::Data,      EventKind::PeerFin,  EventKind::Closed,
-                                        EventKind::Aborted};
 constexpr uint32_t kEnds = event_bit(EventKind::Closed) | event_bit(EventKind::Aborted);
 
 }  // namespace
@@ -107,31 +102,31 @@ Disposition Stack::input(const InSegment& in, Instant now) {
         segment_arrives(v, in);
     }
     const Disposition d = disp_;
-    if (d.what != 0) deliver();
+    if (d.what & interests_) deliver(d);
+    disp_ = Disposition{};
     if (settling_ != kNoConn) settle(settling_);
     return d;
 }
 
-// The application sees the disposition's events in order; once it ends the connection itself (abort), the
-// rest are not its business any more.
-void Stack::deliver() {
-    const Disposition d = disp_;
-    disp_ = Disposition{};
-    const uint32_t what = d.what & interests_;
-    if (what == 0 || app_ == nullptr) return;
-    Event ev{EventKind::Connected, d.reason, d.conn, d.user, nullptr, 0};
+// The application sees the disposition's events in their order (EventKind's); once it ends the connection
+// itself (abort), the rest are not its business any more.
+void Stack::deliver(const Disposition& d) {
+    if (app_ == nullptr) return;
+    uint32_t what = d.what & interests_;
+    Event ev{EventKind::Connected, AbortReason::None, d.conn, d.user, nullptr, 0};
     delivering_ = d.conn;
-    for (const EventKind k : kDeliveryOrder) {
-        if (!(what & event_bit(k))) continue;
-        if (delivering_ == kNoConn && !(event_bit(k) & kEnds)) break;  // the app aborted it
-        ev.kind = k;
-        if (k == EventKind::Data) {
+    while (what != 0 && delivering_ != kNoConn) {
+        const uint32_t bit = what & (0u - what);
+        what ^= bit;
+        ev.kind = static_cast<EventKind>(__builtin_ctz(bit));
+        if (bit == event_bit(EventKind::Data)) {
             ev.data = d.data;
             ev.len = d.len;
         } else {
             ev.data = nullptr;
             ev.len = 0;
         }
+        if (bit & kEnds) ev.reason = d.reason;
         app_->on_event(*this, ev);
     }
     delivering_ = kNoConn;

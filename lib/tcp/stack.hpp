@@ -284,7 +284,7 @@ private:
         disp_.user = t.user;
         disp_.what |= event_bit(k);
     }
-    void deliver();  // hands disp_ to the application and clears it
+    void deliver(const Disposition& d);  // hands a disposition to the application
 
     // Handshake (handshake.cpp).
     void free_syn(uint32_t ri, bool erase_from_table);

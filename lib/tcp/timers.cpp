@@ -71,7 +71,11 @@ void Stack::on_timer(timer::TimerNode& node) {
         return;
     }
     tcb_timer(tcbs_.index_of(&node));
-    if (disp_.what != 0) deliver();  // the connection ended on a timeout
+    if (disp_.what != 0) {  // the connection ended on a timeout
+        const Disposition d = disp_;
+        disp_ = Disposition{};
+        deliver(d);
+    }
 }
 
 void Stack::tcb_timer(uint32_t idx) {

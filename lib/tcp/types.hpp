@@ -124,11 +124,13 @@ enum class AbortReason : uint8_t {
     return "?";
 }
 
+// In the order the events of one segment happen (the ACK step before the text step, the FIN after the text,
+// the end last), which is the order the application sees them in.
 enum class EventKind : uint8_t {
     Connected,  // active open reached ESTABLISHED
     Accepted,   // passive open reached ESTABLISHED (from a SYN-RECEIVED TCB or a valid SYN cookie)
-    Data,       // in-order bytes: data/len point into the received segment, valid only during the call
     SendDone,   // every byte given to send() is acknowledged: the app may send again
+    Data,       // in-order bytes: data/len point into the received segment, valid only during the call
     PeerFin,    // the peer closed its direction (FIN received in order)
     Closed,     // the connection is gone (TCB freed; TIME_WAIT, if any, continues as a record)
     Aborted,    // the connection is gone because of `reason` (RST, timeout, ...)
