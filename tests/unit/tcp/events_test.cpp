@@ -1,0 +1,62 @@
+// Event delivery to the application (App): a Stack of its own with an application that is not the fixture, one
+// passive connection from SYN to TIME_WAIT, and the exact list of events it saw.
+#include "stack_fixture.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+using namespace synwave;
+using namespace synwave::tcp;
+using namespace synwave::tcp::testutil;
+using namespace synwave::wire::tcpflag;
+
+// An application's interests() decide which events are queued at all: one that leaves out SendDone and
+// Accepted gets every other event of a passive connection and none of those two.
+TEST(Events, OnlyTheKindsTheApplicationDeclaredAreQueued) {
+    struct Picky final : App {
+        std::vector<EventKind> seen;
+        uint32_t interests() const override {
+            return ~(event_bit(EventKind::SendDone) | event_bit(EventKind::Accepted));
+        }
+        void on_event(Stack& st, const Event& e) override {
+            seen.push_back(e.kind);
+            if (e.kind == EventKind::Data) {
+                static const uint8_t resp[] = {'o', 'k'};
+                EXPECT_TRUE(st.send(e.conn, resp, 2));
+                st.close(e.conn);
+            }
+        }
+    } app;
+    StackConfig cfg;
+    Instant now{1'000'000'000'000ull};
+    Stack st(cfg, TscRate{1'000'000'000}, now, Secrets{SipKey{1, 2}, SipKey{3, 4}, SipKey{5, 6}}, &app);
+    st.listen(kUsPort);
+    auto in = [&](uint8_t flags, uint32_t seq, uint32_t ack, const char* data) {
+        wire::TcpSegment s;
+        s.src_port = kPeerPort;
+        s.dst_port = kUsPort;
+        s.seq = Seq(seq);
+        s.ack = Seq(ack);
+        s.flags = flags;
+        s.window = 65535;
+        s.payload = reinterpret_cast<const uint8_t*>(data);
+        s.payload_len = static_cast<uint32_t>(std::strlen(data));
+        s.opt.has_mss = (flags & SYN) != 0;
+        s.opt.mss = 1460;
+        st.input(InSegment{kPeer, kUs, s}, now);
+        auto out = st.out();
+        st.out().clear();
+        return out;
+    };
+    const uint32_t iss = in(SYN, kPeerIsn, 0, "")[0].seg.seq.raw();
+    (void)in(ACK, kPeerIsn + 1, iss + 1, "");                 // established: Accepted not queued
+    (void)in(ACK | PSH, kPeerIsn + 1, iss + 1, "GET");        // Data -> response + FIN
+    (void)in(ACK, kPeerIsn + 4, iss + 4, "");                 // all acked: SendDone not queued
+    (void)in(ACK | FIN, kPeerIsn + 4, iss + 4, "");           // PeerFin, then TIME_WAIT: Closed
+    EXPECT_EQ(app.seen, (std::vector<EventKind>{EventKind::Data, EventKind::PeerFin, EventKind::Closed}));
+    EXPECT_EQ(st.counters().conn_established, 1u);
+    EXPECT_EQ(st.timewait_count(), 1u);
+}
