@@ -25,6 +25,7 @@ void add_options(CLI::App& s, Options& o) {
     s.add_option("--close", o.close, "who closes first: client, server, or rst (abort)");
     s.add_flag("!--no-request", o.request, "client: no HTTP request, just handshake and close");
     s.add_option("--src", o.src, "client source addresses a.b.c.d[-e.f.g.h]");
+    s.add_option("--src-ports", o.src_ports, "client source ports lo[-hi] (default 1024-65535)");
     s.add_option("--dst", o.dst, "client: server address");
     s.add_option("--port", o.port, "server port (listen or connect to)");
     s.add_option("--response-bytes", o.response_bytes, "client: length of a whole response (0: until the server's FIN)");
@@ -36,6 +37,10 @@ void add_options(CLI::App& s, Options& o) {
     s.add_option("--port-id", o.port_id, "DPDK port to use (server/client)");
     s.add_option("--peer-mac", o.peer_mac, "fixed next-hop MAC (skips ARP)");
     s.add_option("--fail-tolerance", o.fail_tolerance, "fraction of failed connections tolerated before exit 1");
+    s.add_option("--lanes", o.lanes,
+                 "storm: client/server lcore pairs, each joined by its own net_ring pair and given a disjoint slice "
+                 "of the source tuples (--src split among the lanes, or --src-ports when there are fewer addresses "
+                 "than lanes); 2 lcores per lane, allowed to share CPUs (1 to " + std::to_string(kMaxLanes) + ")");
     s.add_flag("--quiet", o.quiet, "no per-second lines");
     s.add_flag("--hold", o.hold,
                "server/client: after the run and its summary, keep the port open without polling until "
@@ -53,6 +58,61 @@ bool parse_range(const std::string& s, Ipv4& lo, Ipv4& hi) {
     return true;
 }
 
+bool parse_port_range(const std::string& s, uint16_t& lo, uint16_t& hi) {
+    auto number = [](std::string_view t, uint16_t& out) {
+        if (t.empty() || t.size() > 5) return false;
+        uint32_t v = 0;
+        for (char ch : t) {
+            if (ch < '0' || ch > '9') return false;
+            v = v * 10 + static_cast<uint32_t>(ch - '0');
+        }
+        if (v == 0 || v > 65535) return false;
+        out = static_cast<uint16_t>(v);
+        return true;
+    };
+    const auto dash = s.find('-');
+    uint16_t a = 0, b = 0;
+    if (!number(std::string_view(s).substr(0, dash), a)) return false;
+    if (dash == std::string::npos) b = a;
+    else if (!number(std::string_view(s).substr(dash + 1), b)) return false;
+    if (b < a) return false;
+    lo = a;
+    hi = b;
+    return true;
+}
+
+std::vector<SrcSlice> split_sources(const Options& o, uint32_t lanes) {
+    SrcSlice all;
+    if (lanes == 0 || !parse_range(o.src, all.lo, all.hi) || !parse_port_range(o.src_ports, all.port_lo, all.port_hi))
+        return {};
+    const uint64_t addrs = uint64_t{all.hi.v} - all.lo.v + 1;
+    const uint64_t ports = uint64_t{all.port_hi} - all.port_lo + 1;
+    std::vector<SrcSlice> out;
+    // Lane i gets [i*n/lanes, (i+1)*n/lanes): contiguous runs whose sizes differ by one at most.
+    auto cut = [&](uint64_t n, uint32_t i) { return n * i / lanes; };
+    if (addrs >= lanes) {
+        for (uint32_t i = 0; i < lanes; ++i) {
+            SrcSlice s = all;
+            s.lo = Ipv4{static_cast<uint32_t>(all.lo.v + cut(addrs, i))};
+            s.hi = Ipv4{static_cast<uint32_t>(all.lo.v + cut(addrs, i + 1) - 1)};
+            out.push_back(s);
+        }
+    } else if (ports >= lanes) {
+        for (uint32_t i = 0; i < lanes; ++i) {
+            SrcSlice s = all;
+            s.port_lo = static_cast<uint16_t>(all.port_lo + cut(ports, i));
+            s.port_hi = static_cast<uint16_t>(all.port_lo + cut(ports, i + 1) - 1);
+            out.push_back(s);
+        }
+    }
+    return out;
+}
+
+std::string range_text(Ipv4 lo, Ipv4 hi) { return lo == hi ? lo.str() : lo.str() + "-" + hi.str(); }
+std::string range_text(uint16_t lo, uint16_t hi) {
+    return lo == hi ? std::to_string(lo) : std::to_string(lo) + "-" + std::to_string(hi);
+}
+
 bool load_config(const std::string& path, Options& o, std::string& err) {
     toml::table t;
     try {
@@ -63,8 +123,9 @@ bool load_config(const std::string& path, Options& o, std::string& err) {
     }
     static const std::set<std::string> known = {
         "duration", "json", "pcap", "max_conns", "max_timewait", "msl_ms", "cookies", "half_open_limit",
-        "tcp_keepalive", "response_bytes", "rate", "ramp_ms", "concurrency", "connections", "close", "request", "src", "dst", "port",
-        "ip", "behaviour", "body", "http_keepalive", "echo_slots", "port_id", "peer_mac", "eal", "fail_tolerance", "quiet", "hold"};
+        "tcp_keepalive", "response_bytes", "rate", "ramp_ms", "concurrency", "connections", "close", "request", "src",
+        "src_ports", "dst", "port", "ip", "behaviour", "body", "http_keepalive", "echo_slots", "port_id", "peer_mac",
+        "eal", "fail_tolerance", "quiet", "hold", "lanes"};
     for (auto&& [k, v] : t) {
         if (!known.count(std::string(k.str()))) {
             err = path + ": unknown key '" + std::string(k.str()) + "'";
@@ -131,6 +192,7 @@ bool load_config(const std::string& path, Options& o, std::string& err) {
     str("close", o.close);
     boolean("request", o.request);
     str("src", o.src);
+    str("src_ports", o.src_ports);
     str("dst", o.dst);
     num("port", o.port);
     num("response_bytes", o.response_bytes);
@@ -144,6 +206,7 @@ bool load_config(const std::string& path, Options& o, std::string& err) {
     real("fail_tolerance", o.fail_tolerance);
     boolean("quiet", o.quiet);
     boolean("hold", o.hold);
+    num("lanes", o.lanes);
     if (auto* arr = t["eal"].as_array()) {
         o.eal.clear();
         for (auto&& e : *arr) {
@@ -178,6 +241,17 @@ bool finalize(Options& o, std::string& err) {
         err = "behaviour: must be http, close or echo";
     else if (o.echo_slots > (1u << 20)) err = "echo_slots: must be at most 1048576";
     else if (!parse_range(o.src, a, b)) err = "src: not an IPv4 address or range a.b.c.d[-e.f.g.h]: '" + o.src + "'";
+    else if (uint16_t plo = 0, phi = 0; !parse_port_range(o.src_ports, plo, phi))
+        err = "src_ports: not a port or range lo[-hi] within [1, 65535]: '" + o.src_ports + "'";
+    else if (o.lanes == 0 || o.lanes > kMaxLanes)
+        err = "lanes: must be in [1, " + std::to_string(kMaxLanes) + "] (2 lcores each, at most 128 lcores)";
+    else if (o.lanes > 1 && !storm)
+        err = "lanes: only for storm (server and client run one lane per EAL lcore: give them `-l`)";
+    else if (split_sources(o, o.lanes).empty())
+        err = "lanes: " + std::to_string(o.lanes) + " lanes need as many disjoint source slices, but src '" + o.src +
+              "' has " + std::to_string(uint64_t{b.v} - a.v + 1) + " address(es) and src_ports '" + o.src_ports +
+              "' has " + std::to_string(phi - plo + 1) + " port(s) (one of them must have at least " +
+              std::to_string(o.lanes) + ")";
     else if (!parse_range(o.ip, a, b)) err = "ip: not an IPv4 address or range a.b.c.d[-e.f.g.h]: '" + o.ip + "'";
     else if (!Ipv4::parse(o.dst)) err = "dst: not an IPv4 address: '" + o.dst + "'";
     else if (o.port == 0) err = "port: must be in [1, 65535]";
@@ -224,6 +298,7 @@ engine::ServerConfig server_config(const Options& o) {
 engine::ClientConfig client_config(const Options& o) {
     engine::ClientConfig c;
     (void)parse_range(o.src, c.src_lo, c.src_hi);
+    (void)parse_port_range(o.src_ports, c.sport_lo, c.sport_hi);
     c.dst = *Ipv4::parse(o.dst);
     c.dport = o.port;
     c.rate = o.rate;

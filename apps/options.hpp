@@ -37,6 +37,7 @@ struct Options {
     std::string close = "server";
     bool request = true;
     std::string src = "10.1.0.1-10.1.0.64";
+    std::string src_ports = "1024-65535";  // client source ports lo[-hi]
     std::string dst = "10.0.0.1";
     uint16_t port = 80;
     uint64_t response_bytes = 0;  // client: bytes of a whole response (0: storm computes it; else the FIN ends it)
@@ -50,10 +51,21 @@ struct Options {
     uint16_t port_id = 0;
     std::string peer_mac;         // fixed next hop (no ARP); empty: resolve by ARP
     std::vector<std::string> eal; // EAL arguments (config `eal = [...]`, or after `--` on the command line)
+    // storm
+    uint32_t lanes = 1;           // client/server lcore pairs, each pair joined by its own net_ring pair
     // outcome
     double fail_tolerance = 0.0;  // fraction of attempted connections allowed to fail before exit status 1
     bool quiet = false;
     bool hold = false;            // server/client: after the run, keep the port open until SIGINT/SIGTERM (memif peers)
+};
+
+// The most storm lanes: 2 lcores each, and DPDK 22.11 (Debian) has RTE_MAX_LCORE 128.
+inline constexpr uint32_t kMaxLanes = 64;
+
+// A client lane's share of the source tuple space: addresses x ports, inclusive.
+struct SrcSlice {
+    Ipv4 lo, hi;
+    uint16_t port_lo = 1024, port_hi = 65535;
 };
 
 // Adds the options to a subcommand (each writes into `o`).
@@ -65,6 +77,15 @@ void add_options(CLI::App& cmd, Options& o);
 
 // Parsers shared with the runner.
 [[nodiscard]] bool parse_range(const std::string& s, Ipv4& lo, Ipv4& hi);
+// "lo[-hi]" ports, 1 <= lo <= hi <= 65535.
+[[nodiscard]] bool parse_port_range(const std::string& s, uint16_t& lo, uint16_t& hi);
+// `lanes` disjoint slices of the source tuple space (--src x --src-ports), one per client lane: the addresses
+// split into contiguous runs when there are at least as many as lanes, otherwise every lane gets all the
+// addresses and a contiguous run of the ports. Empty when the space cannot give each lane a slice.
+[[nodiscard]] std::vector<SrcSlice> split_sources(const Options& o, uint32_t lanes);
+// "a.b.c.d-e.f.g.h" / "lo-hi" (one value when lo == hi).
+[[nodiscard]] std::string range_text(Ipv4 lo, Ipv4 hi);
+[[nodiscard]] std::string range_text(uint16_t lo, uint16_t hi);
 [[nodiscard]] engine::CloseMode close_mode(const std::string& s);
 [[nodiscard]] tcp::StackConfig stack_config(const Options& o);
 [[nodiscard]] engine::ServerConfig server_config(const Options& o);

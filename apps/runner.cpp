@@ -127,6 +127,48 @@ Memory side_memory(const std::vector<Lane>& lanes, bool client) {
     return m;
 }
 
+// One side's lanes one by one (JSON `per_lane`, when the side ran more than one), from the same snapshots the
+// side's totals were added up from.
+json lanes_json(const std::vector<Lane>& lanes, const std::vector<engine::WorkerStats>& fin, bool client) {
+    json out = json::array();
+    for (size_t i = 0; i < lanes.size(); ++i) {
+        if ((lanes[i].client != nullptr) != client) continue;
+        const engine::WorkerStats& w = fin[i];
+        json l = {{"lcore", lanes[i].lcore}};
+        if (client && lanes[i].src) {
+            l["src"] = range_text(lanes[i].src->lo, lanes[i].src->hi);
+            l["src_ports"] = range_text(lanes[i].src->port_lo, lanes[i].src->port_hi);
+        }
+        l["app"] = stats::to_json(w.app);
+        l["rx_packets"] = w.engine.rx_packets;
+        l["tx_packets"] = w.engine.tx_packets;
+        l["active"] = w.active;
+        l["timewait"] = w.timewait;
+        l["half_open"] = w.half_open;
+        out.push_back(std::move(l));
+    }
+    return out;
+}
+
+// Text lines per lane under a side's summary line (when the side ran more than one lane).
+void print_lanes(const std::vector<Lane>& lanes, const std::vector<engine::WorkerStats>& fin, bool client) {
+    unsigned k = 0;
+    for (size_t i = 0; i < lanes.size(); ++i) {
+        if ((lanes[i].client != nullptr) != client) continue;
+        const auto& a = fin[i].app;
+        if (client) {
+            const SrcSlice src = lanes[i].src.value_or(SrcSlice{});
+            std::printf("    lane %u (lcore %u, src %s ports %s): attempted %lu, completed %lu, failed %lu\n", k,
+                        lanes[i].lcore, range_text(src.lo, src.hi).c_str(),
+                        range_text(src.port_lo, src.port_hi).c_str(), a.conn_attempted, a.conn_completed, a.conn_failed);
+        } else {
+            std::printf("    lane %u (lcore %u): accepted %lu, responses %lu, completed %lu, failed %lu\n", k,
+                        lanes[i].lcore, a.conn_accepted, a.responses_sent, a.conn_completed, a.conn_failed);
+        }
+        ++k;
+    }
+}
+
 json memory_json(const Memory& m) {
     return {{"lanes", m.lanes},
             {"max_conns", m.max_conns},
@@ -180,6 +222,14 @@ std::string make_lane(Lane& lane, const Options& o, bool client, engine::WorkerC
     const uint64_t rss0 = resident_bytes();
     if (client) {
         engine::ClientConfig cc = client_config(o);
+        if (lane.src) {
+            cc.src_lo = lane.src->lo;
+            cc.src_hi = lane.src->hi;
+            cc.sport_lo = lane.src->port_lo;
+            cc.sport_hi = lane.src->port_hi;
+        } else {
+            lane.src = SrcSlice{cc.src_lo, cc.src_hi, cc.sport_lo, cc.sport_hi};
+        }
         cc.queue = wc.queue;
         cc.rss = rss;
         cc.reta = reta;
@@ -294,7 +344,14 @@ int run_lanes(std::vector<Lane>& lanes, const Options& o, const std::string& tit
     rte_eal_mp_wait_lcore();
     lanes[0].worker->flush();
     lanes[0].worker->publish();
-    collect(lanes, cli, srv);
+    // The final figures, read once: the sides' totals and the per-lane figures come from the same snapshots.
+    std::vector<engine::WorkerStats> fin(lanes.size());
+    cli = Side{};
+    srv = Side{};
+    for (size_t i = 0; i < lanes.size(); ++i) {
+        fin[i] = lanes[i].worker->read();
+        (lanes[i].client ? cli : srv).add(fin[i]);
+    }
 
     const double run_s = static_cast<double>((stopped_at ? stopped_at : rte_rdtsc()) - t0) / static_cast<double>(hz);
     stats::LatencyHistogram conn_lat, resp_lat;
@@ -312,6 +369,7 @@ int run_lanes(std::vector<Lane>& lanes, const Options& o, const std::string& tit
         std::printf("  client (%u lcores): attempted %lu, completed %lu, failed %lu (refused %lu, reset %lu, timeout %lu)\n",
                     cli.lanes, a.conn_attempted, a.conn_completed, a.conn_failed, a.conn_failed_refused,
                     a.conn_failed_reset, a.conn_failed_timeout);
+        if (cli.lanes > 1) print_lanes(lanes, fin, true);
         if (a.conn_reset_at_close != 0)
             std::printf("  client: %lu completed connections were ended by a peer RST after our FIN (the peer had "
                         "dropped them; counted completed)\n", a.conn_reset_at_close);
@@ -322,6 +380,7 @@ int run_lanes(std::vector<Lane>& lanes, const Options& o, const std::string& tit
         const auto& a = srv.s.app;
         std::printf("  server (%u lcores): accepted %lu, responses %lu, completed %lu, failed %lu; TIME_WAIT now %u\n",
                     srv.lanes, a.conn_accepted, a.responses_sent, a.conn_completed, a.conn_failed, srv.s.timewait);
+        if (srv.lanes > 1) print_lanes(lanes, fin, false);
     }
     std::printf("  rate %.0f connections/s, %.2f Mpps received, %.1f packets/connection\n", cps, pps / 1e6,
                 completed ? static_cast<double>(cli.s.engine.rx_packets + srv.s.engine.rx_packets) /
@@ -345,10 +404,12 @@ int run_lanes(std::vector<Lane>& lanes, const Options& o, const std::string& tit
                                {"response", stats::to_json(resp_lat.summary())}};
             j["client"] = side_json(cli);
             j["client"]["memory"] = memory_json(cmem);
+            if (cli.lanes > 1) j["client"]["per_lane"] = lanes_json(lanes, fin, true);
         }
         if (srv.lanes) {
             j["server"] = side_json(srv);
             j["server"]["memory"] = memory_json(smem);
+            if (srv.lanes > 1) j["server"]["per_lane"] = lanes_json(lanes, fin, false);
         }
         j["connections_per_s"] = cps;
         j["packets_per_s"] = pps;

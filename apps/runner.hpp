@@ -2,6 +2,7 @@
 // figures per second, then a summary in text and, with --json, JSON.
 #pragma once
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,10 +23,14 @@ struct Lane {
     // application slots, worker), measured by make_lane; and the bytes of its mbuf pool (set by the caller).
     uint64_t rss_bytes = 0;
     uint64_t pool_bytes = 0;
+    // Client: its source tuples. Set by the caller to give the lane a slice of --src x --src-ports (storm
+    // lanes); make_lane fills in the whole range otherwise.
+    std::optional<SrcSlice> src;
 };
 
 // Builds the lane's application, capture file and worker (the worker config's stack, pool, port and queue
 // are the caller's). Returns an error text, or empty.
+// A client uses the lane's `src` slice when set.
 // A client on a multi-queue RSS port gets the port's key and RETA mirror to pick its source ports.
 [[nodiscard]] std::string make_lane(Lane& lane, const Options& o, bool client, engine::WorkerConfig wc,
                                     TscRate rate, Instant now, const flow::ToeplitzV4* rss = nullptr,

@@ -13,6 +13,8 @@
 #include <rte_mempool.h>
 #include <rte_ring.h>
 
+#include <sched.h>
+
 #include <iostream>
 #include <optional>
 #include <string_view>
@@ -33,7 +35,7 @@ namespace {
 // Everything the data path needs to outlive the lanes.
 struct Rig {
     std::vector<io::MempoolPtr> pools;
-    std::optional<io::RingPair> ring;
+    std::vector<io::RingPair> rings;
     std::vector<io::Port> ports;
     std::unique_ptr<flow::ToeplitzV4> rss;
     std::unique_ptr<flow::Reta> reta;
@@ -88,14 +90,56 @@ engine::WorkerConfig worker_config(const Options& o, const io::Port& port, uint1
     return w;
 }
 
+// The CPUs this process may run on (its affinity set), in order.
+std::vector<unsigned> allowed_cpus() {
+    std::vector<unsigned> out;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof(set), &set) != 0) return out;
+    for (unsigned c = 0; c < CPU_SETSIZE; ++c)
+        if (CPU_ISSET(c, &set)) out.push_back(c);
+    return out;
+}
+
+// EAL's --lcores mapping for `lanes` storm lanes: lcore k on the k-th allowed CPU, round robin, so lcores share
+// CPUs when there are fewer CPUs than 2 x lanes ("0@0,1@1,2@0,3@1" for 2 lanes on 2 CPUs). Lane i's server
+// is lcore 2i and its client lcore 2i+1.
+std::string storm_lcore_map(uint32_t lanes, const std::vector<unsigned>& cpus) {
+    std::string m;
+    for (unsigned k = 0; k < 2 * lanes; ++k) {
+        if (!m.empty()) m += ',';
+        m += std::to_string(k) + "@" + std::to_string(cpus.empty() ? k : cpus[k % cpus.size()]);
+    }
+    return m;
+}
+
 int run_storm(Options& o) {
+    const uint32_t n = o.lanes;
     io::EalDefaults d;
     // Without hugepages a 2368-byte mbuf takes a 4 KiB page of its own (objects do not cross pages): the EAL
-    // memory is sized from the pool, plus 512 MiB for rings, tables' EAL parts and the rest.
-    d.memory_mb = 512 + static_cast<uint32_t>((uint64_t{pool_mbufs(o, 2)} * 4096) >> 20);
+    // memory is sized from the pools (one per lane), plus 512 MiB for rings, tables' EAL parts and the rest.
+    d.memory_mb = 512 + n * static_cast<uint32_t>((uint64_t{pool_mbufs(o, 2)} * 4096) >> 20);
     d.lcores = "0-1";
     auto args = io::embedded_eal_args(d);
     args.push_back("--log-level=lib.eal:error");
+    if (n > 1) {
+        // 2n lcores: `--lcores` maps them onto the CPUs this process may use, several to a CPU when needed
+        // (`-l` gives one lcore per CPU). EAL refuses -l together with --lcores ("Option --lcores is ignored,
+        // because (-l) is set!"), so -l goes; one lane keeps `-l 0-1` as it always had.
+        const std::vector<unsigned> cpus = allowed_cpus();
+        const std::string map = storm_lcore_map(n, cpus);
+        for (size_t i = 0; i + 1 < args.size(); ++i)
+            if (args[i] == "-l") {
+                args[i] = "--lcores";
+                args[i + 1] = map;
+                break;
+            }
+        std::cerr << "synwave: storm: " << n << " lanes, EAL --lcores " << map;
+        if (cpus.size() < 2 * n)
+            std::cerr << " (" << 2 * n << " lcores on " << cpus.size()
+                      << " CPU(s): lcores share CPUs, so the rate is not per core)";
+        std::cerr << "\n";
+    }
     if (auto chk = io::check_eal_args(args); !chk.ok()) {
         std::cerr << "synwave: " << chk.error() << "\n";
         return 2;
@@ -110,20 +154,26 @@ int run_storm(Options& o) {
     int rc = 2;
     {
         Rig rig;
-        // One pool for both lanes: a lane frees the mbufs it received into its own lcore cache of the pool and
-        // takes them out again for its next frames, still in its cache (LIFO). With a pool per lane every mbuf
-        // went back through the other lane's pool ring and came out cold: 0.79 -> 0.99 M connections/s
-        // (medians of 6 x 4 s, same session).
-        std::string err = open_pools(rig, "storm", 1, o, 2);
-        auto pair = io::RingPair::create("storm", 16384);
-        if (err.empty() && !pair.ok()) err = "ring pair: " + pair.error();
-        if (err.empty()) {
-            rig.ring.emplace(std::move(pair.value()));
-            for (uint16_t id : {rig.ring->port_a(), rig.ring->port_b()}) {
+        // One pool per lane, shared by its client and server: a lcore frees the mbufs it received into its own
+        // cache of the pool and takes them out again for its next frames, still in its cache (LIFO). With a
+        // pool per lcore every mbuf went back through the other lcore's pool ring and came out cold: 0.79 ->
+        // 0.99 M connections/s (medians of 6 x 4 s, same session).
+        std::string err = open_pools(rig, "storm", n, o, 2);
+        // Lane i's client talks only to lane i's server, over ring pair i, from its own slice of the tuples.
+        std::vector<io::RingPair>& rings = rig.rings;
+        rings.reserve(n);
+        for (uint32_t i = 0; i < n && err.empty(); ++i) {
+            auto pair = io::RingPair::create(i == 0 ? std::string("storm") : "storm" + std::to_string(i), 16384);
+            if (!pair.ok()) {
+                err = "ring pair: " + pair.error();
+                break;
+            }
+            rings.push_back(std::move(pair.value()));
+            for (uint16_t id : {rings.back().port_a(), rings.back().port_b()}) {
                 io::PortConfig pc;
                 pc.port_id = id;
                 pc.rx_desc = pc.tx_desc = 4096;
-                rte_mempool* pool = rig.pools[0].get();
+                rte_mempool* pool = rig.pools[i].get();
                 auto port = io::Port::open(pc, std::span<rte_mempool* const>(&pool, 1));
                 if (!port.ok()) {
                     err = "port: " + port.error();
@@ -135,27 +185,43 @@ int run_storm(Options& o) {
         if (err.empty()) {
             const TscRate rate{rte_get_tsc_hz()};
             const Instant now{rte_rdtsc()};
-            Ipv4 lo, hi;
-            // Lane 0 (main lcore): the server on port a; lane 1: the client on port b. Neighbours are fixed.
-            engine::WorkerConfig ws = worker_config(o, rig.ports[0], 0, rig.pools[0].get());
-            ws.ip_lo = ws.ip_hi = *Ipv4::parse(o.dst);
-            ws.static_neighbour = true;
-            ws.neighbour_mac = rig.ports[1].mac();
-            engine::WorkerConfig wc = worker_config(o, rig.ports[1], 0, rig.pools[0].get());
-            (void)parse_range(o.src, lo, hi);
-            wc.ip_lo = lo;
-            wc.ip_hi = hi;
-            wc.static_neighbour = true;
-            wc.neighbour_mac = rig.ports[0].mac();
-            rig.lanes.resize(2);
-            rig.lanes[0].lcore = rte_get_main_lcore();
-            rig.lanes[1].lcore = rte_get_next_lcore(rte_get_main_lcore(), 1, 0);
-            err = make_lane(rig.lanes[0], o, false, ws, rate, now);
-            if (err.empty()) err = make_lane(rig.lanes[1], o, true, wc, rate, now);
-            for (Lane& l : rig.lanes) l.pool_bytes = mempool_bytes(rig.pools[0].get()) / rig.lanes.size();  // shared
+            const std::vector<SrcSlice> slices = split_sources(o, n);
+            // Lane i: the server (lcore 2i; lane 0's is the main lcore) on port a of pair i, the client
+            // (lcore 2i+1) on port b. Neighbours are fixed.
+            rig.lanes.resize(2 * n);
+            unsigned lcore = rte_get_main_lcore();
+            for (uint32_t i = 0; i < n && err.empty(); ++i) {
+                const io::Port& pa = rig.ports[2 * i];
+                const io::Port& pb = rig.ports[2 * i + 1];
+                rte_mempool* pool = rig.pools[i].get();
+                engine::WorkerConfig ws = worker_config(o, pa, 0, pool);
+                ws.ip_lo = ws.ip_hi = *Ipv4::parse(o.dst);
+                ws.static_neighbour = true;
+                ws.neighbour_mac = pb.mac();
+                engine::WorkerConfig wc = worker_config(o, pb, 0, pool);
+                wc.ip_lo = slices[i].lo;
+                wc.ip_hi = slices[i].hi;
+                wc.static_neighbour = true;
+                wc.neighbour_mac = pa.mac();
+                Lane& srv = rig.lanes[2 * i];
+                Lane& cli = rig.lanes[2 * i + 1];
+                srv.lcore = lcore;
+                lcore = rte_get_next_lcore(lcore, 1, 0);
+                cli.lcore = lcore;
+                lcore = rte_get_next_lcore(lcore, 1, 0);
+                if (n > 1) cli.src = slices[i];  // one lane: the whole range, as make_lane gives it
+                err = make_lane(srv, o, false, ws, rate, now);
+                if (err.empty()) err = make_lane(cli, o, true, wc, rate, now);
+                const uint64_t pool_bytes = mempool_bytes(pool) / 2;  // shared by the lane's two lcores
+                srv.pool_bytes = cli.pool_bytes = pool_bytes;
+                if (err.empty()) srv.worker->stack().listen(o.port);
+            }
             if (err.empty()) {
-                rig.lanes[0].worker->stack().listen(o.port);
-                rc = run_lanes(rig.lanes, o, "synwave storm: net_ring pair, 1 client lcore + 1 server lcore");
+                const std::string title =
+                    n == 1 ? std::string("synwave storm: net_ring pair, 1 client lcore + 1 server lcore")
+                           : "synwave storm: " + std::to_string(n) + " net_ring pairs, " + std::to_string(n) +
+                                 " client lcores + " + std::to_string(n) + " server lcores";
+                rc = run_lanes(rig.lanes, o, title);
             }
         }
         if (!err.empty()) std::cerr << "synwave: " << err << "\n";
@@ -291,8 +357,8 @@ int main(int argc, char** argv) {
     }
     if (o.mode == Mode::Storm && (!eal.empty() || !o.eal.empty())) {
         // Said, not ignored: a user who passes -l or --vdev expects them to take effect.
-        std::cerr << "synwave: storm builds its own EAL arguments (2 lcores, --no-huge, a net_ring pair); EAL "
-                     "arguments are for server and client (after `--` or `eal = [...]`)\n";
+        std::cerr << "synwave: storm builds its own EAL arguments (2 lcores and a net_ring pair per --lanes lane, "
+                     "--no-huge); EAL arguments are for server and client (after `--` or `eal = [...]`)\n";
         return 2;
     }
     return o.mode == Mode::Storm ? run_storm(o) : run_port(o, eal);
