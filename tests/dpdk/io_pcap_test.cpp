@@ -17,27 +17,13 @@
 #include "io/mempool.hpp"
 #include "io/pcap.hpp"
 #include "io_test_util.hpp"
+#include "temp_dir.hpp"
 
 namespace synwave::io {
 namespace {
 
-namespace fs = std::filesystem;
-
 using namespace testutil;
-
-// A scratch directory under $TMPDIR (or /tmp), removed with everything in it when the test ends.
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        const char* base = std::getenv("TMPDIR");
-        std::string tmpl = std::string(base && *base ? base : "/tmp") + "/swtest-io-XXXXXX";
-        if (mkdtemp(tmpl.data()) != nullptr) path = tmpl;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        if (!path.empty()) fs::remove_all(path, ec);
-    }
-};
+using synwave::testutil::TempDir;
 
 TEST(Pcap, PerLcorePaths) {
     EXPECT_EQ(per_lcore_pcap_path("trace.pcap", 3), "trace-lcore3.pcap");
@@ -54,7 +40,7 @@ TEST(Pcap, ClockTurnsTscIntoWallNanoseconds) {
 }
 
 TEST(Pcap, WrittenFramesReadBackByteExact) {
-    TempDir dir;
+    TempDir dir("swtest-io");
     ASSERT_FALSE(dir.path.empty());
     const std::string file = (dir.path / "cap.pcap").string();
     MempoolPtr pool = pool_or_fail("swt_pcap", 31, 0);
@@ -131,7 +117,7 @@ TEST(Pcap, OpenFailureIsAnError) {
 
 TEST(Pcap, TsharkReadsTheCapture) {
     if (std::system("command -v tshark >/dev/null 2>&1") != 0) GTEST_SKIP() << "tshark is not installed";
-    TempDir dir;
+    TempDir dir("swtest-io");
     ASSERT_FALSE(dir.path.empty());
     const std::string file = (dir.path / "cap.pcap").string();
     {
