@@ -28,7 +28,8 @@ Worker::Worker(const WorkerConfig& cfg, TscRate rate, Instant now, const tcp::Se
       stack_(cfg.stack, rate, now, secrets, app),
       app_(app),
       tx_(cfg.port, cfg.queue, rate.us(50), now),
-      arp_(new ArpEntry[kArpSlots]()) {
+      arp_(new ArpEntry[kArpSlots]()),
+      tpl_(wire::make_tcp_template(wire::L2{cfg.mac, Mac{}})) {
     now_ = now;
     last_publish_ = now;
 }
@@ -237,14 +238,9 @@ void Worker::transmit() {
 void Worker::build_and_send(const tcp::OutSegment& o, rte_mbuf* m) {
     Mac dmac;  // zero while unresolved: the frame is built and held until the ARP reply fills it in
     const bool resolved = resolve(o.dst, dmac);
-    wire::L2L3 h;
-    h.l2.src = cfg_.mac;
-    h.l2.dst = dmac;
-    h.ip_src = o.src;
-    h.ip_dst = o.dst;
-    h.ip_id = ip_id_++;
     const auto mode = cfg_.tx_csum_offload ? wire::CsumMode::Offload : wire::CsumMode::Software;
-    const uint32_t len = wire::build_tcp_frame(rte_pktmbuf_mtod(m, uint8_t*), rte_pktmbuf_tailroom(m), h, o.seg, mode);
+    const uint32_t len = wire::build_tcp_frame(rte_pktmbuf_mtod(m, uint8_t*), rte_pktmbuf_tailroom(m), tpl_, dmac,
+                                               o.src, o.dst, ip_id_++, o.seg, mode);
     if (len == 0) {  // larger than an mbuf's room
         ++c_.tx_build_failed;
         rte_pktmbuf_free(m);

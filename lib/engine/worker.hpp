@@ -131,6 +131,7 @@ private:
     };
     static constexpr uint32_t kArpSlots = 4096;
     std::unique_ptr<ArpEntry[]> arp_;
+    wire::TcpFrameTemplate tpl_;  // Ethernet source and IPv4 constants of every TCP frame this worker sends
     // Frames waiting for an ARP answer (bounded; what waits over 1 s is dropped: TCP will resend it).
     struct Held {
         rte_mbuf* m;

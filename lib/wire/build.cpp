@@ -24,28 +24,41 @@ L2L3 l2l3_of(const ParsedFrame& f) {
     return L2L3{L2{f.src, f.dst, f.has_vlan, f.vlan_tci}, f.ip_src, f.ip_dst, f.ip_id, f.ttl, f.ip_tos};
 }
 
+TcpFrameTemplate make_tcp_template(const L2& l2, uint8_t ttl, uint8_t tos) {
+    TcpFrameTemplate t;
+    write_l2(t.bytes, l2, eth::kTypeIpv4);
+    t.l2_len = static_cast<uint8_t>(l2_header_len(l2));
+    uint8_t* ip = t.bytes + t.l2_len;
+    ip[ipv4::kOffVerIhl] = 0x45;  // version 4, IHL 5: no options
+    ip[ipv4::kOffTos] = tos;
+    store_be16(ip + ipv4::kOffFrag, ipv4::kFlagDf);  // DF: TCP does path MTU discovery (RFC 1191), never fragments
+    ip[ipv4::kOffTtl] = ttl;
+    ip[ipv4::kOffProto] = ipv4::kProtoTcp;
+    t.ip_sum = csum_add(ip, ipv4::kMinHeader, 0);  // length, ID, checksum and addresses are still zero
+    return t;
+}
+
 uint32_t build_tcp_frame(uint8_t* buf, uint32_t cap, const L2L3& h, const TcpSegment& seg, CsumMode mode) {
+    return build_tcp_frame(buf, cap, make_tcp_template(h.l2, h.ttl, h.tos), h.l2.dst, h.ip_src, h.ip_dst, h.ip_id,
+                           seg, mode);
+}
+
+uint32_t build_tcp_frame(uint8_t* buf, uint32_t cap, const TcpFrameTemplate& tpl, const Mac& dst, Ipv4 ip_src,
+                         Ipv4 ip_dst, uint16_t ip_id, const TcpSegment& seg, CsumMode mode) {
     const TcpOptionsLayout lay = tcp_options_layout(seg.opt);
-    const uint32_t l2_len = l2_header_len(h.l2);
+    const uint32_t l2_len = tpl.l2_len;
     const uint32_t tcp_hlen = tcp::kMinHeader + lay.len;
     if (SYNWAVE_UNLIKELY(seg.payload_len > ipv4::kMaxTotalLen)) return 0;  // keeps the sums below from wrapping
     const uint32_t ip_total = ipv4::kMinHeader + tcp_hlen + seg.payload_len;
     if (SYNWAVE_UNLIKELY(ip_total > ipv4::kMaxTotalLen || l2_len + ip_total > cap)) return 0;
-
-    write_l2(buf, h.l2, eth::kTypeIpv4);
-
+    std::memcpy(buf, tpl.bytes, sizeof(tpl.bytes));  // fixed size: a few vector moves; what the tag-less prefix
+                                                     // does not use is overwritten by the TCP header below
+    store_mac(buf + eth::kOffDst, dst);
     uint8_t* ip = buf + l2_len;
-    ip[ipv4::kOffVerIhl] = 0x45;  // version 4, IHL 5: no options
-    ip[ipv4::kOffTos] = h.tos;
     store_be16(ip + ipv4::kOffTotalLen, static_cast<uint16_t>(ip_total));
-    store_be16(ip + ipv4::kOffId, h.ip_id);
-    store_be16(ip + ipv4::kOffFrag, ipv4::kFlagDf);  // DF: TCP does path MTU discovery (RFC 1191), never fragments
-    ip[ipv4::kOffTtl] = h.ttl;
-    ip[ipv4::kOffProto] = ipv4::kProtoTcp;
-    store_raw16(ip + ipv4::kOffCsum, 0);
-    store_be32(ip + ipv4::kOffSrc, h.ip_src.v);
-    store_be32(ip + ipv4::kOffDst, h.ip_dst.v);
-
+    store_be16(ip + ipv4::kOffId, ip_id);
+    store_be32(ip + ipv4::kOffSrc, ip_src.v);
+    store_be32(ip + ipv4::kOffDst, ip_dst.v);
     uint8_t* t = ip + ipv4::kMinHeader;
     store_be16(t + tcp::kOffSrcPort, seg.src_port);
     store_be16(t + tcp::kOffDstPort, seg.dst_port);
@@ -57,14 +70,15 @@ uint32_t build_tcp_frame(uint8_t* buf, uint32_t cap, const L2L3& h, const TcpSeg
     store_raw16(t + tcp::kOffCsum, 0);
     store_be16(t + tcp::kOffUrgent, seg.urgent);
     write_tcp_options(t + tcp::kMinHeader, seg.opt, lay);
-
     uint8_t* payload = t + tcp_hlen;
     if (seg.payload_len != 0 && seg.payload != payload) std::memcpy(payload, seg.payload, seg.payload_len);
-
     const uint32_t tcp_len = tcp_hlen + seg.payload_len;
-    const uint32_t pseudo = csum_pseudo(h.ip_src, h.ip_dst, ipv4::kProtoTcp, static_cast<uint16_t>(tcp_len));
+    const uint32_t pseudo = csum_pseudo(ip_src, ip_dst, ipv4::kProtoTcp, static_cast<uint16_t>(tcp_len));
     if (mode == CsumMode::Software) {
-        store_raw16(ip + ipv4::kOffCsum, csum_finish(csum_add(ip, ipv4::kMinHeader, 0)));
+        // The words the template left zero, added to its sum: total length, ID, the two addresses.
+        const uint64_t s = uint64_t{tpl.ip_sum} + hton16(static_cast<uint16_t>(ip_total)) + hton16(ip_id) +
+                           hton32(ip_src.v) + hton32(ip_dst.v);
+        store_raw16(ip + ipv4::kOffCsum, csum_finish(detail::fold64(s)));
         store_raw16(t + tcp::kOffCsum, csum_finish(csum_add(t, tcp_len, pseudo)));
     } else {
         store_raw16(t + tcp::kOffCsum, csum_fold(pseudo));
