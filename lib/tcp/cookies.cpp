@@ -12,12 +12,9 @@ using wire::TcpSegment;
 void Stack::send_cookie_synack(const InSegment& in, const flow::FlowKey& key) {
     const TcpSegment& s = in.seg;
     const CookieIsn c = cookies_.make(tuple_of(key), s.seq, s.opt.has_mss ? s.opt.mss : 536, cookie_count(now_, rate_));
-    TcpSegment* rp = new_segment(key, SYN | ACK, c.isn, s.seq + 1);
+    TcpSegment* rp = new_syn(key, SYN | ACK, c.isn, s.seq + 1);
     if (!rp) return;
     TcpSegment& r = *rp;
-    r.window = static_cast<uint16_t>(std::min<uint32_t>(cfg_.rcv_wnd, 0xFFFF));
-    r.opt.has_mss = true;
-    r.opt.mss = cfg_.mss;
     // Without timestamps there is nowhere to keep window scale and SACK-permitted: they are not offered
     // (Linux does the same, cookie_v4_check / tcp_synack_options).
     if (cfg_.timestamps && s.opt.has_ts) {

@@ -54,28 +54,40 @@ void Stack::send_data(Tcb& t, Seq seq, uint32_t len, bool fin) {
     emit(t, fl, seq, len ? t.tx_data + static_cast<uint32_t>(seq - t.tx_seq) : nullptr, len);
 }
 
+// A SYN or SYN-ACK: the window is never scaled in it (RFC 7323 §2.2) and it carries our MSS (RFC 9293 §3.7.1).
+TcpSegment* Stack::new_syn(const flow::FlowKey& k, uint8_t flags, Seq seq, Seq ack) {
+    TcpSegment* s = new_segment(k, flags, seq, ack);
+    if (!s) return nullptr;
+    s->window = static_cast<uint16_t>(std::min<uint32_t>(cfg_.rcv_wnd, 0xFFFF));
+    s->opt.has_mss = true;
+    s->opt.mss = cfg_.mss;
+    return s;
+}
+
+// A SYN-ACK's options: only what the peer's SYN offered and we allow (`negotiated`: tcbflag::kTsOk | kSackOk |
+// kWsOk), RFC 7323 §1.3 and RFC 2018 §2.
+void Stack::synack_options(TcpSegment& s, uint8_t negotiated, uint32_t tsecr) const {
+    s.opt.sack_permitted = (negotiated & tcbflag::kSackOk) != 0;
+    if (negotiated & tcbflag::kTsOk) add_ts(s, tsecr);
+    if (negotiated & tcbflag::kWsOk) {
+        s.opt.has_wscale = true;
+        s.opt.wscale = rcv_wscale_;
+    }
+}
+
 void Stack::emit_syn(Tcb& t, bool with_ack) {
-    TcpSegment* sp = new_segment(t.key, with_ack ? (SYN | ACK) : SYN, t.iss, t.rcv_nxt);
-    if (!sp) return;
-    TcpSegment& s = *sp;
-    // RFC 7323 §2.2: the window in a SYN or SYN-ACK is never scaled.
-    s.window = static_cast<uint16_t>(std::min<uint32_t>(cfg_.rcv_wnd, 0xFFFF));
-    s.opt.has_mss = true;
-    s.opt.mss = cfg_.mss;
+    TcpSegment* s = new_syn(t.key, with_ack ? (SYN | ACK) : SYN, t.iss, t.rcv_nxt);
+    if (!s) return;
     if (!with_ack) {  // active open: offer everything configured
-        s.opt.sack_permitted = cfg_.sack;
-        if (cfg_.timestamps) add_ts(s, 0);
+        s->opt.sack_permitted = cfg_.sack;
+        if (cfg_.timestamps) add_ts(*s, 0);
         if (cfg_.window_scale) {
-            s.opt.has_wscale = true;
-            s.opt.wscale = rcv_wscale_;
+            s->opt.has_wscale = true;
+            s->opt.wscale = rcv_wscale_;
         }
-    } else {  // SYN-ACK: only what the peer offered (RFC 7323 §1.3, RFC 2018 §2)
-        s.opt.sack_permitted = (t.flags & tcbflag::kSackOk) != 0;
-        if (t.flags & tcbflag::kTsOk) add_ts(s, t.ts_recent);
-        if (t.flags & tcbflag::kWsOk) {
-            s.opt.has_wscale = true;
-            s.opt.wscale = t.rcv_wscale;
-        }
+    } else {
+        synack_options(*s, static_cast<uint8_t>(t.flags & (tcbflag::kTsOk | tcbflag::kSackOk | tcbflag::kWsOk)),
+                       t.ts_recent);
         t.flags &= static_cast<uint16_t>(~(tcbflag::kAckNow | tcbflag::kAckDelayed));
     }
     t.snd_nxt = t.iss + 1;
@@ -89,21 +101,10 @@ void Stack::emit_syn(Tcb& t, bool with_ack) {
     }
 }
 
-// <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> from a record, with the options the peer offered (RFC 7323 §1.3, RFC
-// 2018 §2); the window of a SYN-ACK is never scaled (RFC 7323 §2.2).
+// <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> from a record.
 void Stack::emit_synack(const SynRecord& r) {
-    TcpSegment* sp = new_segment(r.key, SYN | ACK, r.iss, r.irs + 1);
-    if (!sp) return;
-    TcpSegment& s = *sp;
-    s.window = static_cast<uint16_t>(std::min<uint32_t>(cfg_.rcv_wnd, 0xFFFF));
-    s.opt.has_mss = true;
-    s.opt.mss = cfg_.mss;
-    s.opt.sack_permitted = (r.opts.flags & tcbflag::kSackOk) != 0;
-    if (r.opts.flags & tcbflag::kTsOk) add_ts(s, r.opts.ts_recent);
-    if (r.opts.flags & tcbflag::kWsOk) {
-        s.opt.has_wscale = true;
-        s.opt.wscale = rcv_wscale_;
-    }
+    TcpSegment* s = new_syn(r.key, SYN | ACK, r.iss, r.irs + 1);
+    if (s) synack_options(*s, r.opts.flags, r.opts.ts_recent);
 }
 
 void Stack::emit_syn_record_ack(const SynRecord& r) {

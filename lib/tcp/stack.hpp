@@ -238,6 +238,8 @@ private:
         s.opt.tsecr = tsecr;
     }
     void emit(Tcb& t, uint8_t flags, Seq seq, const uint8_t* data, uint32_t len);
+    [[nodiscard]] wire::TcpSegment* new_syn(const flow::FlowKey& k, uint8_t flags, Seq seq, Seq ack);
+    void synack_options(wire::TcpSegment& s, uint8_t negotiated, uint32_t tsecr) const;
     void emit_syn(Tcb& t, bool with_ack);
     void emit_rst(const flow::FlowKey& k, Seq seq, Seq ack, bool with_ack);
     void emit_tw_ack(const TwRecord& w);
