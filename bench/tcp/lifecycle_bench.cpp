@@ -11,12 +11,17 @@
 // are reused only after 3.2 M connections. Both stacks run on one thread, one after the other: the figure
 // is the sum of both ends' costs per connection.
 //
+// With --server-first (and BM_ConnectionLifecycleServerFirst): the storm's shape, an HTTP/1.1 exchange where
+// the server closes with its response: SYN -> SYN-ACK -> request -> response + FIN -> FIN (acking both) -> ACK,
+// six segments, the TIME_WAIT record on the server.
+//
 // Run:
 //   build/bench/tcp/bench_lifecycle --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 // Instructions per connection (both ends), counting only the loop:
 //   valgrind --tool=callgrind --callgrind-out-file=/tmp/lifecycle.cg
 //       --toggle-collect='*run_connections*' build/bench/tcp/bench_lifecycle --count=100000
 //   callgrind_annotate /tmp/lifecycle.cg | head   (total Ir / 100000)
+//   (add --server-first after --count=N for the server-closes-first shape)
 // --count=N runs N connections outside Google Benchmark and prints a summary.
 #include "tcp/stack.hpp"
 
@@ -57,11 +62,11 @@ struct Tally {
 
 class ClientApp final : public App {
 public:
-    explicit ClientApp(Tally& t) : t_(t) {}
+    ClientApp(Tally& t, bool server_first) : t_(t), server_first_(server_first) {}
     // What this client acts on (the engine's Client declares the same way).
     [[nodiscard]] uint32_t interests() const override {
         return event_bit(EventKind::Connected) | event_bit(EventKind::Data) | event_bit(EventKind::Closed) |
-               event_bit(EventKind::Aborted);
+               event_bit(EventKind::Aborted) | (server_first_ ? event_bit(EventKind::PeerFin) : 0);
     }
     void on_event(Stack& st, const Event& ev) override {
         switch (ev.kind) {
@@ -71,23 +76,24 @@ public:
             break;
         case EventKind::Data:
             t_.response_bytes += ev.len;
-            if (ev.len == kResponseLen) st.close(ev.conn);
+            if (ev.len == kResponseLen && !server_first_) st.close(ev.conn);
             break;
+        case EventKind::PeerFin: st.close(ev.conn); break;
         case EventKind::Closed: ++t_.client_closed; break;
         case EventKind::Aborted: ++t_.aborted; break;
         case EventKind::Accepted:
-        case EventKind::SendDone:
-        case EventKind::PeerFin: break;
+        case EventKind::SendDone: break;
         }
     }
 
 private:
     Tally& t_;
+    bool server_first_;
 };
 
 class ServerApp final : public App {
 public:
-    explicit ServerApp(Tally& t) : t_(t) {}
+    ServerApp(Tally& t, bool server_first) : t_(t), server_first_(server_first) {}
     [[nodiscard]] uint32_t interests() const override {
         return event_bit(EventKind::Accepted) | event_bit(EventKind::Data) | event_bit(EventKind::PeerFin) |
                event_bit(EventKind::Closed) | event_bit(EventKind::Aborted);
@@ -97,7 +103,10 @@ public:
         case EventKind::Accepted: ++t_.accepted; break;
         case EventKind::Data:
             t_.request_bytes += ev.len;
-            if (ev.len == kRequestLen) (void)st.send(ev.conn, kResponse, kResponseLen);
+            if (ev.len == kRequestLen) {
+                (void)st.send(ev.conn, kResponse, kResponseLen);
+                if (server_first_) st.close(ev.conn);
+            }
             break;
         case EventKind::PeerFin: st.close(ev.conn); break;
         case EventKind::Closed: ++t_.server_closed; break;
@@ -109,6 +118,7 @@ public:
 
 private:
     Tally& t_;
+    bool server_first_;
 };
 
 StackConfig config() {
@@ -121,9 +131,11 @@ StackConfig config() {
 }
 
 struct Pair {
+    explicit Pair(bool sf) : server_first(sf) { server.listen(kServerPort); scratch.reserve(64); }
+    bool server_first;
     Tally tally;
-    ClientApp capp{tally};
-    ServerApp sapp{tally};
+    ClientApp capp{tally, server_first};
+    ServerApp sapp{tally, server_first};
     Instant now{1'000ull * 1'000'000'000};
     Stack client{config(), kRate, now, Secrets{{1, 2}, {3, 4}, {5, 6}}, &capp};
     Stack server{config(), kRate, now, Secrets{{7, 8}, {9, 10}, {11, 12}}, &sapp};
@@ -131,11 +143,6 @@ struct Pair {
     uint32_t next = 0;
     uint64_t segments = 0;
     bool stuck = false;
-
-    Pair() {
-        server.listen(kServerPort);
-        scratch.reserve(64);
-    }
 
     // Moves everything `from` emitted into `to`. Returns whether there was anything.
     bool pass(Stack& from, Stack& to) {
@@ -185,17 +192,19 @@ bool check(const Pair& p, uint64_t n, std::string* why) {
         return *why = "connections did not all complete", false;
     if (t.request_bytes != n * kRequestLen || t.response_bytes != n * kResponseLen)
         return *why = "payload bytes differ", false;
-    if (p.segments != 7 * n) return *why = "not seven segments per connection", false;
+    if (p.segments != (p.server_first ? 6 : 7) * n) return *why = "not 7 (6 server first) segments per connection", false;
     if (c.rtx_segments + s.rtx_segments + c.syn_rtx + s.synack_rtx + c.delayed_acks + s.delayed_acks != 0)
         return *why = "retransmissions or delayed ACKs on a clean path", false;
-    if (c.tw_entered != n || s.tw_entered != 0) return *why = "TIME_WAIT on the wrong side", false;
+    const TcpCounters& closer = p.server_first ? s : c;
+    const TcpCounters& other = p.server_first ? c : s;
+    if (closer.tw_entered != n || other.tw_entered != 0) return *why = "TIME_WAIT on the wrong side", false;
     if (p.client.active_conns() != 0 || p.server.active_conns() != 0) return *why = "TCBs left", false;
-    if (p.client.timewait_count() > 4096) return *why = "TIME_WAIT records not expiring", false;
+    if (p.client.timewait_count() + p.server.timewait_count() > 4096) return *why = "TIME_WAIT records not expiring", false;
     return true;
 }
 
-void BM_ConnectionLifecycle(benchmark::State& state) {
-    auto p = std::make_unique<Pair>();
+void lifecycle(benchmark::State& state, bool server_first) {
+    auto p = std::make_unique<Pair>(server_first);
     run_connections(*p, 10'000);  // warm up: TIME_WAIT population at its steady state
     const uint64_t before = p->tally.connected;
     for (auto _ : state) p->one();
@@ -207,9 +216,12 @@ void BM_ConnectionLifecycle(benchmark::State& state) {
     }
     state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
     state.counters["segments/conn"] = static_cast<double>(p->segments) / static_cast<double>(p->tally.connected);
-    state.counters["tw_live"] = p->client.timewait_count();
+    state.counters["tw_live"] = p->client.timewait_count() + p->server.timewait_count();
 }
+void BM_ConnectionLifecycle(benchmark::State& state) { lifecycle(state, false); }
+void BM_ConnectionLifecycleServerFirst(benchmark::State& state) { lifecycle(state, true); }
 BENCHMARK(BM_ConnectionLifecycle);
+BENCHMARK(BM_ConnectionLifecycleServerFirst);
 
 }  // namespace
 
@@ -218,13 +230,14 @@ int main(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
         if (std::strncmp(argv[i], "--count=", 8) != 0) continue;
         const uint64_t n = std::strtoull(argv[i] + 8, nullptr, 10);
-        auto p = std::make_unique<Pair>();
+        const bool server_first = i + 1 < argc && std::strcmp(argv[i + 1], "--server-first") == 0;
+        auto p = std::make_unique<Pair>(server_first);
         run_connections(*p, n);
         std::string why;
         const bool ok = check(*p, n, &why);
         std::printf("%llu connections, %llu segments, %u TIME_WAIT records live: %s%s\n",
                     static_cast<unsigned long long>(n), static_cast<unsigned long long>(p->segments),
-                    p->client.timewait_count(), ok ? "ok" : "FAILED: ", why.c_str());
+                    p->client.timewait_count() + p->server.timewait_count(), ok ? "ok" : "FAILED: ", why.c_str());
         return ok ? 0 : 1;
     }
     benchmark::Initialize(&argc, argv);
