@@ -217,7 +217,12 @@ void Worker::transmit() {
     while (i < n_out) {
         rte_mbuf* ms[64];
         const uint32_t k = std::min<uint32_t>(64, n_out - i);
-        if (SYNWAVE_UNLIKELY(rte_pktmbuf_alloc_bulk(cfg_.pool, ms, k) != 0)) {
+        // This turn's received mbufs first (still in cache, no trip through the pool), then the pool.
+        uint32_t got = 0;
+        while (got < k && nspare_ != 0) ms[got++] = spare_[--nspare_];
+        if (got < k && SYNWAVE_UNLIKELY(rte_pktmbuf_alloc_bulk(cfg_.pool, ms + got, k - got) != 0)) {
+            for (uint32_t j = 0; j < got; ++j) build_and_send(out[i + j], ms[j]);
+            i += got;
             for (; i < n_out; ++i) {
                 rte_mbuf* m = rte_pktmbuf_alloc(cfg_.pool);
                 if (m == nullptr) {
@@ -294,8 +299,12 @@ uint32_t Worker::run_once(Instant now) {
         for (uint16_t i = 0; i < n; ++i) {
             const uint32_t before = nkeep;
             handle(rx[i], now, keep, nkeep);
-            if (nkeep == before) {
-                rte_pktmbuf_free(rx[i]);  // payload pointers handed to the app were valid until here
+            if (nkeep == before) {  // payload pointers handed to the app were valid until here
+                if (nspare_ < kSpares && io::reuse_for_tx(rx[i], cfg_.pool)) {
+                    spare_[nspare_++] = rx[i];
+                } else {
+                    rte_pktmbuf_free(rx[i]);
+                }
             }
             // Build replies while the packet is hot (and before the out queue grows past a burst).
             if (stack_.out().size() >= 64) transmit();
@@ -305,6 +314,10 @@ uint32_t Worker::run_once(Instant now) {
     if (stack_.timers_due(now)) stack_.poll(now, cfg_.timer_budget);
     app_->tick(stack_, now);
     transmit();
+    if (nspare_ != 0) {  // what this turn's replies did not need goes back: nothing is held between turns
+        rte_pktmbuf_free_bulk(spare_, nspare_);
+        nspare_ = 0;
+    }
     (void)tx_.flush();
     sync_tx_counters();
     if (now.cycles - last_publish_.cycles >= rate_.ms(kPublishMs).cycles) {

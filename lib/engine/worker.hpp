@@ -131,6 +131,11 @@ private:
     };
     static constexpr uint32_t kArpSlots = 4096;
     std::unique_ptr<ArpEntry[]> arp_;
+    // Received mbufs this turn is done with, reused for this turn's frames (io::reuse_for_tx); freed at the
+    // end of the turn.
+    static constexpr uint32_t kSpares = 64;
+    rte_mbuf* spare_[kSpares] = {};
+    uint32_t nspare_ = 0;
     wire::TcpFrameTemplate tpl_;  // Ethernet source and IPv4 constants of every TCP frame this worker sends
     // Frames waiting for an ARP answer (bounded; what waits over 1 s is dropped: TCP will resend it).
     struct Held {

@@ -70,6 +70,16 @@ inline void set_tx_tcp_csum_offload(rte_mbuf* m, uint16_t l2_len, uint16_t l3_le
     m->l3_len = l3_len & 0x1ff;  // 9-bit field
 }
 
+// Whether a received mbuf, done with, can carry one of our frames next instead of going back to the pool and
+// another coming out: a direct, single-segment buffer of `pool` that nobody else holds (refcnt 1). If so it is
+// reset as rte_pktmbuf_alloc() would leave it (empty, default headroom, no offload flags); its lines are still
+// in this core's cache.
+[[nodiscard]] inline bool reuse_for_tx(rte_mbuf* m, const rte_mempool* pool) {
+    if (m->pool != pool || m->nb_segs != 1 || !RTE_MBUF_DIRECT(m) || rte_mbuf_refcnt_read(m) != 1) return false;
+    rte_pktmbuf_reset(m);
+    return true;
+}
+
 // Removes TX offload requests, e.g. from an RX mbuf reused for a reply with software checksums.
 inline void clear_tx_offload(rte_mbuf* m) {
     m->ol_flags &= ~(RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_TCP_CKSUM | RTE_MBUF_F_TX_L4_MASK);
