@@ -233,6 +233,7 @@ std::string make_lane(Lane& lane, const Options& o, bool client, engine::WorkerC
         cc.queue = wc.queue;
         cc.rss = rss;
         cc.reta = reta;
+        wc.stack.direct = cc.tuples();  // the client's own 4-tuples: found by index, not by hash
         auto c = std::make_unique<engine::Client>(cc, rate);
         c->set_slots(wc.stack.max_conns);
         lane.client = c.get();

@@ -72,6 +72,11 @@ struct ClientConfig {
     const flow::ToeplitzV4* rss = nullptr;
     const flow::Reta* reta = nullptr;
     uint16_t queue = 0;
+
+    // Every 4-tuple this client can use (its sources to its destination), for the stack's direct index.
+    [[nodiscard]] flow::TupleRange tuples() const {
+        return flow::TupleRange{src_lo.v, src_hi.v, sport_lo, sport_hi, dst.v, dport};
+    }
 };
 
 // What a worker runs on its stack: events in, and a tick once per loop turn to start new work.

@@ -43,6 +43,7 @@ Stack::Stack(const StackConfig& cfg, TscRate rate, Instant now, const Secrets& s
       cookies_(secrets.cookie1, secrets.cookie2),
       wheel_(cfg.timer_tick_shift ? cfg.timer_tick_shift : tick_shift_for(rate.hz), now),
       table_(cfg.max_conns + cfg.max_timewait + cfg.half_open_limit),
+      direct_(cfg.direct),
       tcbs_(cfg.max_conns),
       tws_(cfg.max_timewait),
       syns_(cfg.half_open_limit) {
@@ -69,8 +70,7 @@ void Stack::set_now(Instant now) {
 
 uint32_t Stack::find(Ipv4 local, uint16_t lport, Ipv4 remote, uint16_t rport) const {
     const flow::FlowKey key{local.v, remote.v, lport, rport};
-    const uint32_t v = table_.lookup(key, flow::flow_hash(key));
-    return v == flow::FlowTable::kNone ? kNoConn : v;
+    return flow_find(key, hash_unless_direct(key));
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -82,8 +82,9 @@ Disposition Stack::input(const InSegment& in, Instant now) {
     ++ctr_.rx_segments;
     const TcpSegment& s = in.seg;
     const flow::FlowKey key{in.dst.v, in.src.v, s.dst_port, s.src_port};
-    const uint32_t h = flow::flow_hash(key);
-    const uint32_t v = table_.lookup(key, h);
+    const uint32_t* ds = direct_.slot(key);
+    const uint32_t h = ds ? 0 : flow::flow_hash(key);
+    const uint32_t v = ds ? *ds : table_.lookup(key, h);
     if (v == flow::FlowTable::kNone) {
         if (listening(s.dst_port)) {
             listen_input(in, key, h);
@@ -178,7 +179,7 @@ uint32_t Stack::create_tcb(const flow::FlowKey& key, uint32_t hash) {
         ++ctr_.tcb_pool_empty;
         return kNoConn;
     }
-    if (table_.insert(key, hash, tcbs_.peek()) != flow::FlowTable::Insert::Ok) {
+    if (!flow_insert(key, hash, tcbs_.peek())) {
         ++ctr_.table_full;
         return kNoConn;
     }
@@ -205,7 +206,7 @@ void Stack::set_state(Tcb& t, State s) {
 void Stack::free_tcb(uint32_t idx, bool erase) {
     Tcb& t = tcbs_[idx];
     wheel_.cancel(t.timer);
-    if (erase) (void)table_.erase(t.key, flow::flow_hash(t.key));
+    if (erase) flow_erase(t.key, hash_unless_direct(t.key));
     if (t.state != State::TimeWait) set_state(t, State::Closed);
     t.state = State::Closed;
     tcbs_.give(idx);
@@ -233,8 +234,8 @@ Stack::ConnectResult Stack::connect(Ipv4 local, uint16_t lport, Ipv4 remote, uin
                                     Instant now, uint32_t* conn) {
     set_now(now);
     const flow::FlowKey key{local.v, remote.v, lport, rport};
-    const uint32_t h = flow::flow_hash(key);
-    if (table_.lookup(key, h) != flow::FlowTable::kNone) return ConnectResult::Exists;
+    const uint32_t h = hash_unless_direct(key);
+    if (flow_find(key, h) != kNoConn) return ConnectResult::Exists;
     const bool pool_empty = tcbs_.empty();
     const uint32_t idx = create_tcb(key, h);
     if (idx == kNoConn) return pool_empty ? ConnectResult::PoolEmpty : ConnectResult::TableFull;

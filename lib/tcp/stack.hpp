@@ -115,11 +115,18 @@ public:
 
     // --- prefetch, for the engine's pass over an RX burst before input() (see Worker::run_once) ---
     // Stage 1: the flow-table bucket of a segment's 4-tuple (local = us).
-    void prefetch_flow(const flow::FlowKey& key) const { table_.prefetch(flow::flow_hash(key)); }
+    void prefetch_flow(const flow::FlowKey& key) const {
+        if (const uint32_t* s = direct_.slot(key)) {
+            prefetch_read(s);
+        } else {
+            table_.prefetch(flow::flow_hash(key));
+        }
+    }
     // Stage 2 (after stage 1 for the burst): look the 4-tuple up and load the record it names, so that
     // input() finds both in cache.
     void prefetch_conn(const flow::FlowKey& key) const {
-        const uint32_t v = table_.lookup(key, flow::flow_hash(key));
+        const uint32_t* s = direct_.slot(key);
+        const uint32_t v = s ? *s : table_.lookup(key, flow::flow_hash(key));
         if (v == flow::FlowTable::kNone) return;
         if (v & kTwBit) {
             prefetch_read(&tws_[v & ~kTwBit]);
@@ -169,7 +176,8 @@ public:
     [[nodiscard]] uint32_t active_conns() const { return tcbs_.used(); }
     [[nodiscard]] uint32_t half_open() const { return half_open_; }
     [[nodiscard]] uint32_t timewait_count() const { return tws_.used(); }
-    [[nodiscard]] uint32_t table_size() const { return table_.size(); }
+    [[nodiscard]] uint32_t table_size() const { return table_.size() + direct_.size(); }
+    [[nodiscard]] uint32_t indexed_entries() const { return direct_.size(); }  // of table_size(): by index
     [[nodiscard]] size_t timers_pending() const { return wheel_.pending(); }
     [[nodiscard]] const StackConfig& config() const { return cfg_; }
     [[nodiscard]] uint32_t now_ms() const { return now_ms_; }
@@ -306,6 +314,39 @@ private:
     void tw_arm_head();             // the queue's wheel node follows its head
     void tw_expire(uint32_t budget);
 
+    // The flow table and, for a client's own 4-tuples, the direct index in front of it. `h` is the key's
+    // flow_hash (not read for keys in the direct range). Callers insert only keys they found absent.
+    [[nodiscard]] uint32_t flow_find(const flow::FlowKey& k, uint32_t h) const {
+        if (const uint32_t* s = direct_.slot(k)) return *s;
+        return table_.lookup(k, h);
+    }
+    [[nodiscard]] bool flow_insert(const flow::FlowKey& k, uint32_t h, uint32_t v) {
+        if (uint32_t* s = direct_.slot(k)) {
+            *s = v;
+            direct_.added();
+            return true;
+        }
+        return table_.insert(k, h, v) == flow::FlowTable::Insert::Ok;
+    }
+    void flow_update(const flow::FlowKey& k, uint32_t h, uint32_t v) {
+        if (uint32_t* s = direct_.slot(k)) {
+            *s = v;
+        } else {
+            (void)table_.update(k, h, v);
+        }
+    }
+    void flow_erase(const flow::FlowKey& k, uint32_t h) {
+        if (uint32_t* s = direct_.slot(k)) {
+            *s = kNoConn;
+            direct_.removed();
+        } else {
+            (void)table_.erase(k, h);
+        }
+    }
+    [[nodiscard]] uint32_t hash_unless_direct(const flow::FlowKey& k) const {
+        return direct_.slot(k) ? 0 : flow::flow_hash(k);
+    }
+
     void set_now(Instant now);
     // The wheel deadline for a 32-bit ms-clock time, taken as the nearest one from now (never in the past), so
     // that the 2^32 ms (~49.7 days) wrap of now_ms_ does not turn it into a deadline long gone.
@@ -324,6 +365,7 @@ private:
     SynCookies cookies_;
     timer::TimerWheel wheel_;
     flow::FlowTable table_;
+    flow::TupleIndex direct_;
     IndexPool<Tcb, &Tcb::user> tcbs_;           // free list through `user`
     IndexPool<TwRecord, &TwRecord::next> tws_;  // free list through `next`
     IndexPool<SynRecord, &SynRecord::hash> syns_;  // free list through `hash`

@@ -19,13 +19,13 @@ void Stack::enter_time_wait(uint32_t idx) {
     const uint32_t wi = tws_.take();
     TwRecord& w = tws_[wi];
     w.key = t.key;
-    w.hash = flow::flow_hash(t.key);
+    w.hash = hash_unless_direct(t.key);
     w.snd_nxt = t.snd_max;
     w.rcv_nxt = t.rcv_nxt;
     w.ts_recent = t.ts_recent;
     w.ts_ok = (t.flags & tcbflag::kTsOk) ? 1 : 0;
     w.rcv_wscale = t.rcv_wscale;
-    (void)table_.update(w.key, w.hash, kTwBit | wi);  // the Tcb's entry now names the record
+    flow_update(w.key, w.hash, kTwBit | wi);  // the Tcb's entry now names the record
     tw_append(wi);
     set_state(t, State::TimeWait);
     ++ctr_.tw_entered;
@@ -43,7 +43,7 @@ void Stack::free_tw(uint32_t wi) {
 void Stack::release_tw(uint32_t wi) {
     TwRecord& w = tws_[wi];
     tw_unlink(wi);
-    (void)table_.erase(w.key, w.hash);
+    flow_erase(w.key, w.hash);
     tws_.give(wi);
 }
 

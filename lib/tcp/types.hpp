@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdint>
 
+#include "flow/tuple_index.hpp"
 #include "stats/counters.hpp"
 #include "tcp/rto.hpp"
 
@@ -95,6 +96,9 @@ struct StackConfig {
     uint32_t challenge_ack_per_sec = 1000; // RFC 5961 §7 rate limit, per lcore (Linux tcp_challenge_ack_limit)
     uint32_t out_capacity = 4096;          // segments the output queue holds between drains
     uint32_t timer_tick_shift = 0;         // 0: derived from the TSC rate (~1 ms tick)
+    // A client's own 4-tuples (its source addresses and ports to its one destination): found by index, not
+    // by hash (flow/tuple_index.hpp). Empty by default.
+    flow::TupleRange direct{};
 };
 
 enum class AbortReason : uint8_t {

@@ -126,6 +126,7 @@ int main(int argc, char** argv) {
         WorkerConfig ws = config(sport, spool.get(), server_ip, server_ip, cport.mac());
         WorkerConfig wc = config(cport, cpool.get(), client_lo, client_hi, sport.mac());
         wc.stack.max_timewait = 1024;
+        if (std::getenv("BENCH_NO_DIRECT") == nullptr) wc.stack.direct = ccfg.tuples();
         server.set_slots(ws.stack.max_conns);
         client.set_slots(wc.stack.max_conns);
         const Instant t0{1'000'000'000'000ull};

@@ -1,0 +1,67 @@
+// The direct-mapped index of a client's own 4-tuples: which keys it holds, where, and that everything else is
+// left to the hash table.
+#include "flow/tuple_index.hpp"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+using namespace synwave::flow;
+
+namespace {
+// 10.1.0.1-10.1.0.4, ports 1024-1033, to 10.0.0.1:80.
+constexpr TupleRange kRange{0x0A01'0001, 0x0A01'0004, 1024, 1033, 0x0A00'0001, 80};
+FlowKey key(uint32_t ip, uint16_t port, uint32_t rip = 0x0A00'0001, uint16_t rport = 80) {
+    return FlowKey{ip, rip, port, rport};
+}
+}  // namespace
+
+TEST(TupleIndex, EveryTupleOfTheRangeHasItsOwnSlot) {
+    TupleIndex ix(kRange);
+    ASSERT_TRUE(ix.enabled());
+    EXPECT_EQ(ix.bytes(), 4u * 10u * 4u);
+    std::set<const uint32_t*> seen;
+    for (uint32_t ip = 0x0A01'0001; ip <= 0x0A01'0004; ++ip)
+        for (uint16_t p = 1024; p <= 1033; ++p) {
+            uint32_t* s = ix.slot(key(ip, p));
+            ASSERT_NE(s, nullptr) << ip << ":" << p;
+            EXPECT_EQ(*s, TupleIndex::kNone);
+            seen.insert(s);
+        }
+    EXPECT_EQ(seen.size(), 40u);
+    // Ports of one address are neighbours: consecutive connections share cache lines.
+    EXPECT_EQ(ix.slot(key(0x0A01'0002, 1025)) - ix.slot(key(0x0A01'0002, 1024)), 1);
+}
+
+TEST(TupleIndex, KeysOutsideTheRangeAreNotInIt) {
+    const TupleIndex ix(kRange);
+    EXPECT_EQ(ix.slot(key(0x0A01'0000, 1024)), nullptr);  // address below
+    EXPECT_EQ(ix.slot(key(0x0A01'0005, 1024)), nullptr);  // address above
+    EXPECT_EQ(ix.slot(key(0x0A01'0001, 1023)), nullptr);  // port below
+    EXPECT_EQ(ix.slot(key(0x0A01'0001, 1034)), nullptr);  // port above
+    EXPECT_EQ(ix.slot(key(0x0A01'0001, 1024, 0x0A00'0002)), nullptr);  // another destination
+    EXPECT_EQ(ix.slot(key(0x0A01'0001, 1024, 0x0A00'0001, 81)), nullptr);
+    EXPECT_NE(ix.slot(key(0x0A01'0004, 1033)), nullptr);  // the last tuple is in
+}
+
+TEST(TupleIndex, NoRangeOrOneTooLargeHoldsNothing) {
+    const TupleIndex none(TupleRange{});
+    EXPECT_FALSE(none.enabled());
+    EXPECT_EQ(none.slot(key(0, 0, 0, 0)), nullptr);  // not even the all-zero key
+    EXPECT_EQ(none.slot(key(0x0A01'0001, 1024)), nullptr);
+    // 2^16 addresses x 2^16 ports would be 16 GiB: left to the hash table.
+    const TupleIndex huge(TupleRange{0x0A00'0000, 0x0A00'FFFF, 0, 65535, 0x0B00'0001, 80});
+    EXPECT_FALSE(huge.enabled());
+    EXPECT_EQ(huge.slot(key(0x0A00'0001, 5, 0x0B00'0001, 80)), nullptr);
+}
+
+TEST(TupleIndex, CountsWhatTheCallerStores) {
+    TupleIndex ix(kRange);
+    *ix.slot(key(0x0A01'0003, 1030)) = 7;
+    ix.added();
+    EXPECT_EQ(ix.size(), 1u);
+    EXPECT_EQ(*ix.slot(key(0x0A01'0003, 1030)), 7u);
+    *ix.slot(key(0x0A01'0003, 1030)) = TupleIndex::kNone;
+    ix.removed();
+    EXPECT_EQ(ix.size(), 0u);
+}
