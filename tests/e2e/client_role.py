@@ -137,6 +137,9 @@ while True:
 # The NFQUEUE plumbing the two userspace stand-ins below share: binds queue argv[1] in copy-packet mode;
 # packets() yields (packet id, hook, IP packet) for each packet the kernel queued (hook: NF_INET_LOCAL_IN = 1,
 # LOCAL_OUT = 3), verdict() lets one through or drops it. Verdicts may be issued out of order by packet id.
+# One receive buffer for the helper's life: a 1 MiB bytes object per recv() made every netlink read cost an
+# mmap, a munmap and, under meson's MALLOC_PERTURB_ (meson test sets it; glibc then fills each block on malloc
+# and free), two 1 MiB memsets: enough to hold each packet here for 80-300 ms on this 2-core machine.
 NFQ = r"""
 import heapq, json, os, random, select, signal, socket, struct, sys, time
 q = int(sys.argv[1])
@@ -161,10 +164,12 @@ def verdict(pid, v):
     send(VERDICT, [attr(2, struct.pack("!II", v, pid))])           # NFQA_VERDICT_HDR
 send(CONFIG, [attr(1, struct.pack("!BxH", 1, 0))], NLM_F_REQUEST | NLM_F_ACK)      # NFQA_CFG_CMD: bind
 send(CONFIG, [attr(2, struct.pack("!IB", 0xffff, 2))], NLM_F_REQUEST | NLM_F_ACK)  # NFQA_CFG_PARAMS: copy packet
+rbuf = bytearray(1 << 20)
 def packets():
-    buf = s.recv(1 << 20)
+    n = s.recv_into(rbuf)
+    buf = memoryview(rbuf)[:n]
     off = 0
-    while off + 16 <= len(buf):
+    while off + 16 <= n:
         ln, typ = struct.unpack_from("=IH", buf, off)
         if ln < 16:
             break
@@ -246,29 +251,41 @@ while True:
 """
 
 # Crossing FINs on NFQUEUE: makes the kernel's FIN leave before synwave's FIN reaches the kernel's TCP, for
-# every connection, by the order of events rather than by a delay that a descheduled server could outlast.
-# synwave with --no-request sends its FIN on the handshake's ACK (ACK|FIN, one segment), so merely holding
-# that segment would hold the handshake too: the kernel would take ACK and FIN together and go straight to
-# CLOSE-WAIT (then LAST-ACK), never sending a FIN of its own first. So the first FIN of each connection is
+# every connection, by the order of events alone: no hold limit, no delay that a descheduled server could
+# outlast. synwave with --no-request sends its FIN on the handshake's ACK (ACK|FIN, one segment), so merely
+# holding that segment would hold the handshake too: the kernel would take ACK and FIN together and go straight
+# to CLOSE-WAIT (then LAST-ACK), never sending a FIN of its own first. So the first FIN of each connection is
 # split: a copy with the FIN bit cleared (and no payload) is handed to the kernel's TCP at once, through a raw
 # socket to the peer's own address (it arrives on lo, which the INPUT rule does not queue), and completes the
 # handshake; the segment itself stays queued. The server accepts and closes, its FIN passes OUTPUT (queued
-# too) and is let out first; then synwave's FIN is released, to a kernel in FIN-WAIT-1. The capture on the
-# veth still shows synwave's ACK|FIN once, as sent. synwave's later segments of a connection whose FIN is
-# held wait behind it, in order. A FIN whose kernel FIN has not come within HOLD_MS is let go anyway
-# (counted): under synwave's minimum RTO (200 ms), so that a failure shows as a missing crossing, not as
-# retransmissions. Usage: cross.py QUEUE HOLD_MS; SIGTERM prints its counters as JSON.
+# too) and is let out first; then synwave's FIN is released, to a kernel in FIN-WAIT-1. Both verdicts come
+# from this one process (pinned to one CPU), so the veth delivers the kernel's FIN to synwave before the
+# kernel's ACK of synwave's FIN. The capture on the veth still shows synwave's ACK|FIN once, as sent.
+# A FIN stays held until the kernel's FIN for its connection comes, however long the server takes (a server
+# descheduled for a few hundred ms on a loaded machine is what made a hold limit fail). Holding it past
+# synwave's RTO (200 ms at least) makes synwave retransmit it: each retransmission of a held or released FIN
+# (same sequence number) is dropped here and counted (fin_rtx_dropped), so the kernel's TCP receives one FIN
+# per connection, after its own, whatever the timing; the test accounts for those retransmissions exactly.
+# Any other segment of synwave's for a connection whose FIN is held waits behind it, in order. A second kernel
+# FIN on a connection is a retransmission (the kernel's RTO or tail-loss probe, when this helper or synwave is
+# slow): dropped and counted too (peer_fin_rtx_dropped), as synwave has the original; let through, one queued
+# here behind a stalled helper would reach synwave after the kernel's ACK of synwave's FIN (which is not
+# queued), with an older timestamp (PAWS). Usage: cross.py QUEUE; SIGTERM prints its counters as JSON.
 CROSS = NFQ + r"""
-hold_max = float(sys.argv[2]) / 1000
-FIN = 0x01
+FIN, SYN = 0x01, 0x02
 raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
 held = {}      # synwave's port -> (since, [packet ids]): its FIN and what came after it, in arrival order
+fin_seq = {}   # synwave's port -> the sequence number of its FIN there (once split)
 peer_fin = {}  # synwave's port -> ack of the kernel's FIN there (the sequence number of synwave's FIN)
 stats = {"dut_segments": 0, "dut_fins": 0, "split": 0, "held_behind_fin": 0, "released_on_peer_fin": 0,
-         "released_on_timeout": 0, "fin_after_peer_fin": 0, "peer_fins": 0}
+         "fin_after_peer_fin": 0, "fin_rtx_dropped": 0, "fin_rtx_ports": 0, "peer_fins": 0, "peer_fin_rtx_dropped": 0,
+         "peer_synack_rtx_dropped": 0, "still_held": 0}
 holds = []     # ms each FIN was held
+rtx_ports = set()
 def on_term(*_):
     h = sorted(holds)
+    stats["still_held"] = len(held)
+    stats["fin_rtx_ports"] = len(rtx_ports)
     stats["hold_ms"] = {"n": len(h), "min": h[0] if h else 0, "p50": h[len(h) // 2] if h else 0,
                         "max": h[-1] if h else 0}
     print(json.dumps(stats), flush=True)
@@ -294,44 +311,49 @@ def ack_only(p):
     pseudo = bytes(h[12:20]) + struct.pack("!BBH", 0, 6, thl)
     struct.pack_into("!H", h, ihl + 16, checksum(pseudo + bytes(h[ihl:])))
     return bytes(h)
-def release(port, why):
+def release(port):
     since, pids = held.pop(port)
     for pid in pids:
         verdict(pid, NF_ACCEPT)
-    stats[why] += 1
+    stats["released_on_peer_fin"] += 1
     holds.append(round((time.monotonic() - since) * 1000, 2))
 print("ready", flush=True)
 while True:
-    wait = None
-    if held:
-        wait = max(0.0, min(since for since, _ in held.values()) + hold_max - time.monotonic())
-    r, _, _ = select.select([s], [], [], wait)
-    now = time.monotonic()
-    for port in [pt for pt, (since, _) in held.items() if now - since >= hold_max]:
-        release(port, "released_on_timeout")
-    if not r:
-        continue
     for pid, hook, p in packets():
         _, sport, dport, sq, ack, _, flags = tcp(p)
-        if hook == LOCAL_OUT:              # a FIN of the kernel's (the OUTPUT rule queues only those)
+        if hook == LOCAL_OUT and flags & SYN:  # a retransmitted SYN-ACK (see FinCrosser)
+            stats["peer_synack_rtx_dropped"] += 1
+            verdict(pid, NF_DROP)
+            continue
+        if hook == LOCAL_OUT:              # a FIN of the kernel's (the OUTPUT rule queues only those else)
+            if dport in peer_fin:
+                stats["peer_fin_rtx_dropped"] += 1
+                verdict(pid, NF_DROP)
+                continue
             verdict(pid, NF_ACCEPT)        # on the wire first, before the kernel can answer synwave's FIN
             stats["peer_fins"] += 1
             peer_fin[dport] = ack
             if dport in held:
-                release(dport, "released_on_peer_fin")
+                release(dport)
             continue
         stats["dut_segments"] += 1
-        if sport in held:
+        if flags & FIN and fin_seq.get(sport) == sq:
+            stats["fin_rtx_dropped"] += 1  # synwave's RTO fired while (or just after) its FIN was held: the
+            rtx_ports.add(sport)           # kernel gets (or got) that FIN once, from the held original
+            verdict(pid, NF_DROP)
+        elif sport in held:
             held[sport][1].append(pid)
             stats["held_behind_fin"] += 1
         elif flags & FIN:
             stats["dut_fins"] += 1
             if (peer_fin.get(sport, sq + 2) - sq) & 0xffffffff <= 1:
                 stats["fin_after_peer_fin"] += 1    # the kernel's FIN is out already: they cross as they are
+                fin_seq[sport] = sq
                 verdict(pid, NF_ACCEPT)
             else:
                 raw.sendto(ack_only(p), (socket.inet_ntoa(p[16:20]), 0))
                 stats["split"] += 1
+                fin_seq[sport] = sq
                 held[sport] = (time.monotonic(), [pid])
         else:
             verdict(pid, NF_ACCEPT)
@@ -375,12 +397,22 @@ class Impairer(Nfq):
 
 
 class FinCrosser(Nfq):
-    """The crossing FINs above: synwave's TCP as it enters the peer's veth, and the kernel's FINs to it."""
+    """The crossing FINs above: synwave's TCP as it enters the peer's veth, and the kernel's FINs to it. Not
+    synwave's SYNs (! --syn): the kernel answers those at once, so a slow helper cannot delay a SYN-ACK past
+    synwave's SYN timeout (1 s). The other way round, a helper slower than the kernel's SYN-ACK timeout (1 s)
+    to hand over the split ACK would have the kernel retransmit its SYN-ACK to a synwave in FIN-WAIT-1: the
+    second and later SYN-ACKs to a port (hashlimit: one per port passes; synwave has the first) are queued
+    too, and dropped by the helper (a DROP in OUTPUT itself would fail the kernel's send, and the kernel
+    drops a SYN-RECEIVED entry whose SYN-ACK retransmission fails: RST to the late ACK)."""
 
-    def __init__(self, L, hold_ms=150, queue=8):
-        super().__init__(L, "cross.py", CROSS, (hold_ms,),
+    def __init__(self, L, queue=8):
+        synack_rtx = ["-d", L.dut_ip, "-p", "tcp", "--tcp-flags", "SYN,ACK", "SYN,ACK", "-m", "hashlimit",
+                      "--hashlimit-name", "synack", "--hashlimit-mode", "dstport", "--hashlimit-above", "1/hour",
+                      "--hashlimit-burst", "1", "--hashlimit-htable-expire", "3600000"]
+        super().__init__(L, "cross.py", CROSS, (),
                          [("OUTPUT", ["-d", L.dut_ip, "-p", "tcp", "--tcp-flags", "FIN", "FIN"]),
-                          ("INPUT", ["-i", L.peer_if, "-s", L.dut_ip, "-p", "tcp"])], queue)
+                          ("OUTPUT", synack_rtx),
+                          ("INPUT", ["-i", L.peer_if, "-s", L.dut_ip, "-p", "tcp", "!", "--syn"])], queue)
 
 
 class PyServer:
@@ -471,8 +503,8 @@ def check_all_complete(j, n):
     check(j["client"]["active"] == 0, f"{j['client']['active']} connections still open at the end")
 
 
-def judge_clean(cap, L, j, syn_rtx=0):
-    return lab.judge_clean(cap, L, j["client"], syn_rtx)
+def judge_clean(cap, L, j, syn_rtx=0, rto_rtx=0):
+    return lab.judge_clean(cap, L, j["client"], syn_rtx, rto_rtx)
 
 
 def expect(cond_map):
@@ -681,11 +713,19 @@ def crossing_fins(cap, L):
     """Per connection in the capture: synwave's FIN (seq S, ack K) and the kernel's FIN (seq K, ack S) acknowledge
     neither the other (both were sent before the other arrived: RFC 9293 §3.6, figure 13), and each side then
     acknowledges the other's FIN from beyond its own: synwave <SEQ=S+1><ACK=K+1>, the kernel <SEQ=K+1><ACK=S+1>.
-    Returns (connections that match, descriptions of the first few that do not)."""
-    rows = cap.fields(f"tcp && !({KERNEL_RTX})", ["tcp.stream", "ip.src", "tcp.flags", "tcp.seq_raw", "tcp.ack_raw"])
-    streams = {}
-    for stream, src, flags, sq, ack in rows:
-        streams.setdefault(stream, []).append((src, int(flags, 16), int(sq), int(ack)))
+    Every frame of synwave's that tshark flags as a retransmission must be its FIN again (seq S: synwave's RTO
+    fired while FinCrosser held the FIN). Returns (connections that match, descriptions of the first few that
+    do not, synwave's retransmitted FINs)."""
+    # One pass; the last three fields are non-empty on the frames KERNEL_RTX matches.
+    rows = cap.fields("tcp", ["tcp.stream", "ip.src", "tcp.flags", "tcp.seq_raw", "tcp.ack_raw",
+                              "tcp.analysis.retransmission", "tcp.analysis.spurious_retransmission",
+                              "tcp.analysis.fast_retransmission"])
+    streams, rtx = {}, {}
+    for stream, src, flags, sq, ack, *flagged in rows:
+        if not any(flagged):
+            streams.setdefault(stream, []).append((src, int(flags, 16), int(sq), int(ack)))
+        elif src == L.dut_ip:
+            rtx.setdefault(stream, []).append((int(flags, 16), int(sq)))
     good, bad = 0, []
     for stream, frames in sorted(streams.items(), key=lambda kv: int(kv[0])):
         fins = {side: [(sq, ack) for src, fl, sq, ack in frames if src == ip and fl & 0x01]
@@ -694,6 +734,10 @@ def crossing_fins(cap, L):
             bad.append(f"stream {stream}: FINs {fins}")
             continue
         (S, dack), (K, kack) = fins["synwave"][0], fins["kernel"][0]
+        other = [(hex(fl), sq) for fl, sq in rtx.get(stream, []) if not (fl & 0x01 and sq == S)]
+        if other:
+            bad.append(f"stream {stream}: S {S}: synwave retransmitted other than its FIN: {other[:3]}")
+            continue
         acks = {(src, sq, ack) for src, fl, sq, ack in frames if not fl & 0x01 and fl & 0x10}
         want = {"synwave's FIN does not ack the kernel's": dack == K,
                 "the kernel's FIN does not ack synwave's": kack == S,
@@ -703,7 +747,9 @@ def crossing_fins(cap, L):
             good += 1
         else:
             bad.append(f"stream {stream}: S {S} K {K}: " + ", ".join(k for k, v in want.items() if not v))
-    return good, bad
+    bad += [f"stream {stream}: retransmissions of synwave's with no FIN of its own" for stream in rtx
+            if stream not in streams]
+    return good, bad, sum(len(v) for v in rtx.values())
 
 
 @tap.case("close right after the handshake (--no-request) against a server closing on accept")
@@ -712,13 +758,17 @@ def _():
     # synwave's FIN reaches it (FinCrosser), so each side sends its FIN from ESTABLISHED, receives the other's
     # in FIN-WAIT-1 and goes through CLOSING to TIME-WAIT. Left alone the kernel never gets there: synwave's
     # FIN rides on its handshake ACK and reaches the kernel before the server's accept() returns.
+    # FinCrosser holds synwave's FIN for as long as the server takes to accept and close (no time limit), so
+    # the states are the same however the two cores are shared; what timing can still change is whether
+    # synwave's RTO fires on the held FIN, and every such retransmission is accounted for exactly below.
+    # --duration 60: the client ends by itself once the n connections are done (case 1), well before that.
     n = 300
     with Lab(build()) as L:
         srv = PyServer(L, "shut")
         cross = FinCrosser(L)
         with L.capture() as cap:
-            sw = client(L, n, 30, "client", ["--no-request"])
-            j = finish(sw, 5)
+            sw = client(L, n, 30, "client", ["--no-request"], duration=60)
+            j = finish(sw, 60)
         cx = cross.stats()
         s = srv.stats()
         app, tcp, st, _ = counters(j)
@@ -726,24 +776,34 @@ def _():
         note(f"synwave entered CLOSING {st['CLOSING']}, FIN-WAIT-2 {st['FIN-WAIT-2']}, TIME-WAIT {st['TIME-WAIT']}, "
              f"LAST-ACK {st['LAST-ACK']}, CLOSE-WAIT {st['CLOSE-WAIT']} of {n}")
         check_all_complete(j, n)
-        # Exact for every connection: the order is enforced per connection, none is left to timing. Unless a
-        # FIN was let go on the hold limit (released_on_timeout, checked first), the kernel had sent its FIN, so
-        # was in FIN-WAIT-1, when synwave's FIN reached it, and nothing of synwave's acking that FIN came before.
-        expect({"FINs let go on the hold limit": (cx["released_on_timeout"], 0),
+        # Exact for every connection: the order is enforced per connection, none is left to timing. The kernel
+        # had sent its FIN, so was in FIN-WAIT-1, when synwave's FIN reached it, and nothing of synwave's acking
+        # that FIN came before; the kernel's FIN reached synwave in FIN-WAIT-1, before the kernel's ACK of
+        # synwave's FIN.
+        expect({"FINs still held at the end": (cx["still_held"], 0),
                 "synwave FINs seen by the peer": (cx["dut_fins"], n), "handshake ACKs split off": (cx["split"], n),
                 "synwave FINs released after the kernel's": (cx["released_on_peer_fin"], n),
-                "kernel FINs": (cx["peer_fins"], n),
+                "synwave FINs let through after the kernel's": (cx["fin_after_peer_fin"], 0),
+                "kernel FINs (first per connection)": (cx["peer_fins"], n),
                 "requests_sent": (app["requests_sent"], 0), "FIN-WAIT-1 entered": (st["FIN-WAIT-1"], n),
                 "CLOSING entered": (st["CLOSING"], n), "FIN-WAIT-2 entered": (st["FIN-WAIT-2"], 0),
                 "TIME-WAIT entered": (st["TIME-WAIT"], n), "tw_entered": (tcp["tw_entered"], n),
                 "CLOSE-WAIT entered": (st["CLOSE-WAIT"], 0), "LAST-ACK entered": (st["LAST-ACK"], 0),
                 "conn_reset": (tcp["conn_reset"], 0),
                 "server accepted": (s["accepted"], n), "server errors": (s["errors"], 0)})
-        good, bad = crossing_fins(cap, L)
+        good, bad, rtx_fins = crossing_fins(cap, L)
         check(good == n and not bad, f"{good} of {n} connections show crossing FINs in the capture; "
                                      + "; ".join(bad[:5]))
-        note(f"capture: {good} of {n} connections with crossing FINs; {judge_clean(cap, L, j)} frames from "
-             f"synwave judged")
+        # synwave's RTO on a held FIN: each retransmission is on the wire (the capture), reaches the peer's
+        # INPUT hook (dropped there: the kernel's TCP gets the held FIN once) and is counted by synwave, which
+        # retransmits nothing else (judge_clean: rtx_segments == rto_expired == this number, and no other frame
+        # of synwave's flagged).
+        expect({"synwave FIN retransmissions: captured vs dropped at the peer": (rtx_fins, cx["fin_rtx_dropped"])})
+        if rtx_fins:
+            note(f"synwave's RTO fired {rtx_fins} time(s) on {cx['fin_rtx_ports']} held FIN(s) (held up to "
+                 f"{cx['hold_ms']['max']} ms)")
+        note(f"capture: {good} of {n} connections with crossing FINs; "
+             f"{judge_clean(cap, L, j, rto_rtx=rtx_fins)} frames from synwave judged")
 
 
 @tap.case("loss 5%, duplicates 1%, reordering, 20 ms delay, both ways: nginx, every connection completes")

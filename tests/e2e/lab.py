@@ -273,18 +273,24 @@ def note(msg):
 KERNEL_RTX = "(tcp.analysis.retransmission || tcp.analysis.spurious_retransmission || tcp.analysis.fast_retransmission)"
 
 
-def judge_clean(cap, L, side, syn_rtx=0):
+def judge_clean(cap, L, side, syn_rtx=0, rto_rtx=0):
     """A wire without loss: synwave retransmits nothing, and tshark flags none of its frames except duplicate
     ACKs that its counters account for. Two things make a lossless lab send synwave segments it already has:
     the kernel's tail-loss probe, a few ms after its FIN, when synwave (busy-polling; two cores shared with
     the peer, tcpdump and other work) is descheduled that long; and the veth itself, which reorders when the
     kernel transmits from both CPUs. synwave must answer each with one ACK and count it: unacceptable_seq,
-    tw_fin_reacked, or tw_acked in TIME_WAIT. `side` is synwave's JSON section ("client" or "server")."""
+    tw_fin_reacked, or tw_acked in TIME_WAIT. `side` is synwave's JSON section ("client" or "server").
+    `rto_rtx`: segments synwave retransmits on its RTO because the scenario itself holds one of its segments
+    longer than that (client_role's FinCrosser); rtx_segments and rto_expired must both be exactly that, and
+    exactly that many of synwave's frames tshark flags as retransmissions (the caller checks which)."""
     tcp, eng = side["tcp"], side["engine"]
     keys = ("rtx_segments", "rto_expired", "fast_retransmits", "challenge_acks", "bad_ack_rst", "rst_no_conn",
             "paws_rejected", "ooo_dropped", "syn_in_synchronized")
-    nz = {k: tcp[k] for k in keys if tcp[k]}
-    check(not nz and tcp["syn_rtx"] == syn_rtx, f"on a clean wire: {nz}, syn_rtx {tcp['syn_rtx']} (expected {syn_rtx})")
+    want = {"rtx_segments": rto_rtx, "rto_expired": rto_rtx}
+    nz = {k: tcp[k] for k in keys if tcp[k] != want.get(k, 0)}
+    check(not nz and tcp["syn_rtx"] == syn_rtx, f"on a clean wire: {nz} (expected 0"
+          + (f"; rtx_segments and rto_expired {rto_rtx}" if rto_rtx else "")
+          + f"), syn_rtx {tcp['syn_rtx']} (expected {syn_rtx})")
     check(eng["rx_dropped"] == 0 and eng["tx_ring_full"] == 0 and eng["tx_no_mbuf"] == 0, f"engine drops: {eng}")
     krtx = len(cap.fields(f"ip.src == {L.peer_ip} && {KERNEL_RTX}", ["frame.number"]))
     dups = len(cap.fields(f"ip.src == {L.dut_ip} && tcp.analysis.duplicate_ack", ["frame.number"]))
@@ -294,7 +300,12 @@ def judge_clean(cap, L, side, syn_rtx=0):
              f"{tcp['unacceptable_seq']}, tw_fin_reacked {tcp['tw_fin_reacked']}, tw_acked {tcp['tw_acked']}, "
              f"tw_rst_killed {tcp['tw_rst_killed']}")
     check(dups <= answered, f"{dups} duplicate ACKs from synwave, but its counters account for {answered}")
-    return cap.judge(L.dut_ip, allow=("tcp.analysis.duplicate_ack",) if dups else ())
+    allow = ("tcp.analysis.duplicate_ack",) if dups else ()
+    if rto_rtx:
+        rtx = len(cap.fields(f"ip.src == {L.dut_ip} && {KERNEL_RTX}", ["frame.number"]))
+        check(rtx == rto_rtx, f"{rtx} retransmissions from synwave captured, {rto_rtx} expected")
+        allow += ("tcp.analysis.retransmission", "tcp.analysis.spurious_retransmission")
+    return cap.judge(L.dut_ip, allow=allow)
 
 
 def main(tap):
