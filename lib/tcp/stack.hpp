@@ -133,7 +133,10 @@ public:
         } else if (v & kSynBit) {
             prefetch_read(&syns_[v & kIndexMask]);
         } else {
-            prefetch_read(&tcbs_[v]);  // the hot part is one line
+            // The hot line, and the next: an ACK of data or a segment that is answered reads the send buffer,
+            // RTT and congestion fields there as well.
+            prefetch_read(&tcbs_[v]);
+            prefetch_read(reinterpret_cast<const unsigned char*>(&tcbs_[v]) + 64);
         }
     }
 
