@@ -5,10 +5,12 @@
 //
 // The slots of one source address are its ports in order, and a client walks its ports in order, so
 // consecutive connections use neighbouring slots: a line of 16 slots serves 16 connections, where a hash
-// table spends a cache line per connection. 64 addresses x 64512 ports: 16.5 MB.
+// table spends a cache line per connection. 64 addresses x 64512 ports: 16.5 MB of address space, touched
+// only where tuples are used.
 #pragma once
 #include <cstdint>
-#include <vector>
+#include <cstdlib>
+#include <memory>
 
 #include "flow/flow_key.hpp"
 
@@ -29,17 +31,25 @@ struct TupleRange {
 class TupleIndex {
 public:
     static constexpr uint32_t kNone = UINT32_MAX;
-    // Larger ranges than this are left to the hash table (4 bytes a slot: 256 MiB).
-    static constexpr uint64_t kMaxSlots = uint64_t{1} << 26;
+    // Larger ranges than this are left to the hash table (4 bytes a slot: 64 MiB of address space, of which
+    // only the pages of tuples in use are ever touched).
+    static constexpr uint64_t kMaxSlots = uint64_t{1} << 24;
 
     explicit TupleIndex(const TupleRange& r) : r_(r) {
         if (r.empty() || r.slots() > kMaxSlots) {
             r_ = TupleRange{};
             return;
         }
+        // calloc: large blocks come straight from the kernel as zero pages, so the index costs memory only
+        // where a client's tuples are used (a slot holds value + 1; 0 is empty).
+        slots_.reset(static_cast<uint32_t*>(std::calloc(static_cast<size_t>(r.slots()), sizeof(uint32_t))));
+        if (!slots_) {
+            r_ = TupleRange{};
+            return;
+        }
+        nslots_ = static_cast<size_t>(r.slots());
         nports_ = uint32_t{r.local_port_hi} - r.local_port_lo + 1;
         ip_span_ = r.local_ip_hi - r.local_ip_lo;
-        slots_.assign(static_cast<size_t>(r.slots()), kNone);
     }
 
     // The slot of `k`, or nullptr when `k` is not in the range.
@@ -51,12 +61,15 @@ public:
         const uint32_t i = index(k);
         return i == kNone ? nullptr : &slots_[i];
     }
-    // Entries in use (the caller counts its stores and clears, as it knows which replace kNone).
+    // A slot's value (kNone when empty), and storing one (kNone empties it); the index counts its entries.
+    [[nodiscard]] static uint32_t get(const uint32_t* s) { return *s - 1; }  // 0 - 1 = kNone
+    void set(uint32_t* s, uint32_t v) {
+        used_ += (v != kNone) - (*s != 0);
+        *s = v + 1;
+    }
     [[nodiscard]] uint32_t size() const { return used_; }
-    void added() { ++used_; }
-    void removed() { --used_; }
-    [[nodiscard]] bool enabled() const { return !slots_.empty(); }
-    [[nodiscard]] size_t bytes() const { return slots_.size() * sizeof(uint32_t); }
+    [[nodiscard]] bool enabled() const { return slots_ != nullptr; }
+    [[nodiscard]] size_t bytes() const { return nslots_ * sizeof(uint32_t); }
 
 private:
     [[nodiscard]] uint32_t index(const FlowKey& k) const {
@@ -70,11 +83,15 @@ private:
         return ip * nports_ + port;
     }
 
+    struct Free {
+        void operator()(uint32_t* p) const { std::free(p); }
+    };
     TupleRange r_;
     uint32_t nports_ = 0;   // 0: no range
     uint32_t ip_span_ = 0;
     uint32_t used_ = 0;
-    std::vector<uint32_t> slots_;
+    size_t nslots_ = 0;
+    std::unique_ptr<uint32_t[], Free> slots_;
 };
 
 }  // namespace synwave::flow

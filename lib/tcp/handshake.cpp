@@ -57,11 +57,7 @@ void Stack::establish(Tcb& t, const TcpSegment& s, bool scaled) {
     t.cwnd = cfg_.init_cwnd_segs == 10 ? std::min(10 * mss, std::max(2 * mss, 14600u)) : cfg_.init_cwnd_segs * mss;
     t.ssthresh = 0x7FFF'FFFF;  // "arbitrarily high" (RFC 5681 §3.1)
     // The timed SYN (or SYN-ACK) is answered: an RTT sample under Karn's rule, or RFC 6298 §5.7's fallback.
-    if ((t.flags & tcbflag::kTiming) && t.rtt_seq <= s.ack) {
-        t.rtt.on_sample(now_us_ - t.rtt_start_us, cfg_.rto);
-    } else if (t.retries) {
-        t.rtt.on_syn_loss_fallback();
-    }
+    if (!rtt_sample(t, s.ack) && t.retries) t.rtt.on_syn_loss_fallback();
     t.flags &= static_cast<uint16_t>(~tcbflag::kTiming);
     t.snd_una = s.ack;
     t.retries = 0;
@@ -210,7 +206,6 @@ void Stack::synrcvd_input(uint32_t ri, const InSegment& in) {
     }
     switch (check_incoming(s, view)) {
     case Verdict::Accept:
-    case Verdict::BadAck:
         // An ACK that is not the one of our SYN-ACK: "If the segment acknowledgment is not acceptable, form a
         // reset segment <SEQ=SEG.ACK><CTL=RST>".
         ++ctr_.bad_ack_rst;

@@ -69,7 +69,6 @@ void Stack::segment_arrives(uint32_t idx, const InSegment& in) {
     case Verdict::Drop: return;
     case Verdict::Ack: send_ack(t); return;
     case Verdict::ChallengeAck: challenge_ack(t); return;
-    case Verdict::BadAck: return;  // not produced for a Tcb
     case Verdict::Reset:
         if (t.state == State::SynReceived && (t.flags & tcbflag::kPassive)) {
             // "If this connection was initiated with a passive OPEN, then return this connection to the LISTEN
@@ -170,11 +169,7 @@ bool Stack::process_ack(uint32_t idx, const TcpSegment& s) {
 }
 
 void Stack::on_new_ack(Tcb& t, const TcpSegment& s, uint32_t acked, uint32_t idx) {
-    // RFC 6298 §2 with Karn's rule: sample only a segment that was never retransmitted.
-    if ((t.flags & tcbflag::kTiming) && t.rtt_seq <= s.ack) {
-        t.rtt.on_sample(now_us_ - t.rtt_start_us, cfg_.rto);
-        t.flags &= static_cast<uint16_t>(~tcbflag::kTiming);
-    }
+    if (rtt_sample(t, s.ack)) t.flags &= static_cast<uint16_t>(~tcbflag::kTiming);
     t.snd_una = s.ack;
     if (t.snd_nxt < t.snd_una) t.snd_nxt = t.snd_una;
     t.retries = 0;

@@ -57,9 +57,11 @@ inline constexpr uint16_t kWsOk = 1 << 7;       // window scaling negotiated
 inline constexpr uint16_t kTiming = 1 << 8;     // an RTT measurement is running (rtt_seq, rtt_start_us)
 }  // namespace tcbflag
 
-// Transmission control block: two cache lines of fields and the timer node (152 bytes). The first line holds
-// what every segment of a connection reads and writes (sequence space, windows, state, the 4-tuple); the
-// second what the application, the timers and the slower paths use (RTT, congestion details, the send buffer).
+// Transmission control block: 136 bytes of fields and the timer node, 160 bytes. The first 64 bytes hold what
+// every segment of a connection reads and writes (sequence space, windows, state, the 4-tuple); the rest what
+// the application, the timers and the slower paths use (RTT, congestion details, the send buffer). The pool's
+// stride is 160 bytes and not a multiple of a line, so those 64 bytes usually straddle two lines:
+// Stack::prefetch_conn loads both.
 struct TcbFields {
     // --- hot: one cache line ---
     Seq snd_una, snd_nxt, snd_max;  // snd_max: highest sequence sent (snd_nxt falls back on timeout)

@@ -5,7 +5,7 @@
 // SRTT is kept scaled by 8 and RTTVAR by 4, so alpha = 1/8 and beta = 1/4 are shifts and the fractional
 // bits of the averages are not thrown away at every sample.
 //
-// Units are microseconds in uint32_t: the estimator lives in every TCB, and 16 bytes fit the hot part
+// Units are microseconds in uint32_t: the estimator lives in every TCB (16 bytes, beside the send buffer)
 // where 32 would not. The largest RTT sample taken is kMaxRttSampleUs (~268 s), which keeps 8 * SRTT
 // inside 32 bits; no real path comes near it.
 //

@@ -4,14 +4,17 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <utility>
 
 namespace synwave::tcp {
 
 using namespace wire::tcpflag;
 using wire::TcpSegment;
 
-static_assert(kTcbHotBytes <= 64, "TCB hot part: one cache line");
-static_assert(sizeof(Tcb) <= 168, "TCB no larger than before the fast path");
+static_assert(kTcbHotBytes <= 64, "TCB hot part: at most a cache line's worth of bytes");
+static_assert(sizeof(Tcb) <= 160, "TCB: 136 bytes of fields and the 24-byte timer node");
+static_assert(kNoConn == flow::FlowTable::kNone && kNoConn == flow::TupleIndex::kNone,
+              "one 'no entry' value for the table, the direct index and the records");
 static_assert(sizeof(SynRecord) <= 64, "SYN-RECEIVED record: one cache line");
 static_assert(sizeof(TwRecord) <= 48, "TIME_WAIT record: 4-tuple, sequence numbers, timestamp, expiry, FIFO links");
 
@@ -82,10 +85,9 @@ Disposition Stack::input(const InSegment& in, Instant now) {
     ++ctr_.rx_segments;
     const TcpSegment& s = in.seg;
     const flow::FlowKey key{in.dst.v, in.src.v, s.dst_port, s.src_port};
-    const uint32_t* ds = direct_.slot(key);
-    const uint32_t h = ds ? 0 : flow::flow_hash(key);
-    const uint32_t v = ds ? *ds : table_.lookup(key, h);
-    if (v == flow::FlowTable::kNone) {
+    const uint32_t h = hash_unless_direct(key);
+    const uint32_t v = flow_find(key, h);
+    if (v == kNoConn) {
         if (listening(s.dst_port)) {
             listen_input(in, key, h);
         } else {
@@ -102,9 +104,9 @@ Disposition Stack::input(const InSegment& in, Instant now) {
         settling_ = v;
         segment_arrives(v, in);
     }
-    const Disposition d = disp_;
+    const Disposition d = std::exchange(disp_, Disposition{});
     if (d.what & interests_) deliver(d);
-    disp_ = Disposition{};
+    release_delivered();
     if (settling_ != kNoConn) settle(settling_);
     return d;
 }
@@ -209,7 +211,13 @@ void Stack::free_tcb(uint32_t idx, bool erase) {
     if (erase) flow_erase(t.key, hash_unless_direct(t.key));
     if (t.state != State::TimeWait) set_state(t, State::Closed);
     t.state = State::Closed;
-    tcbs_.give(idx);
+    // A connection whose end is still to be delivered keeps its handle until then: a connect() from the
+    // application's callback must not get the same handle while events for the old one are coming.
+    if (disp_.what != 0 && disp_.conn == idx) {
+        release_after_delivery_ = idx;
+    } else {
+        tcbs_.give(idx);
+    }
     if (settling_ == idx) settling_ = kNoConn;
     if (delivering_ == idx) delivering_ = kNoConn;
 }

@@ -115,19 +115,12 @@ public:
 
     // --- prefetch, for the engine's pass over an RX burst before input() (see Worker::run_once) ---
     // Stage 1: the flow-table bucket of a segment's 4-tuple (local = us).
-    void prefetch_flow(const flow::FlowKey& key) const {
-        if (const uint32_t* s = direct_.slot(key)) {
-            prefetch_read(s);
-        } else {
-            table_.prefetch(flow::flow_hash(key));
-        }
-    }
+    void prefetch_flow(const flow::FlowKey& key) const { prefetch_entry(key, hash_unless_direct(key)); }
     // Stage 2 (after stage 1 for the burst): look the 4-tuple up and load the record it names, so that
     // input() finds both in cache.
     void prefetch_conn(const flow::FlowKey& key) const {
-        const uint32_t* s = direct_.slot(key);
-        const uint32_t v = s ? *s : table_.lookup(key, flow::flow_hash(key));
-        if (v == flow::FlowTable::kNone) return;
+        const uint32_t v = flow_find(key, hash_unless_direct(key));
+        if (v == kNoConn) return;
         if (v & kTwBit) {
             prefetch_read(&tws_[v & ~kTwBit]);
         } else if (v & kSynBit) {
@@ -190,7 +183,7 @@ public:
     // Whether a Tcb has a deadline (retransmission, persist, keepalive, FIN-WAIT-2, delayed ACK) pending, and
     // the earliest one. The wheel node itself is re-armed lazily: it may still be armed for an earlier
     // deadline that has since been cleared or moved later, and then finds nothing due when it fires.
-    [[nodiscard]] bool timer_armed(uint32_t conn) const {
+    [[nodiscard]] bool has_deadline(uint32_t conn) const {
         return tcbs_[conn].main_timer != MainTimer::None || tcbs_[conn].delack_at_ms != 0;
     }
     [[nodiscard]] Instant timer_expiry(uint32_t conn) const;
@@ -211,7 +204,6 @@ private:
         Ack,           // answer with an ACK of where we are, then drop
         ChallengeAck,  // RFC 5961: an ACK, rate-limited
         Reset,         // an exact RST: the connection ends
-        BadAck,        // (SYN-RECEIVED) an unacceptable ACK: <SEQ=SEG.ACK><CTL=RST>
     };
     // The receive-side view check_incoming() needs of a Tcb or a SynRecord.
     struct RcvView {
@@ -255,6 +247,9 @@ private:
     void emit_rst(const flow::FlowKey& k, Seq seq, Seq ack, bool with_ack);
     void emit_tw_ack(const TwRecord& w);
     void send_ack(Tcb& t) { emit(t, wire::tcpflag::ACK, t.snd_nxt, nullptr, 0); }
+    // An old sequence number (SND.UNA - 1) with no data: the peer must answer with an ACK of where it is
+    // (zero-window probe, RFC 9293 §3.8.6.1; keepalive, RFC 1122 §4.2.3.6).
+    void send_probe(Tcb& t) { emit(t, wire::tcpflag::ACK, t.snd_una - 1, nullptr, 0); }
     void challenge_ack(Tcb& t);
     [[nodiscard]] bool challenge_allowed();        // RFC 5961 §7 rate limit, counted
     void emit_synack(const SynRecord& r);
@@ -272,6 +267,13 @@ private:
         // carries MSS minus the option bytes we always send (TS: 12 with its NOPs).
         const uint32_t opt = (t.flags & tcbflag::kTsOk) ? kHeaderBytesTs : 0;
         return t.mss > opt + 8 ? t.mss - opt : 8;
+    }
+    // RFC 6298 §2 with Karn's rule: the timed segment (never retransmitted) is acknowledged by `ack`: one RTT
+    // sample. Returns whether it was.
+    bool rtt_sample(Tcb& t, Seq ack) {
+        if (!(t.flags & tcbflag::kTiming) || !(t.rtt_seq <= ack)) return false;
+        t.rtt.on_sample(now_us_ - t.rtt_start_us, cfg_.rto);
+        return true;
     }
     void settle(uint32_t idx);  // after the application saw the disposition: output, delayed ACK, keepalive
 
@@ -298,6 +300,12 @@ private:
         disp_.what |= event_bit(k);
     }
     void deliver(const Disposition& d);  // hands a disposition to the application
+    void release_delivered() {           // the handle of a connection whose end was just delivered
+        if (release_after_delivery_ != kNoConn) {
+            tcbs_.give(release_after_delivery_);
+            release_after_delivery_ = kNoConn;
+        }
+    }
 
     // Handshake (handshake.cpp).
     void free_syn(uint32_t ri, bool erase_from_table);
@@ -320,34 +328,40 @@ private:
     // The flow table and, for a client's own 4-tuples, the direct index in front of it. `h` is the key's
     // flow_hash (not read for keys in the direct range). Callers insert only keys they found absent.
     [[nodiscard]] uint32_t flow_find(const flow::FlowKey& k, uint32_t h) const {
-        if (const uint32_t* s = direct_.slot(k)) return *s;
+        if (const uint32_t* s = direct_.slot(k)) return flow::TupleIndex::get(s);
         return table_.lookup(k, h);
     }
     [[nodiscard]] bool flow_insert(const flow::FlowKey& k, uint32_t h, uint32_t v) {
         if (uint32_t* s = direct_.slot(k)) {
-            *s = v;
-            direct_.added();
+            direct_.set(s, v);
             return true;
         }
         return table_.insert(k, h, v) == flow::FlowTable::Insert::Ok;
     }
     void flow_update(const flow::FlowKey& k, uint32_t h, uint32_t v) {
         if (uint32_t* s = direct_.slot(k)) {
-            *s = v;
+            direct_.set(s, v);
         } else {
             (void)table_.update(k, h, v);
         }
     }
     void flow_erase(const flow::FlowKey& k, uint32_t h) {
         if (uint32_t* s = direct_.slot(k)) {
-            *s = kNoConn;
-            direct_.removed();
+            direct_.set(s, kNoConn);
         } else {
             (void)table_.erase(k, h);
         }
     }
     [[nodiscard]] uint32_t hash_unless_direct(const flow::FlowKey& k) const {
         return direct_.slot(k) ? 0 : flow::flow_hash(k);
+    }
+    // Starts loading where `k`'s entry lives (`h`: as hash_unless_direct gives it).
+    void prefetch_entry(const flow::FlowKey& k, uint32_t h) const {
+        if (const uint32_t* s = direct_.slot(k)) {
+            prefetch_read(s);
+        } else {
+            table_.prefetch(h);
+        }
     }
 
     void set_now(Instant now);
@@ -385,7 +399,8 @@ private:
     uint8_t rcv_wscale_ = 0;
     Disposition disp_;             // what the segment or timer being processed did to its connection
     uint32_t settling_ = kNoConn;  // the Tcb whose output waits until the application has seen disp_
-    uint32_t delivering_ = kNoConn;  // the Tcb whose events deliver() is handing over (kNoConn once the app ends it)
+    uint32_t delivering_ = kNoConn;
+    uint32_t release_after_delivery_ = kNoConn;  // freed Tcb kept out of the pool until its end is delivered  // the Tcb whose events deliver() is handing over (kNoConn once the app ends it)
     uint32_t now_ms_ = 0;          // ms since start_, wrapping (deadlines in TCBs and records compare mod 2^32)
     uint64_t now_ms64_ = 0;        // the same, not wrapping: wheel deadlines are built from it
     uint32_t now_us_ = 0;

@@ -98,7 +98,7 @@ void Stack::tw_expire(uint32_t budget) {
         // Records expiring now were last touched 2MSL ago: load the next one's flow bucket and the record
         // after it while this one is erased (the queue is a linked list over a scattered pool).
         if (const uint32_t n1 = w.next; n1 != kNoConn) {
-            table_.prefetch(tws_[n1].hash);
+            prefetch_entry(tws_[n1].key, tws_[n1].hash);
             if (const uint32_t n2 = tws_[n1].next; n2 != kNoConn) prefetch_read(&tws_[n2]);
         }
         ++ctr_.tw_expired;  // RFC 9293 §3.10.8: "When the time-wait timeout expires ... delete the TCB"

@@ -4,9 +4,11 @@
 // One wheel node per Tcb, re-armed lazily (as Linux does for its retransmission timer): the deadlines live in
 // the record (main_at_ms, delack_at_ms) and change freely; the wheel is touched only when the earliest
 // deadline moves before the instant the node is armed for. A node that fires with nothing due re-arms itself
-// for the earliest deadline left (counted: timers_stale). A connection that lives a few microseconds arms its
-// node once (the SYN's RTO) and cancels it once when it ends, however many times its RTO restarts.
+// for the earliest deadline left (counted: timers_stale). A connection that lives a few milliseconds moves its
+// node only when a deadline comes earlier than the armed one (an active open: the SYN's RTO, then the first
+// data RTO once an RTT sample shortened it) and cancels it once when it ends, however often its RTO restarts.
 #include <algorithm>
+#include <utility>
 
 #include "tcp/congestion.hpp"
 #include "tcp/stack.hpp"
@@ -72,9 +74,8 @@ void Stack::on_timer(timer::TimerNode& node) {
     }
     tcb_timer(tcbs_.index_of(&node));
     if (disp_.what != 0) {  // the connection ended on a timeout
-        const Disposition d = disp_;
-        disp_ = Disposition{};
-        deliver(d);
+        deliver(std::exchange(disp_, Disposition{}));
+        release_delivered();
     }
 }
 
@@ -108,7 +109,7 @@ void Stack::tcb_timer(uint32_t idx) {
             // RFC 9293 §3.8.6.1: probe the zero window; Linux style, a segment just below SND.UNA that the
             // receiver must answer with its current window.
             ++ctr_.zero_window_probes;
-            emit(t, ACK, t.snd_una - 1, nullptr, 0);
+            send_probe(t);
             t.rtt.backoff();
             const Seq data_end = t.tx_seq + t.tx_len;
             if (t.snd_wnd == 0 && t.snd_nxt < data_end) set_main(t, MainTimer::Persist, rto_ms(t));
@@ -124,7 +125,7 @@ void Stack::tcb_timer(uint32_t idx) {
             }
             ++t.ka_probes_sent;
             ++ctr_.keepalive_probes;
-            emit(t, ACK, t.snd_una - 1, nullptr, 0);
+            send_probe(t);
             set_main(t, MainTimer::Keepalive, cfg_.ka_intvl_ms);
             break;
         case MainTimer::FinWait2:

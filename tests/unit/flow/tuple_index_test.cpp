@@ -25,7 +25,7 @@ TEST(TupleIndex, EveryTupleOfTheRangeHasItsOwnSlot) {
         for (uint16_t p = 1024; p <= 1033; ++p) {
             uint32_t* s = ix.slot(key(ip, p));
             ASSERT_NE(s, nullptr) << ip << ":" << p;
-            EXPECT_EQ(*s, TupleIndex::kNone);
+            EXPECT_EQ(TupleIndex::get(s), TupleIndex::kNone);
             seen.insert(s);
         }
     EXPECT_EQ(seen.size(), 40u);
@@ -55,13 +55,20 @@ TEST(TupleIndex, NoRangeOrOneTooLargeHoldsNothing) {
     EXPECT_EQ(huge.slot(key(0x0A00'0001, 5, 0x0B00'0001, 80)), nullptr);
 }
 
-TEST(TupleIndex, CountsWhatTheCallerStores) {
+TEST(TupleIndex, StoresValuesAndCountsEntries) {
     TupleIndex ix(kRange);
-    *ix.slot(key(0x0A01'0003, 1030)) = 7;
-    ix.added();
+    uint32_t* s = ix.slot(key(0x0A01'0003, 1030));
+    ix.set(s, 7);
     EXPECT_EQ(ix.size(), 1u);
-    EXPECT_EQ(*ix.slot(key(0x0A01'0003, 1030)), 7u);
-    *ix.slot(key(0x0A01'0003, 1030)) = TupleIndex::kNone;
-    ix.removed();
+    EXPECT_EQ(TupleIndex::get(ix.slot(key(0x0A01'0003, 1030))), 7u);
+    ix.set(s, 0);  // 0 is a value like any other (a Tcb index)
+    EXPECT_EQ(ix.size(), 1u);
+    EXPECT_EQ(TupleIndex::get(s), 0u);
+    ix.set(s, 0x8000'0005u);  // a TIME_WAIT record replaces the Tcb: still one entry
+    EXPECT_EQ(ix.size(), 1u);
+    ix.set(s, TupleIndex::kNone);
+    EXPECT_EQ(ix.size(), 0u);
+    EXPECT_EQ(TupleIndex::get(s), TupleIndex::kNone);
+    ix.set(s, TupleIndex::kNone);  // emptying an empty slot counts nothing
     EXPECT_EQ(ix.size(), 0u);
 }

@@ -57,7 +57,7 @@ TEST_F(Established, ResponseFromDataEventPiggybacksAck) {
     EXPECT_TRUE(out.empty());
     EXPECT_EQ(count(EventKind::SendDone), 1u);
     EXPECT_EQ(tcb().main_timer, MainTimer::None);
-    EXPECT_FALSE(st->timer_armed(conn()));
+    EXPECT_FALSE(st->has_deadline(conn()));
 }
 
 TEST_F(Established, SendAndCloseInDataEventLeaveAsOneSegment) {

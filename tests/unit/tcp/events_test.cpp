@@ -60,3 +60,61 @@ TEST(Events, OnlyTheKindsTheApplicationDeclaredAreQueued) {
     EXPECT_EQ(st.counters().conn_established, 1u);
     EXPECT_EQ(st.timewait_count(), 1u);
 }
+
+// A connection that ends in the segment being delivered (data and FIN in FIN-WAIT-2: Data, PeerFin, Closed)
+// keeps its handle until its last event: a connect() from the Data callback gets another one, and the
+// PeerFin and Closed that follow name the old connection, not the new one.
+TEST(Events, AHandleIsNotReusedWhileItsEndIsBeingDelivered) {
+    struct Reconnect final : App {
+        std::vector<std::pair<EventKind, uint32_t>> seen;
+        uint32_t fresh = kNoConn;
+        int data = 0;
+        void on_event(Stack& st, const Event& e) override {
+            seen.emplace_back(e.kind, e.conn);
+            if (e.kind == EventKind::Data && ++data == 2) {  // the data that came with the peer's FIN
+                ASSERT_EQ(st.connect(kUs, 5000, kPeer, 6000, 9, st.now(), &fresh), Stack::ConnectResult::Ok);
+            } else if (e.kind == EventKind::Data) {
+                static const uint8_t resp[] = {'o', 'k'};
+                EXPECT_TRUE(st.send(e.conn, resp, 2));
+                st.close(e.conn);
+            }
+            if (e.kind == EventKind::PeerFin) st.close(e.conn);  // what every shipped application does
+        }
+    } app;
+    StackConfig cfg;
+    Instant now{1'000'000'000'000ull};
+    Stack st(cfg, TscRate{1'000'000'000}, now, Secrets{SipKey{1, 2}, SipKey{3, 4}, SipKey{5, 6}}, &app);
+    st.listen(kUsPort);
+    auto in = [&](uint8_t flags, uint32_t seq, uint32_t ack, const char* data) {
+        wire::TcpSegment s;
+        s.src_port = kPeerPort;
+        s.dst_port = kUsPort;
+        s.seq = Seq(seq);
+        s.ack = Seq(ack);
+        s.flags = flags;
+        s.window = 65535;
+        s.payload = reinterpret_cast<const uint8_t*>(data);
+        s.payload_len = static_cast<uint32_t>(std::strlen(data));
+        st.input(InSegment{kPeer, kUs, s}, now);
+        auto out = st.out();
+        st.out().clear();
+        return out;
+    };
+    const uint32_t iss = in(SYN, kPeerIsn, 0, "")[0].seg.seq.raw();
+    (void)in(ACK, kPeerIsn + 1, iss + 1, "");
+    (void)in(ACK | PSH, kPeerIsn + 1, iss + 1, "GET");    // response + FIN: FIN-WAIT-1
+    (void)in(ACK, kPeerIsn + 4, iss + 4, "");             // FIN acknowledged: FIN-WAIT-2
+    const uint32_t old = st.find(kUs, kUsPort, kPeer, kPeerPort);
+    ASSERT_EQ(st.state_of(old), State::FinWait2);
+    (void)in(ACK | FIN | PSH, kPeerIsn + 4, iss + 4, "more");  // Data, PeerFin, Closed (TIME_WAIT)
+    ASSERT_NE(app.fresh, kNoConn);
+    EXPECT_NE(app.fresh, old);
+    ASSERT_GE(app.seen.size(), 3u);
+    const auto tail = std::vector<std::pair<EventKind, uint32_t>>(app.seen.end() - 3, app.seen.end());
+    EXPECT_EQ(tail, (std::vector<std::pair<EventKind, uint32_t>>{
+                        {EventKind::Data, old}, {EventKind::PeerFin, old}, {EventKind::Closed, old}}));
+    // The new connection was not touched by the old one's close(): still SYN-SENT, its SYN sent.
+    EXPECT_EQ(st.state_of(st.find(kUs, 5000, kPeer, 6000)), State::SynSent);
+    EXPECT_EQ(st.active_conns(), 1u);
+    EXPECT_EQ(st.timewait_count(), 1u);
+}

@@ -200,7 +200,7 @@ TEST_F(SynSent, SynAckEstablishesAndAcks) {
     EXPECT_FALSE(out[0].seg.opt.has_ts);
     ASSERT_EQ(count(EventKind::Connected), 1u);
     EXPECT_EQ(events[0].user, 77u);
-    EXPECT_FALSE(st->timer_armed(conn()));  // nothing outstanding
+    EXPECT_FALSE(st->has_deadline(conn()));  // nothing outstanding
     EXPECT_EQ(st->counters().conn_established, 1u);
 }
 
@@ -276,7 +276,7 @@ TEST_F(SynReceived, AckOfSynAckEstablishes) {
     EXPECT_EQ(state(), State::Established);
     EXPECT_EQ(tcb().snd_una.raw(), iss + 1);
     EXPECT_EQ(st->half_open(), 0u);
-    EXPECT_FALSE(st->timer_armed(conn()));
+    EXPECT_FALSE(st->has_deadline(conn()));
     ASSERT_EQ(events.size(), 1u);
     EXPECT_EQ(events[0].kind, EventKind::Accepted);
     EXPECT_EQ(st->counters().conn_established, 1u);
