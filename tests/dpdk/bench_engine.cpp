@@ -100,14 +100,16 @@ int main(int argc, char** argv) {
     }
     int rc = 0;
     {
-        io::MempoolPtr spool = pool("bench_s"), cpool = pool("bench_c");
+        // One pool for both workers, as the storm has: a worker reuses the mbufs it received for its frames.
+        io::MempoolPtr spool = pool("bench_pool");
+        rte_mempool* const cpool = spool.get();
         auto pair = io::RingPair::create("benchengine", 16384);
         if (!pair.ok()) {
             std::fprintf(stderr, "bench_engine: %s\n", pair.error().c_str());
             return 1;
         }
         io::Port sport = port(pair->port_a(), spool.get());
-        io::Port cport = port(pair->port_b(), cpool.get());
+        io::Port cport = port(pair->port_b(), cpool);
         const Ipv4 server_ip{0x0A00'0001}, client_lo{0x0A01'0001}, client_hi{0x0A01'0004};
 
         ServerConfig scfg;
@@ -124,7 +126,7 @@ int main(int argc, char** argv) {
         Client client(ccfg, kRate);
 
         WorkerConfig ws = config(sport, spool.get(), server_ip, server_ip, cport.mac());
-        WorkerConfig wc = config(cport, cpool.get(), client_lo, client_hi, sport.mac());
+        WorkerConfig wc = config(cport, cpool, client_lo, client_hi, sport.mac());
         wc.stack.max_timewait = 1024;
         if (std::getenv("BENCH_NO_DIRECT") == nullptr) wc.stack.direct = ccfg.tuples();
         server.set_slots(ws.stack.max_conns);

@@ -5,6 +5,7 @@
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <string>
@@ -153,4 +154,45 @@ TEST(Mbuf, FrameBytesViewsTheData) {
 }
 
 }  // namespace
+
+// A received mbuf is reused for a frame of ours only when nothing else can see it: a direct, single-segment
+// buffer of our own pool with no other reference. Reused, it is what an allocation would have given.
+TEST(Mbuf, ReuseForTxOnlyWhenTheMbufIsOursAlone) {
+    MempoolPtr pool = pool_or_fail("swt_reuse", 63, 0);
+    MempoolPtr other = pool_or_fail("swt_reuse2", 31, 0);
+    const unsigned before = rte_mempool_avail_count(pool.get());
+
+    rte_mbuf* m = alloc_frame(pool.get(), 200);  // a received frame with offload flags and a shifted start
+    ASSERT_NE(m, nullptr);
+    set_tx_tcp_csum_offload(m, 14, 20);
+    ASSERT_NE(rte_pktmbuf_adj(m, 14), nullptr);
+    EXPECT_TRUE(reuse_for_tx(m, pool.get()));
+    EXPECT_EQ(rte_pktmbuf_data_len(m), 0u);
+    EXPECT_EQ(rte_pktmbuf_pkt_len(m), 0u);
+    EXPECT_EQ(rte_pktmbuf_headroom(m), std::min<uint16_t>(RTE_PKTMBUF_HEADROOM, m->buf_len));
+    EXPECT_EQ(m->ol_flags & (RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_L4_MASK), 0u);
+    EXPECT_EQ(m->nb_segs, 1u);
+    EXPECT_EQ(m->next, nullptr);
+
+    EXPECT_FALSE(reuse_for_tx(m, other.get()));  // another pool's mbuf goes back to its pool
+
+    rte_mbuf_refcnt_update(m, 1);  // someone else holds it (a clone, a capture queue)
+    EXPECT_FALSE(reuse_for_tx(m, pool.get()));
+    rte_mbuf_refcnt_update(m, -1);
+
+    rte_mbuf* tail = alloc_frame(pool.get(), 10);  // a chained frame
+    ASSERT_NE(tail, nullptr);
+    ASSERT_EQ(rte_pktmbuf_chain(m, tail), 0);
+    EXPECT_FALSE(reuse_for_tx(m, pool.get()));
+
+    rte_mbuf* ind = rte_pktmbuf_alloc(pool.get());  // an indirect mbuf (attached to another's buffer)
+    ASSERT_NE(ind, nullptr);
+    rte_pktmbuf_attach(ind, tail);
+    EXPECT_FALSE(reuse_for_tx(ind, pool.get()));
+    rte_pktmbuf_free(ind);
+
+    rte_pktmbuf_free(m);  // frees the chain
+    EXPECT_EQ(rte_mempool_avail_count(pool.get()), before);
+}
+
 }  // namespace synwave::io
