@@ -13,8 +13,6 @@
 #include <rte_mempool.h>
 #include <rte_ring.h>
 
-#include <sched.h>
-
 #include <iostream>
 #include <optional>
 #include <string_view>
@@ -90,17 +88,6 @@ engine::WorkerConfig worker_config(const Options& o, const io::Port& port, uint1
     return w;
 }
 
-// The CPUs this process may run on (its affinity set), in order.
-std::vector<unsigned> allowed_cpus() {
-    std::vector<unsigned> out;
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    if (sched_getaffinity(0, sizeof(set), &set) != 0) return out;
-    for (unsigned c = 0; c < CPU_SETSIZE; ++c)
-        if (CPU_ISSET(c, &set)) out.push_back(c);
-    return out;
-}
-
 // EAL's --lcores mapping for `lanes` storm lanes: lcore k on the k-th allowed CPU, round robin, so lcores share
 // CPUs when there are fewer CPUs than 2 x lanes ("0@0,1@1,2@0,3@1" for 2 lanes on 2 CPUs). Lane i's server
 // is lcore 2i and its client lcore 2i+1.
@@ -126,7 +113,7 @@ int run_storm(Options& o) {
         // 2n lcores: `--lcores` maps them onto the CPUs this process may use, several to a CPU when needed
         // (`-l` gives one lcore per CPU). EAL refuses -l together with --lcores ("Option --lcores is ignored,
         // because (-l) is set!"), so -l goes; one lane keeps `-l 0-1` as it always had.
-        const std::vector<unsigned> cpus = allowed_cpus();
+        const std::vector<unsigned> cpus = io::allowed_cpus();
         const std::string map = storm_lcore_map(n, cpus);
         for (size_t i = 0; i + 1 < args.size(); ++i)
             if (args[i] == "-l") {

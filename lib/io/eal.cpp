@@ -136,16 +136,6 @@ std::string ranges_text(const std::vector<unsigned>& cpus) {
     return s.empty() ? "none" : s;
 }
 
-std::vector<unsigned> allowed_cpus() {
-    std::vector<unsigned> out;
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    if (sched_getaffinity(0, sizeof(set), &set) != 0) return out;
-    for (unsigned c = 0; c < CPU_SETSIZE; ++c)
-        if (CPU_ISSET(c, &set)) out.push_back(c);
-    return out;
-}
-
 Result<void> check_lcores(const ParsedEal& p) {
     std::string given;
     std::optional<std::vector<unsigned>> want;
@@ -301,6 +291,16 @@ Result<EalInfo> run_init(int argc, char** argv, const std::vector<std::string>& 
 std::atomic<unsigned> g_prefix_counter{0};
 
 }  // namespace
+
+std::vector<unsigned> allowed_cpus() {
+    std::vector<unsigned> out;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof(set), &set) != 0) return out;
+    for (unsigned c = 0; c < CPU_SETSIZE; ++c)
+        if (CPU_ISSET(c, &set)) out.push_back(c);
+    return out;
+}
 
 std::vector<std::string> embedded_eal_args(const EalDefaults& d) {
     std::vector<std::string> a = {

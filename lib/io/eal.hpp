@@ -56,6 +56,9 @@ struct EalDefaults {
 // runtime directory.
 [[nodiscard]] std::string unique_file_prefix(std::string_view stem = "synwave");
 
+// The CPUs this process may run on (its affinity set), in order.
+[[nodiscard]] std::vector<unsigned> allowed_cpus();
+
 // Checks what rte_eal_init would reject with an unhelpful errno: lcores (-l, -c, simple --lcores) outside
 // this process's CPU affinity, and hugepage memory asked for (no --no-huge) where none is free or
 // mounted. Does not start EAL; callable any time.
