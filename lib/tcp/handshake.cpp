@@ -97,7 +97,7 @@ void Stack::listen_input(const InSegment& in, const flow::FlowKey& key, uint32_t
     }
     // Without a free record (or room in the table), a cookie still answers (unless cookies are off).
     const uint32_t ri = cookie ? kNoConn : syns_.peek();
-    if (ri == kNoConn || !flow_insert(key, hash, kSynBit | ri)) {
+    if (ri == kNoConn || !flows_.insert(key, hash, kSynBit | ri)) {
         if (ri != kNoConn) ++ctr_.table_full;
         if (cfg_.cookies != CookieMode::Off) send_cookie_synack(in, key);
         return;
@@ -128,7 +128,7 @@ void Stack::arm_syn_timer(SynRecord& r) {
 void Stack::free_syn(uint32_t ri, bool erase) {
     SynRecord& r = syns_[ri];
     wheel_.cancel(r.timer);
-    if (erase) flow_erase(r.key, r.hash);
+    if (erase) flows_.erase(r.key, r.hash);
     syns_.give(ri);
     --half_open_;
 }
@@ -159,7 +159,7 @@ uint32_t Stack::promote(uint32_t ri) {
     }
     SynRecord& r = syns_[ri];
     const uint32_t idx = take_tcb(r.key);
-    flow_update(r.key, r.hash, idx);
+    flows_.update(r.key, r.hash, idx);
     Tcb& t = tcbs_[idx];
     t.flags = tcbflag::kPassive;
     apply(t, r.opts);

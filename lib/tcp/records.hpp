@@ -119,7 +119,7 @@ struct TwRecord {
     Seq snd_nxt;           // our FIN's sequence + 1
     Seq rcv_nxt;           // peer's FIN's sequence + 1
     uint32_t ts_recent;    // last TSval from the peer (RFC 6191), valid if ts_ok
-    uint32_t hash;         // flow hash of key
+    uint32_t hash;         // ConnIndex::hash_of(key)
     uint32_t expire_ms;    // end of 2MSL, stack ms clock
     uint32_t prev, next;   // FIFO links (kNoConn = none); next is the free list while free
     uint8_t ts_ok;
@@ -140,7 +140,7 @@ struct Negotiated {
 // SYN-ACK, nothing for data or congestion control. Freed to LISTEN on an exact RST or after synack_retries.
 struct alignas(64) SynRecord {  // one cache line, aligned as one
     flow::FlowKey key;        // 12
-    uint32_t hash;            // flow hash of key; index of the next free record while free
+    uint32_t hash;            // ConnIndex::hash_of(key); index of the next free record while free
     Seq iss, irs;             // our SYN-ACK's sequence number, the peer's SYN's
     Negotiated opts;          // 8
     uint32_t sent_us;         // when the first SYN-ACK left (an RTT sample if it is never retransmitted)

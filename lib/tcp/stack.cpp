@@ -13,8 +13,7 @@ using wire::TcpSegment;
 
 static_assert(kTcbHotBytes <= 64, "TCB hot part: at most a cache line's worth of bytes");
 static_assert(sizeof(Tcb) <= 160, "TCB: 136 bytes of fields and the 24-byte timer node");
-static_assert(kNoConn == flow::FlowTable::kNone && kNoConn == flow::TupleIndex::kNone,
-              "one 'no entry' value for the table, the direct index and the records");
+static_assert(kNoConn == flow::ConnIndex::kNone, "one 'no entry' value for the index and the records");
 static_assert(sizeof(SynRecord) <= 64, "SYN-RECEIVED record: one cache line");
 static_assert(sizeof(TwRecord) <= 48, "TIME_WAIT record: 4-tuple, sequence numbers, timestamp, expiry, FIFO links");
 
@@ -45,8 +44,7 @@ Stack::Stack(const StackConfig& cfg, TscRate rate, Instant now, const Secrets& s
       isn_(secrets.isn, rate),
       cookies_(secrets.cookie1, secrets.cookie2),
       wheel_(cfg.timer_tick_shift ? cfg.timer_tick_shift : tick_shift_for(rate.hz), now),
-      table_(cfg.max_conns + cfg.max_timewait + cfg.half_open_limit),
-      direct_(cfg.direct),
+      flows_(cfg.max_conns + cfg.max_timewait + cfg.half_open_limit, cfg.direct),
       tcbs_(cfg.max_conns),
       tws_(cfg.max_timewait),
       syns_(cfg.half_open_limit) {
@@ -73,20 +71,21 @@ void Stack::set_now(Instant now) {
 
 uint32_t Stack::find(Ipv4 local, uint16_t lport, Ipv4 remote, uint16_t rport) const {
     const flow::FlowKey key{local.v, remote.v, lport, rport};
-    return flow_find(key, hash_unless_direct(key));
+    uint32_t h = 0;
+    return flows_.find(key, h);
 }
 
 // ---------------------------------------------------------------------------------------------------------
 // Segment arrives (RFC 9293 §3.10.7): find the record, run its path, hand over the disposition, settle.
 // ---------------------------------------------------------------------------------------------------------
 
-Disposition Stack::input(const InSegment& in, Instant now) {
+void Stack::input(const InSegment& in, Instant now) {
     set_now(now);
     ++ctr_.rx_segments;
     const TcpSegment& s = in.seg;
     const flow::FlowKey key{in.dst.v, in.src.v, s.dst_port, s.src_port};
-    const uint32_t h = hash_unless_direct(key);
-    const uint32_t v = flow_find(key, h);
+    uint32_t h = 0;
+    const uint32_t v = flows_.find(key, h);
     if (v == kNoConn) {
         if (listening(s.dst_port)) {
             listen_input(in, key, h);
@@ -108,7 +107,6 @@ Disposition Stack::input(const InSegment& in, Instant now) {
     if (d.what & interests_) deliver(d);
     release_delivered();
     if (settling_ != kNoConn) settle(settling_);
-    return d;
 }
 
 // The application sees the disposition's events in their order (EventKind's); once it ends the connection
@@ -181,7 +179,7 @@ uint32_t Stack::create_tcb(const flow::FlowKey& key, uint32_t hash) {
         ++ctr_.tcb_pool_empty;
         return kNoConn;
     }
-    if (!flow_insert(key, hash, tcbs_.peek())) {
+    if (!flows_.insert(key, hash, tcbs_.peek())) {
         ++ctr_.table_full;
         return kNoConn;
     }
@@ -208,7 +206,7 @@ void Stack::set_state(Tcb& t, State s) {
 void Stack::free_tcb(uint32_t idx, bool erase) {
     Tcb& t = tcbs_[idx];
     wheel_.cancel(t.timer);
-    if (erase) flow_erase(t.key, hash_unless_direct(t.key));
+    if (erase) flows_.erase(t.key, flows_.hash_of(t.key));
     if (t.state != State::TimeWait) set_state(t, State::Closed);
     t.state = State::Closed;
     // A connection whose end is still to be delivered keeps its handle until then: a connect() from the
@@ -242,8 +240,8 @@ Stack::ConnectResult Stack::connect(Ipv4 local, uint16_t lport, Ipv4 remote, uin
                                     Instant now, uint32_t* conn) {
     set_now(now);
     const flow::FlowKey key{local.v, remote.v, lport, rport};
-    const uint32_t h = hash_unless_direct(key);
-    if (flow_find(key, h) != kNoConn) return ConnectResult::Exists;
+    uint32_t h = 0;
+    if (flows_.find(key, h) != kNoConn) return ConnectResult::Exists;
     const bool pool_empty = tcbs_.empty();
     const uint32_t idx = create_tcb(key, h);
     if (idx == kNoConn) return pool_empty ? ConnectResult::PoolEmpty : ConnectResult::TableFull;

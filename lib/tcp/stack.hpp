@@ -38,7 +38,7 @@
 #include "core/seq.hpp"
 #include "core/time.hpp"
 #include "flow/flow_key.hpp"
-#include "flow/flow_table.hpp"
+#include "flow/conn_index.hpp"
 #include "tcp/isn.hpp"
 #include "tcp/records.hpp"
 #include "tcp/rto.hpp"
@@ -109,17 +109,17 @@ public:
     [[nodiscard]] bool listening(uint16_t port) const { return (listen_[port >> 6] >> (port & 63)) & 1; }
 
     // --- input: one parsed segment (checksums already verified by the caller) ---
-    // Processes it, hands the application its disposition, then sends what is owed (settle). Returns the
-    // disposition (for inspection; the application has already seen it).
-    Disposition input(const InSegment& in, Instant now);
+    // Processes it, hands the application its disposition, then sends what is owed (settle).
+    void input(const InSegment& in, Instant now);
 
     // --- prefetch, for the engine's pass over an RX burst before input() (see Worker::run_once) ---
     // Stage 1: the flow-table bucket of a segment's 4-tuple (local = us).
-    void prefetch_flow(const flow::FlowKey& key) const { prefetch_entry(key, hash_unless_direct(key)); }
+    void prefetch_flow(const flow::FlowKey& key) const { flows_.prefetch(key, flows_.hash_of(key)); }
     // Stage 2 (after stage 1 for the burst): look the 4-tuple up and load the record it names, so that
     // input() finds both in cache.
     void prefetch_conn(const flow::FlowKey& key) const {
-        const uint32_t v = flow_find(key, hash_unless_direct(key));
+        uint32_t h = 0;
+        const uint32_t v = flows_.find(key, h);
         if (v == kNoConn) return;
         if (v & kTwBit) {
             prefetch_read(&tws_[v & ~kTwBit]);
@@ -172,21 +172,20 @@ public:
     [[nodiscard]] uint32_t active_conns() const { return tcbs_.used(); }
     [[nodiscard]] uint32_t half_open() const { return half_open_; }
     [[nodiscard]] uint32_t timewait_count() const { return tws_.used(); }
-    [[nodiscard]] uint32_t table_size() const { return table_.size() + direct_.size(); }
-    [[nodiscard]] uint32_t indexed_entries() const { return direct_.size(); }  // of table_size(): by index
+    [[nodiscard]] uint32_t table_size() const { return flows_.size(); }
+    [[nodiscard]] uint32_t indexed_entries() const { return flows_.indexed(); }  // of table_size(): by index
     [[nodiscard]] size_t timers_pending() const { return wheel_.pending(); }
     [[nodiscard]] const StackConfig& config() const { return cfg_; }
     [[nodiscard]] uint32_t now_ms() const { return now_ms_; }
     // The time of the input, timer or call being processed (what an event handler should stamp with).
     [[nodiscard]] Instant now() const { return now_; }
     [[nodiscard]] uint32_t ts_now() const { return now_ms_ + ts_offset_; }
-    // Whether a Tcb has a deadline (retransmission, persist, keepalive, FIN-WAIT-2, delayed ACK) pending, and
-    // the earliest one. The wheel node itself is re-armed lazily: it may still be armed for an earlier
+    // Whether a Tcb has a deadline (retransmission, persist, keepalive, FIN-WAIT-2, delayed ACK) pending. The
+    // wheel node itself is re-armed lazily: it may still be armed for an earlier
     // deadline that has since been cleared or moved later, and then finds nothing due when it fires.
     [[nodiscard]] bool has_deadline(uint32_t conn) const {
         return tcbs_[conn].main_timer != MainTimer::None || tcbs_[conn].delack_at_ms != 0;
     }
-    [[nodiscard]] Instant timer_expiry(uint32_t conn) const;
     [[nodiscard]] bool timers_due(Instant now) const { return wheel_.due(now); }
     [[nodiscard]] uint32_t rto_ms(const Tcb& t) const { return t.rtt.rto_us(cfg_.rto) / 1000; }
     void set_app(App* app) {
@@ -325,45 +324,6 @@ private:
     void tw_arm_head();             // the queue's wheel node follows its head
     void tw_expire(uint32_t budget);
 
-    // The flow table and, for a client's own 4-tuples, the direct index in front of it. `h` is the key's
-    // flow_hash (not read for keys in the direct range). Callers insert only keys they found absent.
-    [[nodiscard]] uint32_t flow_find(const flow::FlowKey& k, uint32_t h) const {
-        if (const uint32_t* s = direct_.slot(k)) return flow::TupleIndex::get(s);
-        return table_.lookup(k, h);
-    }
-    [[nodiscard]] bool flow_insert(const flow::FlowKey& k, uint32_t h, uint32_t v) {
-        if (uint32_t* s = direct_.slot(k)) {
-            direct_.set(s, v);
-            return true;
-        }
-        return table_.insert(k, h, v) == flow::FlowTable::Insert::Ok;
-    }
-    void flow_update(const flow::FlowKey& k, uint32_t h, uint32_t v) {
-        if (uint32_t* s = direct_.slot(k)) {
-            direct_.set(s, v);
-        } else {
-            (void)table_.update(k, h, v);
-        }
-    }
-    void flow_erase(const flow::FlowKey& k, uint32_t h) {
-        if (uint32_t* s = direct_.slot(k)) {
-            direct_.set(s, kNoConn);
-        } else {
-            (void)table_.erase(k, h);
-        }
-    }
-    [[nodiscard]] uint32_t hash_unless_direct(const flow::FlowKey& k) const {
-        return direct_.slot(k) ? 0 : flow::flow_hash(k);
-    }
-    // Starts loading where `k`'s entry lives (`h`: as hash_unless_direct gives it).
-    void prefetch_entry(const flow::FlowKey& k, uint32_t h) const {
-        if (const uint32_t* s = direct_.slot(k)) {
-            prefetch_read(s);
-        } else {
-            table_.prefetch(h);
-        }
-    }
-
     void set_now(Instant now);
     // The wheel deadline for a 32-bit ms-clock time, taken as the nearest one from now (never in the past), so
     // that the 2^32 ms (~49.7 days) wrap of now_ms_ does not turn it into a deadline long gone.
@@ -381,8 +341,7 @@ private:
     IsnGenerator isn_;
     SynCookies cookies_;
     timer::TimerWheel wheel_;
-    flow::FlowTable table_;
-    flow::TupleIndex direct_;
+    flow::ConnIndex flows_;  // 4-tuple -> Tcb, kSynBit | SynRecord or kTwBit | TwRecord index
     IndexPool<Tcb, &Tcb::user> tcbs_;           // free list through `user`
     IndexPool<TwRecord, &TwRecord::next> tws_;  // free list through `next`
     IndexPool<SynRecord, &SynRecord::hash> syns_;  // free list through `hash`

@@ -19,13 +19,13 @@ void Stack::enter_time_wait(uint32_t idx) {
     const uint32_t wi = tws_.take();
     TwRecord& w = tws_[wi];
     w.key = t.key;
-    w.hash = hash_unless_direct(t.key);
+    w.hash = flows_.hash_of(t.key);
     w.snd_nxt = t.snd_max;
     w.rcv_nxt = t.rcv_nxt;
     w.ts_recent = t.ts_recent;
     w.ts_ok = (t.flags & tcbflag::kTsOk) ? 1 : 0;
     w.rcv_wscale = t.rcv_wscale;
-    flow_update(w.key, w.hash, kTwBit | wi);  // the Tcb's entry now names the record
+    flows_.update(w.key, w.hash, kTwBit | wi);  // the Tcb's entry now names the record
     tw_append(wi);
     set_state(t, State::TimeWait);
     ++ctr_.tw_entered;
@@ -43,7 +43,7 @@ void Stack::free_tw(uint32_t wi) {
 void Stack::release_tw(uint32_t wi) {
     TwRecord& w = tws_[wi];
     tw_unlink(wi);
-    flow_erase(w.key, w.hash);
+    flows_.erase(w.key, w.hash);
     tws_.give(wi);
 }
 
@@ -98,7 +98,7 @@ void Stack::tw_expire(uint32_t budget) {
         // Records expiring now were last touched 2MSL ago: load the next one's flow bucket and the record
         // after it while this one is erased (the queue is a linked list over a scattered pool).
         if (const uint32_t n1 = w.next; n1 != kNoConn) {
-            prefetch_entry(tws_[n1].key, tws_[n1].hash);
+            flows_.prefetch(tws_[n1].key, tws_[n1].hash);
             if (const uint32_t n2 = tws_[n1].next; n2 != kNoConn) prefetch_read(&tws_[n2]);
         }
         ++ctr_.tw_expired;  // RFC 9293 §3.10.8: "When the time-wait timeout expires ... delete the TCB"

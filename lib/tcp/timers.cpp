@@ -50,13 +50,6 @@ void Stack::set_main(Tcb& t, MainTimer kind, uint32_t delay_ms) {
     rearm(t);
 }
 
-Instant Stack::timer_expiry(uint32_t conn) const {
-    uint32_t at = 0;
-    if (!earliest_deadline(tcbs_[conn], at)) return Instant{};
-    const uint64_t tick = wheel_.tick().cycles;
-    return Instant{(at_ms(at).cycles + tick - 1) / tick * tick};  // the wheel fires at a tick boundary
-}
-
 uint32_t Stack::poll(Instant now, uint32_t budget) {
     set_now(now);
     return wheel_.advance(now, budget, [this](timer::TimerNode& node) { on_timer(node); });
