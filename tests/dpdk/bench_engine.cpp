@@ -8,7 +8,8 @@
 //   valgrind --tool=callgrind --callgrind-out-file=/tmp/engine.cg --toggle-collect='*run_turns*'
 //       build/tests/dpdk/bench_engine 100000
 //   (Collected / connections)
-// Without valgrind it prints the wall-clock rate of the one thread doing both ends (a figure for
+// BENCH_NO_DIRECT=1 leaves the client's 4-tuples in the hash table (StackConfig::direct unset), for an A/B of
+// the direct index. Without valgrind it prints the wall-clock rate of the one thread doing both ends (a figure for
 // comparisons in one session, not a benchmark of the storm's two lcores).
 #include <rte_cycles.h>
 

@@ -13,6 +13,27 @@ using namespace synwave::tcp;
 using namespace synwave::tcp::testutil;
 using namespace synwave::wire::tcpflag;
 
+namespace {
+// One segment from the peer (MSS option on a SYN), and what the stack sent in answer.
+std::vector<OutSegment> deliver(Stack& st, Instant now, uint8_t flags, uint32_t seq, uint32_t ack, const char* data) {
+    wire::TcpSegment s;
+    s.src_port = kPeerPort;
+    s.dst_port = kUsPort;
+    s.seq = Seq(seq);
+    s.ack = Seq(ack);
+    s.flags = flags;
+    s.window = 65535;
+    s.payload = reinterpret_cast<const uint8_t*>(data);
+    s.payload_len = static_cast<uint32_t>(std::strlen(data));
+    s.opt.has_mss = (flags & SYN) != 0;
+    s.opt.mss = 1460;
+    st.input(InSegment{kPeer, kUs, s}, now);
+    std::vector<OutSegment> out = st.out();
+    st.out().clear();
+    return out;
+}
+}  // namespace
+
 // An application's interests() decide which events are queued at all: one that leaves out SendDone and
 // Accepted gets every other event of a passive connection and none of those two.
 TEST(Events, OnlyTheKindsTheApplicationDeclaredAreQueued) {
@@ -34,23 +55,7 @@ TEST(Events, OnlyTheKindsTheApplicationDeclaredAreQueued) {
     Instant now{1'000'000'000'000ull};
     Stack st(cfg, TscRate{1'000'000'000}, now, Secrets{SipKey{1, 2}, SipKey{3, 4}, SipKey{5, 6}}, &app);
     st.listen(kUsPort);
-    auto in = [&](uint8_t flags, uint32_t seq, uint32_t ack, const char* data) {
-        wire::TcpSegment s;
-        s.src_port = kPeerPort;
-        s.dst_port = kUsPort;
-        s.seq = Seq(seq);
-        s.ack = Seq(ack);
-        s.flags = flags;
-        s.window = 65535;
-        s.payload = reinterpret_cast<const uint8_t*>(data);
-        s.payload_len = static_cast<uint32_t>(std::strlen(data));
-        s.opt.has_mss = (flags & SYN) != 0;
-        s.opt.mss = 1460;
-        st.input(InSegment{kPeer, kUs, s}, now);
-        auto out = st.out();
-        st.out().clear();
-        return out;
-    };
+    auto in = [&](uint8_t flags, uint32_t seq, uint32_t ack, const char* data) { return deliver(st, now, flags, seq, ack, data); };
     const uint32_t iss = in(SYN, kPeerIsn, 0, "")[0].seg.seq.raw();
     (void)in(ACK, kPeerIsn + 1, iss + 1, "");                 // established: Accepted not queued
     (void)in(ACK | PSH, kPeerIsn + 1, iss + 1, "GET");        // Data -> response + FIN
@@ -85,21 +90,7 @@ TEST(Events, AHandleIsNotReusedWhileItsEndIsBeingDelivered) {
     Instant now{1'000'000'000'000ull};
     Stack st(cfg, TscRate{1'000'000'000}, now, Secrets{SipKey{1, 2}, SipKey{3, 4}, SipKey{5, 6}}, &app);
     st.listen(kUsPort);
-    auto in = [&](uint8_t flags, uint32_t seq, uint32_t ack, const char* data) {
-        wire::TcpSegment s;
-        s.src_port = kPeerPort;
-        s.dst_port = kUsPort;
-        s.seq = Seq(seq);
-        s.ack = Seq(ack);
-        s.flags = flags;
-        s.window = 65535;
-        s.payload = reinterpret_cast<const uint8_t*>(data);
-        s.payload_len = static_cast<uint32_t>(std::strlen(data));
-        st.input(InSegment{kPeer, kUs, s}, now);
-        auto out = st.out();
-        st.out().clear();
-        return out;
-    };
+    auto in = [&](uint8_t flags, uint32_t seq, uint32_t ack, const char* data) { return deliver(st, now, flags, seq, ack, data); };
     const uint32_t iss = in(SYN, kPeerIsn, 0, "")[0].seg.seq.raw();
     (void)in(ACK, kPeerIsn + 1, iss + 1, "");
     (void)in(ACK | PSH, kPeerIsn + 1, iss + 1, "GET");    // response + FIN: FIN-WAIT-1
