@@ -123,11 +123,14 @@ bool Stack::process_ack(uint32_t idx, const TcpSegment& s) {
         return false;
     }
     const uint32_t wnd = uint32_t{s.window} << t.snd_wscale;
+    // RFC 6675 §5: "Upon the receipt of any ACK containing SACK information, the scoreboard MUST be updated".
+    const uint32_t newly_sacked = (s.opt.num_sack != 0 && (t.flags & tcbflag::kSackOk)) ? take_sack(t, s) : 0;
     if (t.snd_una < s.ack) {
         on_new_ack(t, s, static_cast<uint32_t>(s.ack - t.snd_una), idx);
-    } else if (s.ack == t.snd_una && s.payload_len == 0 && !(s.flags & FIN) && wnd == t.snd_wnd &&
-               t.snd_max != t.snd_una) {
-        on_dup_ack(t);  // RFC 5681 §2 definition of a duplicate ACK
+    } else if (s.ack == t.snd_una && t.snd_max != t.snd_una &&
+               (newly_sacked != 0 || (s.payload_len == 0 && !(s.flags & FIN) && wnd == t.snd_wnd))) {
+        // A duplicate ACK: RFC 5681 §2's definition, or RFC 6675 §2's (it SACKs octets not SACKed before).
+        on_dup_ack(t);
     }
     // Window update: "If SND.UNA =< SEG.ACK =< SND.NXT ... if (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and
     // SND.WL2 =< SEG.ACK)), set SND.WND <- SEG.WND, set SND.WL1 <- SEG.SEQ, and set SND.WL2 <- SEG.ACK."
@@ -169,16 +172,31 @@ bool Stack::process_ack(uint32_t idx, const TcpSegment& s) {
 }
 
 void Stack::on_new_ack(Tcb& t, const TcpSegment& s, uint32_t acked, uint32_t idx) {
-    if (rtt_sample(t, s.ack)) t.flags &= static_cast<uint16_t>(~tcbflag::kTiming);
+    if (rtt_sample(t, s.ack)) {
+        t.flags &= static_cast<uint16_t>(~tcbflag::kTiming);
+    } else if (!(t.flags & tcbflag::kTiming)) {
+        rtt_ts_sample(t, s);  // Karn's rule stopped the timing: the echoed timestamp still tells
+    }
     t.snd_una = s.ack;
     if (t.snd_nxt < t.snd_una) t.snd_nxt = t.snd_una;
     t.retries = 0;
     t.rtt.reset_backoff();
-    if (NewReno::on_new_ack(t, s.ack, acked, eff_mss(t))) {
+    if (t.flags & tcbflag::kSackBoard) sides_[t.side].sb.advance(s.ack);
+    if (sack_recovery(t)) {
+        // RFC 6675 §5: recovery ends when the cumulative ACK covers RecoveryPoint; until then every ACK lets
+        // output() send what the pipe allows (no NewReno partial-ACK retransmission), and resets the timer.
+        if (s.ack >= t.recover) {
+            t.flags &= static_cast<uint16_t>(~tcbflag::kInRecovery);
+            t.dupacks = 0;
+        } else {
+            set_main(t, MainTimer::Rtx, rto_ms(t));  // RFC 6298 §5.3
+        }
+    } else if (NewReno::on_new_ack(t, s.ack, acked, eff_mss(t))) {
         ++ctr_.partial_acks;
         retransmit_first(t);
         set_main(t, MainTimer::Rtx, rto_ms(t));  // RFC 6582 §3.2 step 5: reset the timer on a partial ACK
     }
+    if (t.side != kNoConn) side_release_if_idle(t);
     // Release what the application lent us, once all of it is acknowledged. Only on the ACK that crosses
     // data_end: with a FIN queued tx_len stays set, and the later ACK of the FIN must not say SendDone again.
     const Seq data_end = t.tx_seq + t.tx_len;
@@ -200,6 +218,7 @@ void Stack::on_new_ack(Tcb& t, const TcpSegment& s, uint32_t acked, uint32_t idx
 
 void Stack::on_dup_ack(Tcb& t) {
     ++ctr_.dup_acks_rx;
+    if (sack_on_dup_ack(t)) return;
     if (!NewReno::on_dup_ack(t, eff_mss(t))) return;
     ++ctr_.fast_retransmits;
     retransmit_first(t);
@@ -213,10 +232,10 @@ void Stack::process_data_fin(uint32_t idx, const TcpSegment& s) {
     const uint32_t plen = s.payload_len;
     if (plen == 0 && !fin) return;
     if (dseq > t.rcv_nxt) {
-        // A hole before this segment: no reassembly queue, so drop and send a duplicate ACK at once
-        // (RFC 5681 §4.2: "an immediate ACK SHOULD be generated when an out-of-order segment arrives").
-        ++ctr_.ooo_dropped;
+        // A hole before this segment: held for later (RFC 9293 §3.10.7.4), and a duplicate ACK at once (RFC
+        // 5681 §4.2: "an immediate ACK SHOULD be generated when an out-of-order segment arrives").
         t.flags |= tcbflag::kAckNow;
+        if (state_bit(t.state) & states::kReceiving) queue_ooo(t, s, dseq, fin);
         return;
     }
     const uint32_t skip = static_cast<uint32_t>(t.rcv_nxt - dseq);  // octets we already have
@@ -234,6 +253,7 @@ void Stack::process_data_fin(uint32_t idx, const TcpSegment& s) {
         disp_.data = s.payload + skip;
         disp_.len = len;
         t.rcv_nxt += len;
+        if (t.side != kNoConn) take_in_order(idx, &fin_ok);
         // A half-closed connection that is still receiving is alive: the FIN-WAIT-2 timeout (Linux applies
         // it to orphaned sockets only) restarts with every byte that arrives.
         if (t.state == State::FinWait2) set_main(t, MainTimer::FinWait2, cfg_.fin_wait2_timeout_ms);
@@ -248,7 +268,7 @@ void Stack::process_data_fin(uint32_t idx, const TcpSegment& s) {
         t.flags |= tcbflag::kAckNow;  // an old duplicate: tell the sender where we are
     }
     if (!fin_ok) return;
-    const Seq fin_seq = dseq + plen;
+    const Seq fin_seq = disp_.chain != Reassembly::kNone ? t.rcv_nxt : dseq + plen;
     if (fin_seq != t.rcv_nxt) {
         // Already have it (a retransmitted FIN: acknowledge again), or it lies beyond data we dropped.
         if (fin_seq + 1 == t.rcv_nxt) t.flags |= tcbflag::kAckNow;
@@ -281,6 +301,48 @@ void Stack::process_data_fin(uint32_t idx, const TcpSegment& s) {
     case State::LastAck:
     case State::TimeWait: break;
     }
+}
+
+// What the reassembly queue holds from the new RCV.NXT on goes to the application after the segment's own
+// octets (RFC 9293 §3.10.7.4: "process any segments ... held for later processing"), and an ACK goes at once
+// (RFC 5681 §4.2: a segment that fills in all or part of a gap). `*fin` becomes whether the peer's FIN
+// follows what is now in order.
+void Stack::take_in_order(uint32_t idx, bool* fin) {
+    Tcb& t = tcbs_[idx];
+    TcbSide& x = sides_[t.side];
+    Seq end;
+    bool f = false;
+    const uint32_t chain = reasm_.take_ready(x.ooo, t.rcv_nxt, &end, &f);
+    if (chain == Reassembly::kNone) return;
+    disp_.chain = chain;
+    disp_.chain_from = t.rcv_nxt;
+    if (t.rcv_nxt < end) {
+        const uint32_t more = static_cast<uint32_t>(end - t.rcv_nxt);
+        ctr_.rx_data_bytes += more;
+        ctr_.ooo_delivered_bytes += more;
+        t.rcv_nxt = end;
+    }
+    *fin = f;
+    t.flags |= tcbflag::kAckNow;
+    side_release_if_idle(t);
+}
+
+// An out-of-order segment: what of it lies inside the window is copied into the connection's queue.
+void Stack::queue_ooo(Tcb& t, const TcpSegment& s, Seq dseq, bool fin) {
+    const uint32_t room = static_cast<uint32_t>((t.rcv_nxt + cfg_.rcv_wnd) - dseq);
+    const uint32_t len = std::min<uint32_t>(s.payload_len, room);
+    const bool f = fin && len == s.payload_len;
+    if (len == 0 && !f) return;
+    TcbSide* x = side_for(t);
+    if (x == nullptr) {
+        ++ctr_.ooo_dropped;
+        return;
+    }
+    const Reassembly::Stored st = reasm_.insert(x->ooo, dseq, s.payload, len, f);
+    x->ooo_latest = dseq;
+    if (st.full) ++ctr_.ooo_dropped;
+    if (st.bytes != 0) ++ctr_.ooo_queued;
+    side_release_if_idle(t);
 }
 
 } // namespace synwave::tcp

@@ -15,7 +15,9 @@
 
 #include "core/seq.hpp"
 #include "flow/flow_key.hpp"
+#include "tcp/reassembly.hpp"
 #include "tcp/rto.hpp"
+#include "tcp/scoreboard.hpp"
 #include "tcp/types.hpp"
 #include "timer/wheel.hpp"
 
@@ -55,6 +57,7 @@ inline constexpr uint16_t kPassive = 1 << 5;    // created from LISTEN (SYN-RECE
 inline constexpr uint16_t kInRecovery = 1 << 6; // NewReno fast recovery
 inline constexpr uint16_t kWsOk = 1 << 7;       // window scaling negotiated
 inline constexpr uint16_t kTiming = 1 << 8;     // an RTT measurement is running (rtt_seq, rtt_start_us)
+inline constexpr uint16_t kSackBoard = 1 << 9;  // the peer sent SACK blocks: the side record's scoreboard is valid
 }  // namespace tcbflag
 
 // Transmission control block: 136 bytes of fields and the timer node, 160 bytes. The first 64 bytes hold what
@@ -95,6 +98,7 @@ struct TcbFields {
     uint32_t user = 0;              // the application's value for this connection (connect())
     uint32_t delack_at_ms = 0;      // deadline of a delayed ACK, 0 = none
     uint32_t timer_at_ms = 0;       // what the wheel node is armed for (valid while armed)
+    uint32_t side = kNoConn;        // TcbSide index while there is out-of-order data or SACK state
 };
 struct Tcb : TcbFields {
     timer::TimerNode timer;  // not copyable: the wheel links to it
@@ -148,6 +152,16 @@ struct alignas(64) SynRecord {  // one cache line, aligned as one
     uint8_t resent;           // a SYN-ACK was sent again for a duplicate SYN (no RTT sample: Karn)
     uint8_t pad[2] = {};
     timer::TimerNode timer;   // SYN-ACK retransmission (RFC 6298 §5.5 backoff from the initial RTO)
+};
+
+// What a connection needs only while it holds out-of-order data or the peer's SACK blocks: taken from a
+// per-stack pool when first needed and given back once both are empty, so that the many connections that
+// never see a loss carry neither the bytes nor the cache lines (a 4-byte index in the Tcb's padding).
+struct TcbSide {
+    uint32_t ooo = Reassembly::kNone;  // head of the out-of-order queue
+    Seq ooo_latest;                    // first octet of the segment queued last (RFC 2018 §4: first block)
+    uint32_t link = kNoConn;           // free list
+    Scoreboard sb;
 };
 
 // A fixed pool of records handed out by index, LIFO (the record freed last is the warmest in cache). The free

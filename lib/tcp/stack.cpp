@@ -47,7 +47,9 @@ Stack::Stack(const StackConfig& cfg, TscRate rate, Instant now, const Secrets& s
       flows_(cfg.max_conns + cfg.max_timewait + cfg.half_open_limit, cfg.direct),
       tcbs_(cfg.max_conns),
       tws_(cfg.max_timewait),
-      syns_(cfg.half_open_limit) {
+      syns_(cfg.half_open_limit),
+      reasm_(cfg.reasm_bytes),
+      sides_(cfg.loss_records) {
     out_.reserve(cfg.out_capacity);
     start_ = now;
     cycles_per_ms_ = std::max<uint64_t>(1, rate.hz / 1000);
@@ -105,6 +107,7 @@ void Stack::input(const InSegment& in, Instant now) {
     }
     const Disposition d = std::exchange(disp_, Disposition{});
     if (d.what & interests_) deliver(d);
+    if (d.chain != Reassembly::kNone) reasm_.release(d.chain);
     release_delivered();
     if (settling_ != kNoConn) settle(settling_);
 }
@@ -121,8 +124,8 @@ void Stack::deliver(const Disposition& d) {
         what ^= bit;
         ev.kind = static_cast<EventKind>(__builtin_ctz(bit));
         if (bit == event_bit(EventKind::Data)) {
-            ev.data = d.data;
-            ev.len = d.len;
+            deliver_data(d, ev);
+            continue;
         } else {
             ev.data = nullptr;
             ev.len = 0;
@@ -131,6 +134,26 @@ void Stack::deliver(const Disposition& d) {
         app_->on_event(*this, ev);
     }
     delivering_ = kNoConn;
+}
+
+// In-order bytes: the segment's own, then the reassembly queue's blocks that followed it (each from the first
+// octet the application has not seen; a block may overlap what came before it).
+void Stack::deliver_data(const Disposition& d, Event& ev) {
+    if (d.len != 0) {
+        ev.data = d.data;
+        ev.len = d.len;
+        app_->on_event(*this, ev);
+    }
+    Seq pos = d.chain_from;
+    for (uint32_t b = d.chain; b != Reassembly::kNone && delivering_ != kNoConn; b = reasm_.block(b).next) {
+        const Reassembly::Block& k = reasm_.block(b);
+        if (k.end() <= pos) continue;
+        const uint32_t skip = pos < k.seq ? 0 : static_cast<uint32_t>(pos - k.seq);
+        ev.data = reasm_.data(b) + skip;
+        ev.len = k.len - skip;
+        pos = k.end();
+        app_->on_event(*this, ev);
+    }
 }
 
 // After the application acted on the disposition: what it sent or closed leaves together with the ACK the
@@ -206,6 +229,7 @@ void Stack::set_state(Tcb& t, State s) {
 void Stack::free_tcb(uint32_t idx, bool erase) {
     Tcb& t = tcbs_[idx];
     wheel_.cancel(t.timer);
+    if (t.side != kNoConn) side_free(t);
     if (erase) flows_.erase(t.key, flows_.hash_of(t.key));
     if (t.state != State::TimeWait) set_state(t, State::Closed);
     t.state = State::Closed;

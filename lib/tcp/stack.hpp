@@ -21,13 +21,15 @@
 //   cookies.cpp    SYN cookies (RFC 4987)
 //   incoming.cpp   synchronized states: check_incoming (the acceptability ladder), ACK, text, FIN (§3.10.7.4)
 //   congestion.hpp NewReno (RFC 5681, RFC 6582)
+//   sack.cpp       SACK: blocks in our ACKs (RFC 2018), the peer's blocks and loss recovery by them (RFC 6675)
+//   reassembly.cpp the out-of-order queue's lists (RFC 9293 §3.10.7.4); scoreboard.hpp RFC 6675's scoreboard
 //   output.cpp     the one place that decides what to send (§3.8.6, §3.10.7.4), segment construction
 //   timers.cpp     retransmission, persist, keepalive, FIN-WAIT-2, delayed ACK (RFC 6298, RFC 1122)
 //   time_wait.cpp  TIME_WAIT records and their 2MSL queue (§3.6.1, RFC 6191)
 //
 // Data: received in-order bytes are handed to the application in the disposition, zero-copy (the pointer is
-// into the received frame); out-of-order segments are dropped and counted (the sender's fast retransmit
-// repairs the hole). Sent bytes are not copied either: send() takes a buffer the application keeps
+// into the received frame); out-of-order segments are copied into a per-stack reassembly pool (bounded,
+// counted when full) and handed over, after the segment that fills the hole, as further Data events. Sent bytes are not copied either: send() takes a buffer the application keeps
 // unchanged until SendDone (a response template shared by every connection, typically), so retransmission
 // reads it again.
 #pragma once
@@ -71,6 +73,8 @@ struct Disposition {
     AbortReason reason = AbortReason::None;
     const uint8_t* data = nullptr;  // Data: in-order bytes, valid until the input call returns
     uint32_t len = 0;
+    uint32_t chain = Reassembly::kNone;  // Data: blocks of the reassembly queue that follow `data` in order
+    Seq chain_from;                      // the first octet of the chain not in `data`
 };
 
 // RFC 7323 §5.3 PAWS: with timestamps in use, a non-RST segment whose TSval is older than TS.Recent is an
@@ -175,6 +179,11 @@ public:
     [[nodiscard]] uint32_t table_size() const { return flows_.size(); }
     [[nodiscard]] uint32_t indexed_entries() const { return flows_.indexed(); }  // of table_size(): by index
     [[nodiscard]] size_t timers_pending() const { return wheel_.pending(); }
+    [[nodiscard]] uint32_t reasm_blocks_used() const { return reasm_.used(); }
+    [[nodiscard]] uint32_t side_records_used() const { return sides_.used(); }
+    [[nodiscard]] const TcbSide* side(uint32_t conn) const {
+        return tcbs_[conn].side == kNoConn ? nullptr : &sides_[tcbs_[conn].side];
+    }
     [[nodiscard]] const StackConfig& config() const { return cfg_; }
     [[nodiscard]] uint32_t now_ms() const { return now_ms_; }
     // The time of the input, timer or call being processed (what an event handler should stamp with).
@@ -229,6 +238,21 @@ private:
     void process_data_fin(uint32_t idx, const wire::TcpSegment& s);
     void on_new_ack(Tcb& t, const wire::TcpSegment& s, uint32_t acked, uint32_t idx);
     void on_dup_ack(Tcb& t);
+    void take_in_order(uint32_t idx, bool* fin);  // the reassembly queue after RCV.NXT moved
+    void queue_ooo(Tcb& t, const wire::TcpSegment& s, Seq dseq, bool fin);
+
+    // SACK (sack.cpp).
+    [[nodiscard]] TcbSide* side_for(Tcb& t);  // the connection's side record, taken now if need be
+    void side_release_if_idle(Tcb& t);
+    void side_free(Tcb& t);
+    [[nodiscard]] bool sack_recovery(const Tcb& t) const {
+        return (t.flags & (tcbflag::kInRecovery | tcbflag::kSackBoard)) == (tcbflag::kInRecovery | tcbflag::kSackBoard);
+    }
+    [[nodiscard]] uint32_t take_sack(Tcb& t, const wire::TcpSegment& s);  // octets newly SACKed
+    [[nodiscard]] bool sack_on_dup_ack(Tcb& t);  // false: not the SACK sender's to decide (NewReno decides)
+    [[nodiscard]] bool sack_output(Tcb& t);  // true when something was sent
+    void add_sack_blocks(const Tcb& t, wire::TcpSegment& s);
+    void rtt_ts_sample(Tcb& t, const wire::TcpSegment& s);
     void establish(Tcb& t, const wire::TcpSegment& s, bool scaled);
 
     // Output (output.cpp).
@@ -299,6 +323,7 @@ private:
         disp_.what |= event_bit(k);
     }
     void deliver(const Disposition& d);  // hands a disposition to the application
+    void deliver_data(const Disposition& d, Event& ev);
     void release_delivered() {           // the handle of a connection whose end was just delivered
         if (release_after_delivery_ != kNoConn) {
             tcbs_.give(release_after_delivery_);
@@ -348,6 +373,8 @@ private:
     uint32_t tw_head_ = kNoConn, tw_tail_ = kNoConn;  // the 2MSL queue, oldest first
     timer::TimerNode tw_timer_;                       // armed for the head's expiry
     uint32_t half_open_ = 0;
+    Reassembly reasm_;                             // out-of-order data of every connection
+    IndexPool<TcbSide, &TcbSide::link> sides_;     // free list through `link`
     std::vector<OutSegment> out_;
     TcpCounters ctr_;
     uint64_t listen_[1024] = {};

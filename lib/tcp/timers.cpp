@@ -181,6 +181,11 @@ void Stack::on_rto(uint32_t idx) {
     ++t.retries;
     t.rtt.backoff();
     NewReno::on_timeout(t, eff_mss(t));
+    // RFC 2018 §8: after a retransmission timeout the SACKed bits are turned off (the receiver may renege).
+    if (t.flags & tcbflag::kSackBoard) {
+        t.flags &= static_cast<uint16_t>(~tcbflag::kSackBoard);
+        side_release_if_idle(t);
+    }
     t.flags &= static_cast<uint16_t>(~tcbflag::kTiming);  // Karn's rule
     t.snd_nxt = t.snd_una;  // go back N: resend from the first unacknowledged octet
     output(t);

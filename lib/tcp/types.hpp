@@ -77,7 +77,7 @@ struct StackConfig {
     uint32_t rcv_wnd = 65535 * 4;          // receive window we advertise (bytes)
     bool timestamps = true;                // RFC 7323 TSopt
     bool window_scale = true;              // RFC 7323 WSopt
-    bool sack = true;                      // RFC 2018 SACK-permitted (negotiated; blocks not sent yet)
+    bool sack = true;                      // RFC 2018 SACK-permitted; blocks sent and used (RFC 6675)
     RtoConfig rto{};                       // RFC 6298 (min 200 ms like Linux, initial 1 s, max 120 s)
     uint8_t syn_retries = 6;               // like tcp_syn_retries
     uint8_t synack_retries = 5;            // like tcp_synack_retries
@@ -94,6 +94,8 @@ struct StackConfig {
     uint32_t ka_intvl_ms = 75'000;         // TCP_KEEPINTVL
     uint8_t ka_probes = 9;                 // TCP_KEEPCNT
     uint32_t challenge_ack_per_sec = 1000; // RFC 5961 §7 rate limit, per lcore (Linux tcp_challenge_ack_limit)
+    uint32_t reasm_bytes = 4u << 20;       // out-of-order data held, per stack (whole 2 KiB blocks)
+    uint32_t loss_records = 1u << 14;      // connections with out-of-order data or SACK state at once
     uint32_t out_capacity = 4096;          // segments the output queue holds between drains
     uint32_t timer_tick_shift = 0;         // 0: derived from the TSC rate (~1 ms tick)
     // A client's own 4-tuples (its source addresses and ports to its one destination): found by index, not
@@ -174,7 +176,15 @@ struct Event {
     X(fast_retransmits, "fast retransmits (3 duplicate ACKs, RFC 5681)")                                   \
     X(partial_acks, "NewReno partial ACKs (RFC 6582)")                                                     \
     X(dup_acks_rx, "duplicate ACKs received")                                                              \
-    X(ooo_dropped, "out-of-order segments dropped (no reassembly queue)")                                  \
+    X(ooo_queued, "out-of-order segments held for reassembly (RFC 9293 §3.10.7.4)")                       \
+    X(ooo_dropped, "out-of-order segments not (wholly) held: reassembly budget or side records exhausted")  \
+    X(ooo_delivered_bytes, "bytes delivered from the reassembly queue once the hole before them filled")      \
+    X(sack_blocks_tx, "SACK blocks sent in our ACKs (RFC 2018)")                                            \
+    X(sack_blocks_rx, "SACK blocks received and taken into the scoreboard")                                 \
+    X(sack_recoveries, "loss recoveries driven by the peer's SACK blocks (RFC 6675)")                      \
+    X(sack_rtx, "segments retransmitted from the scoreboard (RFC 6675 NextSeg)")                           \
+    X(loss_records_empty, "out-of-order data or SACK blocks not kept: no free side record")                \
+    X(rtt_ts_samples, "RTT samples taken from TSecr when no timed segment was (RFC 7323 §4)")             \
     X(unacceptable_seq, "segments failing the RFC 9293 acceptability test (answered by ACK)")              \
     X(ack_too_new, "ACKs for data not yet sent (RFC 5961 §5: answered by ACK)")                            \
     X(ack_too_old, "ACKs older than SND.UNA - MAX.SND.WND (RFC 5961 §5: answered by ACK)")                 \

@@ -76,12 +76,15 @@ TEST_F(Established, SendAndCloseInDataEventLeaveAsOneSegment) {
     EXPECT_EQ(tcb().snd_max.raw(), iss + 2 + static_cast<uint32_t>(resp.size()));
 }
 
-TEST_F(Established, OutOfOrderSegmentDroppedWithImmediateDupAck) {
+TEST_F(Established, OutOfOrderSegmentHeldWithImmediateDupAck) {
     to_established_passive();
     auto out = deliver(peer(ACK, kPeerIsn + 101, iss + 1, "later"));
     ASSERT_EQ(out.size(), 1u);
     expect_seg(out[0], ACK, iss + 1, kPeerIsn + 1);
-    EXPECT_EQ(st->counters().ooo_dropped, 1u);
+    EXPECT_EQ(out[0].seg.opt.num_sack, 0u);  // SACK was not permitted by this peer's SYN
+    EXPECT_EQ(st->counters().ooo_queued, 1u);
+    EXPECT_EQ(st->counters().ooo_dropped, 0u);
+    EXPECT_EQ(st->reasm_blocks_used(), 1u);
     EXPECT_EQ(count(EventKind::Data), 0u);
 }
 
