@@ -174,29 +174,20 @@ bool Stack::process_ack(uint32_t idx, const TcpSegment& s) {
 void Stack::on_new_ack(Tcb& t, const TcpSegment& s, uint32_t acked, uint32_t idx) {
     if (rtt_sample(t, s.ack)) {
         t.flags &= static_cast<uint16_t>(~tcbflag::kTiming);
-    } else if (!(t.flags & tcbflag::kTiming)) {
-        rtt_ts_sample(t, s);  // Karn's rule stopped the timing: the echoed timestamp still tells
+    } else if ((t.flags & (tcbflag::kTiming | tcbflag::kTsOk)) == tcbflag::kTsOk &&
+               ((t.flags & tcbflag::kInRecovery) || t.rtt.backoff_shift() != 0)) {
+        rtt_ts_sample(t, s);  // Karn's rule stopped the timing of a retransmitted flight: the echo still tells
     }
     t.snd_una = s.ack;
     if (t.snd_nxt < t.snd_una) t.snd_nxt = t.snd_una;
     t.retries = 0;
     t.rtt.reset_backoff();
-    if (t.flags & tcbflag::kSackBoard) sides_[t.side].sb.advance(s.ack);
-    if (sack_recovery(t)) {
-        // RFC 6675 §5: recovery ends when the cumulative ACK covers RecoveryPoint; until then every ACK lets
-        // output() send what the pipe allows (no NewReno partial-ACK retransmission), and resets the timer.
-        if (s.ack >= t.recover) {
-            t.flags &= static_cast<uint16_t>(~tcbflag::kInRecovery);
-            t.dupacks = 0;
-        } else {
-            set_main(t, MainTimer::Rtx, rto_ms(t));  // RFC 6298 §5.3
-        }
-    } else if (NewReno::on_new_ack(t, s.ack, acked, eff_mss(t))) {
+    const bool sack_decided = (t.flags & tcbflag::kSackBoard) && sack_on_new_ack(t, s.ack);
+    if (!sack_decided && NewReno::on_new_ack(t, s.ack, acked, eff_mss(t))) {
         ++ctr_.partial_acks;
         retransmit_first(t);
         set_main(t, MainTimer::Rtx, rto_ms(t));  // RFC 6582 §3.2 step 5: reset the timer on a partial ACK
     }
-    if (t.side != kNoConn) side_release_if_idle(t);
     // Release what the application lent us, once all of it is acknowledged. Only on the ACK that crosses
     // data_end: with a FIN queued tx_len stays set, and the later ACK of the FIN must not say SendDone again.
     const Seq data_end = t.tx_seq + t.tx_len;
@@ -253,7 +244,7 @@ void Stack::process_data_fin(uint32_t idx, const TcpSegment& s) {
         disp_.data = s.payload + skip;
         disp_.len = len;
         t.rcv_nxt += len;
-        if (t.side != kNoConn) take_in_order(idx, &fin_ok);
+        if (t.flags & tcbflag::kOooHeld) take_in_order(idx, &fin_ok);
         // A half-closed connection that is still receiving is alive: the FIN-WAIT-2 timeout (Linux applies
         // it to orphaned sockets only) restarts with every byte that arrives.
         if (t.state == State::FinWait2) set_main(t, MainTimer::FinWait2, cfg_.fin_wait2_timeout_ms);
@@ -268,7 +259,7 @@ void Stack::process_data_fin(uint32_t idx, const TcpSegment& s) {
         t.flags |= tcbflag::kAckNow;  // an old duplicate: tell the sender where we are
     }
     if (!fin_ok) return;
-    const Seq fin_seq = disp_.chain != Reassembly::kNone ? t.rcv_nxt : dseq + plen;
+    const Seq fin_seq = ready_ != Reassembly::kNone ? t.rcv_nxt : dseq + plen;
     if (fin_seq != t.rcv_nxt) {
         // Already have it (a retransmitted FIN: acknowledge again), or it lies beyond data we dropped.
         if (fin_seq + 1 == t.rcv_nxt) t.flags |= tcbflag::kAckNow;
@@ -314,8 +305,9 @@ void Stack::take_in_order(uint32_t idx, bool* fin) {
     bool f = false;
     const uint32_t chain = reasm_.take_ready(x.ooo, t.rcv_nxt, &end, &f);
     if (chain == Reassembly::kNone) return;
-    disp_.chain = chain;
-    disp_.chain_from = t.rcv_nxt;
+    ready_ = chain;
+    ready_from_ = t.rcv_nxt;
+    if (x.ooo == Reassembly::kNone) t.flags &= static_cast<uint16_t>(~tcbflag::kOooHeld);
     if (t.rcv_nxt < end) {
         const uint32_t more = static_cast<uint32_t>(end - t.rcv_nxt);
         ctr_.rx_data_bytes += more;
@@ -340,6 +332,7 @@ void Stack::queue_ooo(Tcb& t, const TcpSegment& s, Seq dseq, bool fin) {
     }
     const Reassembly::Stored st = reasm_.insert(x->ooo, dseq, s.payload, len, f);
     x->ooo_latest = dseq;
+    if (x->ooo != Reassembly::kNone) t.flags |= tcbflag::kOooHeld;
     if (st.full) ++ctr_.ooo_dropped;
     if (st.bytes != 0) ++ctr_.ooo_queued;
     side_release_if_idle(t);

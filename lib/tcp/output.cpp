@@ -35,7 +35,7 @@ void Stack::emit(Tcb& t, uint8_t flags, Seq seq, const uint8_t* data, uint32_t l
     if (!s) return;
     s->window = adv_window(t.rcv_wscale);
     if (t.flags & tcbflag::kTsOk) add_ts(*s, t.ts_recent);
-    if (t.side != kNoConn && (t.flags & tcbflag::kSackOk)) add_sack_blocks(t, *s);
+    if ((t.flags & tcbflag::kOooHeld) && (t.flags & tcbflag::kSackOk)) add_sack_blocks(t, *s);
     s->payload = data;
     s->payload_len = len;
     ctr_.tx_data_bytes += len;
@@ -160,7 +160,8 @@ void Stack::output(Tcb& t) {
     const Seq data_end = t.tx_seq + t.tx_len;
     const bool fin_queued = (t.flags & tcbflag::kFinQueued) != 0;
     bool sent = false;
-    if (sack_recovery(t)) {
+    const bool sack_rec = sack_recovery(t);
+    if (sack_rec) {
         sent = sack_output(t);
     } else if (t.snd_nxt < data_end) {
         const Seq limit = t.snd_una + std::min(t.snd_wnd, t.cwnd);
@@ -188,7 +189,7 @@ void Stack::output(Tcb& t) {
             if (fin) break;
         } while (t.snd_nxt < data_end);
     }
-    if (fin_queued && t.snd_nxt == data_end && !sack_recovery(t)) {  // FIN alone (it needs no window, RFC 9293 §3.8.6)
+    if (fin_queued && t.snd_nxt == data_end && !sack_rec) {  // FIN alone (it needs no window, RFC 9293 §3.8.6)
         if (t.snd_nxt < t.snd_max) ++ctr_.rtx_segments;
         send_data(t, data_end, 0, true);
         t.snd_nxt = data_end + 1;

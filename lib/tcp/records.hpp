@@ -58,6 +58,7 @@ inline constexpr uint16_t kInRecovery = 1 << 6; // NewReno fast recovery
 inline constexpr uint16_t kWsOk = 1 << 7;       // window scaling negotiated
 inline constexpr uint16_t kTiming = 1 << 8;     // an RTT measurement is running (rtt_seq, rtt_start_us)
 inline constexpr uint16_t kSackBoard = 1 << 9;  // the peer sent SACK blocks: the side record's scoreboard is valid
+inline constexpr uint16_t kOooHeld = 1 << 10;   // the side record holds out-of-order data (our ACKs carry SACK)
 }  // namespace tcbflag
 
 // Transmission control block: 136 bytes of fields and the timer node, 160 bytes. The first 64 bytes hold what

@@ -43,7 +43,7 @@ void Stack::side_free(Tcb& t) {
     x.ooo = Reassembly::kNone;
     sides_.give(t.side);
     t.side = kNoConn;
-    t.flags &= static_cast<uint16_t>(~tcbflag::kSackBoard);
+    t.flags &= static_cast<uint16_t>(~(tcbflag::kSackBoard | tcbflag::kOooHeld));
 }
 
 // RFC 2018 §4: an ACK sent while out-of-order data is held reports it, the block holding the segment that
@@ -99,6 +99,26 @@ bool Stack::sack_on_dup_ack(Tcb& t) {
     // (4.3) the first segment presumed dropped goes at once, whatever the pipe says.
     retransmit_first(t);
     sb.high_rxt = t.snd_una + std::min<uint32_t>(mss, static_cast<uint32_t>(t.snd_max - t.snd_una));
+    return true;
+}
+
+// An ACK of new data for a connection whose peer sends SACK blocks: the scoreboard drops what it covers. In
+// recovery (RFC 6675 §5) it ends once the cumulative ACK covers RecoveryPoint; until then output() sends what
+// the pipe allows (no NewReno partial-ACK retransmission) and the timer restarts (RFC 6298 §5.3). Returns false
+// outside recovery: NewReno's slow start or congestion avoidance grows the window as for any ACK.
+bool Stack::sack_on_new_ack(Tcb& t, Seq ack) {
+    sides_[t.side].sb.advance(ack);
+    if (!(t.flags & tcbflag::kInRecovery)) {
+        side_release_if_idle(t);
+        return false;
+    }
+    if (ack >= t.recover) {
+        t.flags &= static_cast<uint16_t>(~tcbflag::kInRecovery);
+        t.dupacks = 0;
+        side_release_if_idle(t);
+    } else {
+        set_main(t, MainTimer::Rtx, rto_ms(t));
+    }
     return true;
 }
 

@@ -107,7 +107,10 @@ void Stack::input(const InSegment& in, Instant now) {
     }
     const Disposition d = std::exchange(disp_, Disposition{});
     if (d.what & interests_) deliver(d);
-    if (d.chain != Reassembly::kNone) reasm_.release(d.chain);
+    if (ready_ != Reassembly::kNone) {
+        reasm_.release(ready_);
+        ready_ = Reassembly::kNone;
+    }
     release_delivered();
     if (settling_ != kNoConn) settle(settling_);
 }
@@ -124,7 +127,10 @@ void Stack::deliver(const Disposition& d) {
         what ^= bit;
         ev.kind = static_cast<EventKind>(__builtin_ctz(bit));
         if (bit == event_bit(EventKind::Data)) {
-            deliver_data(d, ev);
+            ev.data = d.data;
+            ev.len = d.len;
+            app_->on_event(*this, ev);
+            if (ready_ != Reassembly::kNone) deliver_ready(ev);
             continue;
         } else {
             ev.data = nullptr;
@@ -136,16 +142,11 @@ void Stack::deliver(const Disposition& d) {
     delivering_ = kNoConn;
 }
 
-// In-order bytes: the segment's own, then the reassembly queue's blocks that followed it (each from the first
-// octet the application has not seen; a block may overlap what came before it).
-void Stack::deliver_data(const Disposition& d, Event& ev) {
-    if (d.len != 0) {
-        ev.data = d.data;
-        ev.len = d.len;
-        app_->on_event(*this, ev);
-    }
-    Seq pos = d.chain_from;
-    for (uint32_t b = d.chain; b != Reassembly::kNone && delivering_ != kNoConn; b = reasm_.block(b).next) {
+// After a segment's own in-order bytes: the reassembly queue's blocks that followed them, each from the first
+// octet the application has not seen (a block may overlap what came before it).
+void Stack::deliver_ready(Event& ev) {
+    Seq pos = ready_from_;
+    for (uint32_t b = ready_; b != Reassembly::kNone && delivering_ != kNoConn; b = reasm_.block(b).next) {
         const Reassembly::Block& k = reasm_.block(b);
         if (k.end() <= pos) continue;
         const uint32_t skip = pos < k.seq ? 0 : static_cast<uint32_t>(pos - k.seq);

@@ -73,8 +73,6 @@ struct Disposition {
     AbortReason reason = AbortReason::None;
     const uint8_t* data = nullptr;  // Data: in-order bytes, valid until the input call returns
     uint32_t len = 0;
-    uint32_t chain = Reassembly::kNone;  // Data: blocks of the reassembly queue that follow `data` in order
-    Seq chain_from;                      // the first octet of the chain not in `data`
 };
 
 // RFC 7323 §5.3 PAWS: with timestamps in use, a non-RST segment whose TSval is older than TS.Recent is an
@@ -250,6 +248,7 @@ private:
     }
     [[nodiscard]] uint32_t take_sack(Tcb& t, const wire::TcpSegment& s);  // octets newly SACKed
     [[nodiscard]] bool sack_on_dup_ack(Tcb& t);  // false: not the SACK sender's to decide (NewReno decides)
+    [[nodiscard]] bool sack_on_new_ack(Tcb& t, Seq ack);  // likewise, for an ACK of new data
     [[nodiscard]] bool sack_output(Tcb& t);  // true when something was sent
     void add_sack_blocks(const Tcb& t, wire::TcpSegment& s);
     void rtt_ts_sample(Tcb& t, const wire::TcpSegment& s);
@@ -323,7 +322,7 @@ private:
         disp_.what |= event_bit(k);
     }
     void deliver(const Disposition& d);  // hands a disposition to the application
-    void deliver_data(const Disposition& d, Event& ev);
+    void deliver_ready(Event& ev);  // the reassembly queue's blocks that followed a segment's data
     void release_delivered() {           // the handle of a connection whose end was just delivered
         if (release_after_delivery_ != kNoConn) {
             tcbs_.give(release_after_delivery_);
@@ -386,6 +385,8 @@ private:
     Disposition disp_;             // what the segment or timer being processed did to its connection
     uint32_t settling_ = kNoConn;  // the Tcb whose output waits until the application has seen disp_
     uint32_t delivering_ = kNoConn;
+    uint32_t ready_ = Reassembly::kNone;  // blocks that became in order with the segment being processed
+    Seq ready_from_;                      // the first octet of them the application has not seen
     uint32_t release_after_delivery_ = kNoConn;  // freed Tcb kept out of the pool until its end is delivered  // the Tcb whose events deliver() is handing over (kNoConn once the app ends it)
     uint32_t now_ms_ = 0;          // ms since start_, wrapping (deadlines in TCBs and records compare mod 2^32)
     uint64_t now_ms64_ = 0;        // the same, not wrapping: wheel deadlines are built from it
