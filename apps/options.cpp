@@ -30,9 +30,9 @@ void add_options(CLI::App& s, Options& o) {
     s.add_option("--port", o.port, "server port (listen or connect to)");
     s.add_option("--response-bytes", o.response_bytes, "client: length of a whole response (0: until the server's FIN)");
     s.add_option("--ip", o.ip, "server: our address(es) a.b.c.d[-e.f.g.h] (answers ARP and ICMP echo for them)");
-    s.add_option("--behaviour", o.behaviour, "server: http (200 OK with --body bytes), close, or echo");
+    s.add_option("--behaviour", o.behaviour, "server: http (200 OK with --body bytes), close, echo, or sink (receive and check the test pattern)");
     s.add_option("--echo-slots", o.echo_slots, "server echo: connections echoing at once per lcore (4 KiB x 2 each)");
-    s.add_option("--body", o.body, "server: HTTP body bytes");
+    s.add_option("--body", o.body, "server: HTTP body bytes (the test pattern, see --behaviour sink; at most 256 MiB)");
     s.add_flag("--http-keepalive", o.http_keepalive, "server: keep connections open for more requests (HTTP/1.1 keep-alive)");
     s.add_option("--port-id", o.port_id, "DPDK port to use (server/client)");
     s.add_option("--peer-mac", o.peer_mac, "fixed next-hop MAC (skips ARP)");
@@ -237,8 +237,8 @@ bool finalize(Options& o, std::string& err) {
     else if (o.msl_ms > 600000) err = "msl_ms: must be at most 600000";
     else if (o.cookies != "off" && o.cookies != "auto" && o.cookies != "always") err = "cookies: must be off, auto or always";
     else if (o.close != "client" && o.close != "server" && o.close != "rst") err = "close: must be client, server or rst";
-    else if (o.behaviour != "http" && o.behaviour != "close" && o.behaviour != "echo")
-        err = "behaviour: must be http, close or echo";
+    else if (o.behaviour != "http" && o.behaviour != "close" && o.behaviour != "echo" && o.behaviour != "sink")
+        err = "behaviour: must be http, close, echo or sink";
     else if (o.echo_slots > (1u << 20)) err = "echo_slots: must be at most 1048576";
     else if (!parse_range(o.src, a, b)) err = "src: not an IPv4 address or range a.b.c.d[-e.f.g.h]: '" + o.src + "'";
     else if (uint16_t plo = 0, phi = 0; !parse_port_range(o.src_ports, plo, phi))
@@ -256,7 +256,8 @@ bool finalize(Options& o, std::string& err) {
     else if (!Ipv4::parse(o.dst)) err = "dst: not an IPv4 address: '" + o.dst + "'";
     else if (o.port == 0) err = "port: must be in [1, 65535]";
     else if (o.concurrency == 0) err = "concurrency: must be at least 1";
-    else if (o.body > 1'000'000) err = "body: must be at most 1000000 bytes";
+    else if (o.body > kMaxBody)
+        err = "body: must be at most " + std::to_string(kMaxBody) + " bytes (the response is held in memory, once per lcore)";
     else if (o.fail_tolerance < 0 || o.fail_tolerance > 1) err = "fail_tolerance: must be in [0, 1]";
     else if (!o.peer_mac.empty() && !Mac::parse(o.peer_mac)) err = "peer_mac: not a MAC address aa:bb:cc:dd:ee:ff: '" + o.peer_mac + "'";
     if (!err.empty()) return false;
@@ -287,6 +288,7 @@ engine::ServerConfig server_config(const Options& o) {
     engine::ServerConfig s;
     s.behaviour = o.behaviour == "close"  ? engine::ServerBehaviour::Close
                   : o.behaviour == "echo" ? engine::ServerBehaviour::Echo
+                  : o.behaviour == "sink" ? engine::ServerBehaviour::Sink
                                           : engine::ServerBehaviour::Http;
     s.echo_slots = o.echo_slots;
     s.body_bytes = o.body;

@@ -62,6 +62,9 @@ struct Options {
 // The most storm lanes: 2 lcores each, and DPDK 22.11 (Debian) has RTE_MAX_LCORE 128.
 inline constexpr uint32_t kMaxLanes = 64;
 
+// The largest HTTP body (--body): 256 MiB, held in memory once per lcore.
+inline constexpr uint32_t kMaxBody = 256u << 20;
+
 // A client lane's share of the source tuple space: addresses x ports, inclusive.
 struct SrcSlice {
     Ipv4 lo, hi;

@@ -382,6 +382,11 @@ int run_lanes(std::vector<Lane>& lanes, const Options& o, const std::string& tit
         std::printf("  server (%u lcores): accepted %lu, responses %lu, completed %lu, failed %lu; TIME_WAIT now %u\n",
                     srv.lanes, a.conn_accepted, a.responses_sent, a.conn_completed, a.conn_failed, srv.s.timewait);
         if (srv.lanes > 1) print_lanes(lanes, fin, false);
+        if (a.sink_bytes != 0) {
+            std::printf("  server sink: %lu bytes received, %lu differ from the pattern", a.sink_bytes, a.sink_mismatch);
+            if (a.sink_mismatch != 0 && srv.lanes == 1) std::printf(" (the first at offset %lu)", a.sink_first_mismatch - 1);
+            std::printf("\n");
+        }
     }
     std::printf("  rate %.0f connections/s, %.2f Mpps received, %.1f packets/connection\n", cps, pps / 1e6,
                 completed ? static_cast<double>(cli.s.engine.rx_packets + srv.s.engine.rx_packets) /

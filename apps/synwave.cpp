@@ -298,6 +298,13 @@ int run_port(Options& o, const std::vector<std::string>& cmdline_eal) {
     return rc;
 }
 
+// CLI11 prints the error (or the help) naming the option; a bad value exits 2 as every other bad input does
+// (CLI11's own codes, e.g. 105 for a failed conversion, would differ by kind of error).
+int usage_exit(const CLI::App& app, const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -321,7 +328,7 @@ int main(int argc, char** argv) {
     try {
         app.parse(app_argc, argv);
     } catch (const CLI::ParseError& e) {
-        return app.exit(e);
+        return usage_exit(app, e);
     }
     if (!o.config.empty()) {
         // The file first, then the command line again on top of it: flags given there win.
@@ -333,7 +340,7 @@ int main(int argc, char** argv) {
         try {
             app.parse(app_argc, argv);
         } catch (const CLI::ParseError& e) {
-            return app.exit(e);
+            return usage_exit(app, e);
         }
     }
     o.mode = storm->parsed() ? Mode::Storm : server->parsed() ? Mode::Server : Mode::Client;

@@ -12,7 +12,9 @@ std::string http_response(uint32_t body_bytes, bool keepalive) {
     std::string r = "HTTP/1.1 200 OK\r\nServer: synwave\r\nContent-Type: text/plain\r\nContent-Length: ";
     r += std::to_string(body_bytes);
     r += keepalive ? "\r\nConnection: keep-alive\r\n\r\n" : "\r\nConnection: close\r\n\r\n";
-    for (uint32_t i = 0; i < body_bytes; ++i) r += static_cast<char>('a' + i % 26);
+    const size_t head = r.size();
+    r.resize(head + body_bytes);
+    for (uint32_t i = 0; i < body_bytes; ++i) r[head + i] = static_cast<char>(pattern_byte(i));
     return r;
 }
 
@@ -25,6 +27,7 @@ std::string http_request(Ipv4 host) {
 Server::Server(const ServerConfig& cfg) : cfg_(cfg), response_(http_response(cfg.body_bytes, cfg.keepalive)) {}
 
 void Server::set_slots(uint32_t n) {
+    if (cfg_.behaviour == ServerBehaviour::Sink) sink_off_.assign(n, 0);
     if (cfg_.behaviour != ServerBehaviour::Echo) return;
     echo_of_.assign(n, kNoSlot);
     echo_.assign(cfg_.echo_slots, EchoSlot{});
@@ -84,10 +87,24 @@ void Server::echo_free(uint32_t conn) {
     echo_of_[conn] = kNoSlot;
 }
 
+// Sink: every byte is compared with the pattern at its offset in the peer's stream (bytes arrive in order,
+// so the offset is the count so far).
+void Server::sink_data(const Event& ev) {
+    if (ev.conn >= sink_off_.size()) return;
+    uint64_t off = sink_off_[ev.conn];
+    for (uint32_t k = 0; k < ev.len; ++k, ++off) {
+        if (ev.data[k] == pattern_byte(off)) continue;
+        if (c.sink_mismatch++ == 0) c.sink_first_mismatch = off + 1;
+    }
+    sink_off_[ev.conn] = off;
+    c.sink_bytes += ev.len;
+}
+
 void Server::on_event(tcp::Stack& st, const Event& ev) {
     switch (ev.kind) {
     case EventKind::Accepted:
         ++c.conn_accepted;
+        if (ev.conn < sink_off_.size()) sink_off_[ev.conn] = 0;
         if (cfg_.behaviour == ServerBehaviour::Close) {
             if (cfg_.close == CloseMode::Rst) {
                 st.abort(ev.conn);
@@ -117,6 +134,8 @@ void Server::on_event(tcp::Stack& st, const Event& ev) {
             }
         } else if (cfg_.behaviour == ServerBehaviour::Echo) {
             echo_data(st, ev);
+        } else if (cfg_.behaviour == ServerBehaviour::Sink) {
+            sink_data(ev);
         }
         break;
     case EventKind::PeerFin:

@@ -35,12 +35,16 @@ namespace synwave::engine {
                            "no state left, e.g. its TIME_WAIT ran out before our FIN was acknowledged)")  \
     X(echo_bytes, "server: bytes echoed")                                                            \
     X(echo_no_buffer, "server: echo connections aborted: no echo buffer free (echo_slots)")          \
-    X(echo_overflow, "server: echo connections aborted: peer sent more than the buffer while unacked")
+    X(echo_overflow, "server: echo connections aborted: peer sent more than the buffer while unacked")      \
+    X(sink_bytes, "server sink: bytes received and checked against the pattern at their stream offset")   \
+    X(sink_mismatch, "server sink: received bytes that differ from the pattern at their stream offset")   \
+    X(sink_first_mismatch, "server sink: stream offset + 1 of the first differing byte this lcore saw "   \
+                           "(0: none; a sum over lcores: read each lane's when several sink)")
 
 SYNWAVE_STATS_DEFINE_COUNTERS(AppCounters, SYNWAVE_APP_COUNTERS);
 
 enum class CloseMode : uint8_t { ClientFirst, ServerFirst, Rst };
-enum class ServerBehaviour : uint8_t { Close, Http, Echo };
+enum class ServerBehaviour : uint8_t { Close, Http, Echo, Sink };
 
 struct ServerConfig {
     ServerBehaviour behaviour = ServerBehaviour::Http;
@@ -52,7 +56,20 @@ struct ServerConfig {
     // aborted and counted.
     uint32_t echo_slots = 1024;
     uint32_t echo_buffer = 4096;
+    // Sink: takes whatever the peer sends, checks it against pattern_byte() by stream offset (counted), sends
+    // nothing, and closes when the peer does.
 };
+
+// Byte i of the test pattern: HTTP response bodies, and what the sink expects at stream offset i. 16-byte
+// records, each the record's own number in 15 hex digits and a newline ("000000000000000\n000000000000001\n"...):
+// text, so HTTP clients and test scripts read it as text, and unique at every offset below 2^64, so bytes put
+// at any other offset than their own (a retransmission from the wrong place in the buffer, a hole filled with
+// other data) differ from what belongs there, and the record they came from says where they belonged.
+[[nodiscard]] constexpr uint8_t pattern_byte(uint64_t i) {
+    const unsigned pos = static_cast<unsigned>(i & 15);
+    if (pos == 15) return '\n';
+    return static_cast<uint8_t>("0123456789abcdef"[((i >> 4) >> (4 * (14 - pos))) & 15]);
+}
 
 struct ClientConfig {
     Ipv4 src_lo{0x0A01'0001}, src_hi{0x0A01'0001};  // source address range (inclusive)
@@ -98,7 +115,8 @@ public:
     }
     void tick(tcp::Stack&, Instant) override {}
     [[nodiscard]] bool done() const override { return true; }
-    // Per-connection echo slot map indexed by the stack's TCB handle: one entry per TCB (echo only).
+    // Per-connection state indexed by the stack's TCB handle, one entry per TCB: echo's slot map, or the sink's
+    // stream offsets.
     void set_slots(uint32_t n);
 
 private:
@@ -111,6 +129,7 @@ private:
     void echo_data(tcp::Stack& st, const tcp::Event& ev);
     void echo_flush(tcp::Stack& st, uint32_t conn);
     void echo_free(uint32_t conn);
+    void sink_data(const tcp::Event& ev);
     [[nodiscard]] uint8_t* echo_buf(uint32_t slot, uint8_t which) {
         return echo_mem_.data() + (static_cast<size_t>(slot) * 2 + which) * cfg_.echo_buffer;
     }
@@ -121,6 +140,7 @@ private:
     std::vector<EchoSlot> echo_;
     std::vector<uint8_t> echo_mem_;
     std::vector<uint32_t> echo_free_;
+    std::vector<uint64_t> sink_off_;     // TCB handle -> stream offset of the next byte (sink only)
     static constexpr uint32_t kNoSlot = UINT32_MAX;
 };
 

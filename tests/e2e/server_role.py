@@ -16,7 +16,8 @@ def build():
     return os.environ["SYNWAVE_E2E_BUILD"]
 
 def expected_body(n=BODY):
-    return "".join(chr(ord("a") + i % 26) for i in range(n))
+    """synwave's test pattern (engine::pattern_byte): 16-byte records, each its number in hex and a newline."""
+    return "".join("%015x\n" % k for k in range(n // 16 + 1))[:n]
 
 def server(L, *extra):
     sw = L.synwave("server", ["--ip", L.dut_ip, "--port", "80", "--body", str(BODY)] + list(extra))

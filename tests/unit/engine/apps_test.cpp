@@ -1,11 +1,14 @@
 // engine::Server and engine::Client driven over two real tcp::Stacks, segments passed as values (no DPDK):
 // what each close mode leaves where, that counters, byte counts and histograms agree, and that the client's
-// pacing and concurrency limits hold.
+// pacing and concurrency limits hold, and that the sink checks every byte against the test pattern.
 #include "engine/apps.hpp"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <memory>
+#include <string>
+#include <vector>
 
 using namespace synwave;
 using namespace synwave::engine;
@@ -369,4 +372,109 @@ TEST(Echo, NoFreeSlotIsAbortedAndCounted) {
     EchoRig r(s);
     EXPECT_EQ(r.server.c.echo_no_buffer, 1u);
     EXPECT_TRUE(r.peer.aborted);
+}
+
+TEST(Pattern, RecordsNameTheirOwnNumberAndHttpBodiesUseIt) {
+    std::string head;
+    for (uint64_t i = 0; i < 32; ++i) head += static_cast<char>(pattern_byte(i));
+    EXPECT_EQ(head, "000000000000000\n000000000000001\n");
+    std::string rec;
+    for (uint64_t i = 16 * 0xabcdefull; i < 16 * 0xabcdefull + 16; ++i) rec += static_cast<char>(pattern_byte(i));
+    EXPECT_EQ(rec, "000000000abcdef\n");
+    const std::string r = http_response(100, false);
+    const std::string body = r.substr(r.find("\r\n\r\n") + 4);
+    ASSERT_EQ(body.size(), 100u);
+    for (uint64_t i = 0; i < body.size(); ++i) ASSERT_EQ(static_cast<uint8_t>(body[i]), pattern_byte(i)) << i;
+}
+
+namespace {
+// Kernel-like senders for the sink: each connection sends its buffer (the pattern, unless a test spoils it)
+// and closes once it is acknowledged.
+class SinkPeer final : public tcp::App {
+public:
+    void on_event(tcp::Stack& st, const tcp::Event& ev) override {
+        switch (ev.kind) {
+        case tcp::EventKind::Connected: (void)st.send(ev.conn, buf.data(), static_cast<uint32_t>(buf.size())); break;
+        case tcp::EventKind::SendDone: st.close(ev.conn); break;
+        case tcp::EventKind::Closed: ++closed; break;
+        case tcp::EventKind::Aborted: ++aborted; break;
+        case tcp::EventKind::Data:
+        case tcp::EventKind::Accepted:
+        case tcp::EventKind::PeerFin: break;
+        }
+    }
+    std::vector<uint8_t> buf;
+    int closed = 0, aborted = 0;
+};
+
+struct SinkRig {
+    Server server{[] {
+        ServerConfig s;
+        s.behaviour = ServerBehaviour::Sink;
+        return s;
+    }()};
+    SinkPeer peer;
+    Instant now{5'000'000'000};
+    std::unique_ptr<tcp::Stack> sst, cst;
+
+    explicit SinkRig(size_t bytes) {
+        for (uint64_t i = 0; i < bytes; ++i) peer.buf.push_back(pattern_byte(i));
+    }
+    // `conns` connections at once, run until every one has closed on both sides.
+    void run(int conns) {
+        tcp::StackConfig st;
+        st.max_conns = 64;
+        st.max_timewait = 64;
+        const TscRate rate{1'000'000'000};
+        sst = std::make_unique<tcp::Stack>(st, rate, now, tcp::Secrets{{1, 2}, {3, 4}, {5, 6}}, &server);
+        cst = std::make_unique<tcp::Stack>(st, rate, now, tcp::Secrets{{7, 8}, {9, 10}, {11, 12}}, &peer);
+        server.set_slots(st.max_conns);
+        sst->listen(9);
+        for (int k = 0; k < conns; ++k) {
+            uint32_t conn = 0;
+            ASSERT_EQ(cst->connect(kClientIp, static_cast<uint16_t>(40000 + k), kServerIp, 9, 0, now, &conn),
+                      tcp::Stack::ConnectResult::Ok);
+        }
+        for (int i = 0; i < 2000 && (peer.closed + peer.aborted < conns || sst->active_conns() != 0); ++i) {
+            now += Duration{kMs};
+            auto a = std::move(cst->out());
+            cst->out().clear();
+            auto b = std::move(sst->out());
+            sst->out().clear();
+            for (const auto& o : a) sst->input(tcp::InSegment{o.src, o.dst, o.seg}, now);
+            for (const auto& o : b) cst->input(tcp::InSegment{o.src, o.dst, o.seg}, now);
+            cst->poll(now);
+            sst->poll(now);
+        }
+    }
+};
+}  // namespace
+
+// Two connections at once, each checked against the pattern from its own stream offset 0 (an offset shared
+// between connections, or kept from an earlier connection, would count mismatches).
+TEST(Sink, ChecksEveryByteByItsOwnConnectionsOffsetThenClosesAfterThePeer) {
+    SinkRig r(200'000);
+    r.run(2);
+    EXPECT_EQ(r.peer.closed, 2);
+    EXPECT_EQ(r.server.c.sink_bytes, 400'000u);
+    EXPECT_EQ(r.server.c.sink_mismatch, 0u);
+    EXPECT_EQ(r.server.c.sink_first_mismatch, 0u);
+    EXPECT_EQ(r.server.c.conn_accepted, 2u);
+    EXPECT_EQ(r.server.c.conn_completed, 2u);
+    EXPECT_EQ(r.server.c.conn_failed, 0u);
+    EXPECT_EQ(r.sst->active_conns(), 0u);
+}
+
+// One flipped byte, and one whole record put where another belongs (a segment at the wrong offset looks like
+// that): each differing byte counted, the first one's offset kept.
+TEST(Sink, BytesAtTheWrongOffsetAreCountedWithTheFirstOffset) {
+    SinkRig r(200'000);
+    r.peer.buf[70'000] ^= 1;
+    std::copy_n(r.peer.buf.begin() + 16 * 5000, 16, r.peer.buf.begin() + 16 * 6000);  // 0x1388 over 0x1770
+    r.run(1);
+    EXPECT_EQ(r.peer.closed, 1);
+    EXPECT_EQ(r.server.c.sink_bytes, 200'000u);
+    EXPECT_EQ(r.server.c.sink_mismatch, 4u);  // the flipped byte, and "388" against "770"
+    EXPECT_EQ(r.server.c.sink_first_mismatch, 70'001u);
+    EXPECT_EQ(r.server.c.conn_completed, 1u);
 }
