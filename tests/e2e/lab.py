@@ -109,8 +109,8 @@ class Lab:
         raise AssertionError(f"{self.dut_ip} did not answer ping within {timeout} s")
 
     # ---- capture ----
-    def capture(self, name="peer.pcap"):
-        return Capture(self, self.path(name))
+    def capture(self, name="peer.pcap", snaplen=256, bpf=None):
+        return Capture(self, self.path(name), snaplen, bpf)
 
 
 class Synwave:
@@ -157,13 +157,14 @@ class Synwave:
 class Capture:
     """tcpdump on the peer's veth for the life of a `with` block; judge() asks tshark about the frames."""
 
-    def __init__(self, lab, path):
+    def __init__(self, lab, path, snaplen=256, bpf=None):
         self.lab, self.path, self.proc = lab, path, None
+        self.snaplen, self.bpf = snaplen, bpf
         self.dropped = 0  # frames tcpdump lost (kernel buffer full): the capture is then incomplete
 
     def __enter__(self):
-        self.proc = self.lab.peer_popen(["tcpdump", "-i", self.lab.peer_if, "--immediate-mode", "-U", "-B", "65536", "-s", "256",
-                                         "-w", self.path],
+        self.proc = self.lab.peer_popen(["tcpdump", "-i", self.lab.peer_if, "--immediate-mode", "-U", "-B", "65536",
+                                         "-s", str(self.snaplen), "-w", self.path] + ([self.bpf] if self.bpf else []),
                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         # tcpdump says "listening on ..." once the capture runs; frames before that would be missed.
         deadline = time.time() + 10
