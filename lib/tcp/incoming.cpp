@@ -175,10 +175,11 @@ void Stack::on_new_ack(Tcb& t, const TcpSegment& s, uint32_t acked, uint32_t idx
     if (rtt_sample(t, s.ack)) {
         t.flags &= static_cast<uint16_t>(~tcbflag::kTiming);
     } else if ((t.flags & (tcbflag::kTiming | tcbflag::kTsOk)) == tcbflag::kTsOk &&
-               ((t.flags & tcbflag::kInRecovery) || t.rtt.backoff_shift() != 0)) {
+               ((t.flags & (tcbflag::kInRecovery | tcbflag::kTlpSent)) || t.rtt.backoff_shift() != 0)) {
         rtt_ts_sample(t, s);  // Karn's rule stopped the timing of a retransmitted flight: the echo still tells
     }
     t.snd_una = s.ack;
+    t.flags &= static_cast<uint16_t>(~tcbflag::kTlpSent);
     if (t.snd_nxt < t.snd_una) t.snd_nxt = t.snd_una;
     t.retries = 0;
     t.rtt.reset_backoff();
@@ -202,8 +203,9 @@ void Stack::on_new_ack(Tcb& t, const TcpSegment& s, uint32_t acked, uint32_t idx
     // RFC 6298 §5.2 / §5.3: all acknowledged -> stop the timer; else restart it.
     if (t.snd_una == t.snd_max) {
         stop_main(t, MainTimer::Rtx);
+        stop_main(t, MainTimer::Probe);
     } else if (!(t.flags & tcbflag::kInRecovery)) {
-        set_main(t, MainTimer::Rtx, rto_ms(t));
+        arm_loss_timer(t);
     }
 }
 

@@ -164,8 +164,11 @@ void Stack::output(Tcb& t) {
     if (sack_rec) {
         sent = sack_output(t);
     } else if (t.snd_nxt < data_end) {
-        const Seq limit = t.snd_una + std::min(t.snd_wnd, t.cwnd);
         const uint32_t mss = eff_mss(t);
+        // RFC 3042 limited transmit: each of the first two duplicate ACKs lets one new segment beyond cwnd go,
+        // so that a small window still draws the duplicate ACKs that fast retransmit needs.
+        const uint32_t lt = (t.flags & tcbflag::kInRecovery) || t.dupacks > 2 ? 0 : t.dupacks * mss;
+        const Seq limit = t.snd_una + std::min(t.snd_wnd, t.cwnd + lt);
         do {
             const uint32_t avail = static_cast<uint32_t>(data_end - t.snd_nxt);
             const int32_t room = limit - t.snd_nxt;
@@ -197,8 +200,9 @@ void Stack::output(Tcb& t) {
         sent = true;
     }
     if (sent) {
-        // RFC 6298 §5.1: start the timer when data is sent and it is not running.
-        if (t.main_timer != MainTimer::Rtx) set_main(t, MainTimer::Rtx, rto_ms(t));
+        // RFC 6298 §5.1: start the timer when data is sent and it is not running (the probe's, RFC 8985 §7.2,
+        // when eligible). Every ACK of new data restarts it (on_new_ack), so it is not restarted per segment.
+        if (t.main_timer != MainTimer::Rtx && t.main_timer != MainTimer::Probe) arm_loss_timer(t);
         return;
     }
     if (t.flags & tcbflag::kAckNow) send_ack(t);

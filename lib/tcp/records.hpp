@@ -45,7 +45,8 @@ inline constexpr uint16_t kReceiving =
 // Which of a Tcb's deadlines the "main" timer currently stands for (only one can be meaningful at a time:
 // outstanding data => retransmit; zero window with data waiting => persist; idle => keepalive; orphaned
 // FIN-WAIT-2 => its timeout).
-enum class MainTimer : uint8_t { None, Rtx, Persist, Keepalive, FinWait2 };
+// Probe: RFC 8985 §7 tail loss probe, a shorter deadline than Rtx while data is outstanding.
+enum class MainTimer : uint8_t { None, Rtx, Persist, Keepalive, FinWait2, Probe };
 
 namespace tcbflag {
 inline constexpr uint16_t kTsOk = 1 << 0;       // timestamps negotiated
@@ -58,6 +59,7 @@ inline constexpr uint16_t kInRecovery = 1 << 6; // NewReno fast recovery
 inline constexpr uint16_t kWsOk = 1 << 7;       // window scaling negotiated
 inline constexpr uint16_t kTiming = 1 << 8;     // an RTT measurement is running (rtt_seq, rtt_start_us)
 inline constexpr uint16_t kSackBoard = 1 << 9;  // the peer sent SACK blocks: the side record's scoreboard is valid
+inline constexpr uint16_t kTlpSent = 1 << 11;   // a tail loss probe is out and not yet answered (RFC 8985 §7.3)
 inline constexpr uint16_t kOooHeld = 1 << 10;   // the side record holds out-of-order data (our ACKs carry SACK)
 }  // namespace tcbflag
 

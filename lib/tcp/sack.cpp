@@ -160,6 +160,41 @@ bool Stack::sack_output(Tcb& t) {
     return sent;
 }
 
+// RFC 8985 §7.2: PTO = 2 SRTT, plus the peer's worst delayed-ACK time when one segment is outstanding (its
+// ACK may be held back), at least 10 ms (Linux's floor) and never beyond the RTO.
+uint32_t Stack::pto_ms(const Tcb& t) const {
+    uint32_t pto = std::max<uint32_t>((t.rtt.srtt_x8() >> 2) / 1000, 10);
+    if (NewReno::flight_size(t) <= t.mss) pto += cfg_.delack_ms;
+    // Only a PTO at or above the RTO floor can exceed the RTO: the common case skips computing it.
+    return pto * 1000 < cfg_.rto.min_us ? pto : std::min(pto, rto_ms(t));
+}
+
+void Stack::arm_loss_timer(Tcb& t) {
+    if (tlp_eligible(t)) {
+        set_main(t, MainTimer::Probe, pto_ms(t));
+    } else {
+        set_main(t, MainTimer::Rtx, rto_ms(t));
+    }
+}
+
+// RFC 8985 §7.3: the probe is the last segment sent (no new data is sent instead: a bulk sender whose ACKs all
+// stopped is rare, a transfer's lost tail is not). Its ACK carries SACK information that starts recovery, or
+// acknowledges everything; the RTO stays armed behind it.
+void Stack::on_probe(uint32_t idx) {
+    Tcb& t = tcbs_[idx];
+    if (t.snd_una == t.snd_max || !(state_bit(t.state) & states::kSending)) return;
+    const Seq data_end = t.tx_seq + t.tx_len;
+    const bool fin_sent = (t.flags & tcbflag::kFinQueued) && t.snd_max == data_end + 1;
+    const Seq end = fin_sent ? data_end : t.snd_max;
+    const uint32_t len = std::min<uint32_t>(eff_mss(t), static_cast<uint32_t>(end - t.snd_una));
+    ++ctr_.tlp_probes;
+    ++ctr_.rtx_segments;
+    t.flags |= tcbflag::kTlpSent;
+    t.flags &= static_cast<uint16_t>(~tcbflag::kTiming);  // Karn's rule
+    send_data(t, end - len, len, fin_sent);
+    set_main(t, MainTimer::Rtx, rto_ms(t));
+}
+
 // RFC 7323 §4.1: the echoed timestamp of an ACK of new data is an RTT sample even when Karn's rule stopped the
 // timed segment (after a retransmission the echo is of the retransmission's TSval, RFC 7323 §4.3). Millisecond
 // resolution: our timestamp clock.

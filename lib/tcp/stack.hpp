@@ -308,6 +308,15 @@ private:
         if (t.main_timer == kind) t.main_timer = MainTimer::None;
     }
     void on_rto(uint32_t idx);
+    // RFC 8985 §7 tail loss probe: with SACK, a flight whose ACKs stopped gets one probe after PTO (about
+    // 2 SRTT) instead of waiting out the RTO, so that a lost tail is repaired by SACK recovery.
+    [[nodiscard]] bool tlp_eligible(const Tcb& t) const {
+        return (t.flags & (tcbflag::kSackOk | tcbflag::kInRecovery | tcbflag::kTlpSent)) == tcbflag::kSackOk &&
+               t.retries == 0 && t.rtt.has_sample() && (state_bit(t.state) & states::kSending);
+    }
+    [[nodiscard]] uint32_t pto_ms(const Tcb& t) const;
+    void arm_loss_timer(Tcb& t);  // outstanding data: the probe when eligible, else the RTO (RFC 6298 §5.3)
+    void on_probe(uint32_t idx);
 
     // Life cycle (stack.cpp).
     [[nodiscard]] uint32_t create_tcb(const flow::FlowKey& key, uint32_t hash);

@@ -94,6 +94,9 @@ void Stack::tcb_timer(uint32_t idx) {
         t.main_timer = MainTimer::None;
         switch (kind) {
         case MainTimer::None: break;
+        case MainTimer::Probe:
+            on_probe(idx);
+            break;
         case MainTimer::Rtx:
             on_rto(idx);
             if (t.state == State::Closed) return;

@@ -184,6 +184,7 @@ struct Event {
     X(sack_recoveries, "loss recoveries driven by the peer's SACK blocks (RFC 6675)")                      \
     X(sack_rtx, "segments retransmitted from the scoreboard (RFC 6675 NextSeg)")                           \
     X(loss_records_empty, "out-of-order data or SACK blocks not kept: no free side record")                \
+    X(tlp_probes, "tail loss probes sent (RFC 8985 §7)")                                                    \
     X(rtt_ts_samples, "RTT samples taken from TSecr when no timed segment was (RFC 7323 §4)")             \
     X(unacceptable_seq, "segments failing the RFC 9293 acceptability test (answered by ACK)")              \
     X(ack_too_new, "ACKs for data not yet sent (RFC 5961 §5: answered by ACK)")                            \

@@ -425,6 +425,7 @@ TEST(Sim, BulkResponseLoss) {
     Scenario sc = lossy_scenario(10'000, CloseMode::Mixed, lossy(0.01, 0.002, 0.01), 51);
     sc.response_len = 100'000;
     sc.window = 500;
+    sc.client.reasm_bytes = 64u << 20;  // 500 responses in flight may each hold most of their 100 kB
     const Result r = run_and_check("BulkResponseLoss", sc);
     EXPECT_EQ(r.failed, 0u);
     check_endings(sc, r);
@@ -440,6 +441,7 @@ TEST(Sim, BulkResponseLoss) {
     EXPECT_GT(r.sc.sack_recoveries, 0u);
     EXPECT_GT(r.sc.sack_rtx, 0u);
     EXPECT_GT(r.sc.rtt_ts_samples, 0u);
+    EXPECT_GT(r.sc.tlp_probes, 0u);  // lost tails of responses probed before the RTO (RFC 8985)
 }
 
 // ----- keepalive ------------------------------------------------------------------------------------------

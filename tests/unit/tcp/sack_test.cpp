@@ -159,7 +159,12 @@ TEST_F(Sack, TimeoutForgetsTheScoreboardAndGoesBackN) {
     ASSERT_EQ(take().size(), 3u);
     (void)deliver(sack_ack(0, {{1460, 2920}}));
     EXPECT_TRUE(tcb().flags & tcbflag::kSackBoard);
-    auto out = advance_ms(201);
+    // First the tail loss probe (RFC 8985 §7.3: PTO = max(2 SRTT, 10 ms) with SRTT ~0): the last segment again.
+    auto out = advance_ms(11);
+    ASSERT_EQ(out.size(), 1u);
+    expect_seg(out[0], ACK | PSH, iss + 1 + 2920, kPeerIsn + 1, 1460);
+    EXPECT_EQ(st->counters().tlp_probes, 1u);
+    out = advance_ms(201);  // then the RTO, armed behind the probe
     ASSERT_EQ(out.size(), 1u);
     expect_seg(out[0], ACK, iss + 1, kPeerIsn + 1, 1460);
     EXPECT_FALSE(tcb().flags & tcbflag::kSackBoard);  // RFC 2018 §8: the receiver may have reneged
@@ -171,7 +176,9 @@ TEST_F(Sack, EchoedTimestampGivesAnRttSampleAfterARetransmission) {
     static const std::string body(1000, 'b');
     ASSERT_TRUE(st->send(conn(), reinterpret_cast<const uint8_t*>(body.data()), 1000));
     ASSERT_EQ(take().size(), 1u);
-    auto out = advance_ms(201);  // the timeout resends it: Karn's rule stops the timing
+    // The tail loss probe resends it after PTO (10 ms + 40 ms for a single outstanding segment's delayed ACK):
+    // Karn's rule stops the timing.
+    auto out = advance_ms(51);
     ASSERT_EQ(out.size(), 1u);
     ASSERT_TRUE(out[0].seg.opt.has_ts);
     const uint32_t echoed = out[0].seg.opt.tsval;
@@ -182,4 +189,20 @@ TEST_F(Sack, EchoedTimestampGivesAnRttSampleAfterARetransmission) {
     EXPECT_EQ(st->counters().rtt_ts_samples, 1u);
     // RFC 6298 §2.3: SRTT <- 7/8 SRTT + 1/8 R', with SRTT 0 from the handshake's sample.
     EXPECT_EQ(tcb().rtt.srtt_us(), 30'000u / 8);
+}
+
+TEST_F(Sack, LimitedTransmitSendsOneNewSegmentPerEarlyDuplicateAck) {
+    to_established_sack();
+    static const std::string body(14600 * 2, 'b');
+    ASSERT_TRUE(st->send(conn(), reinterpret_cast<const uint8_t*>(body.data()), static_cast<uint32_t>(body.size())));
+    ASSERT_EQ(take().size(), 10u);
+    const uint32_t m = 1460;
+    // RFC 3042: the first and second duplicate ACKs each let one new segment beyond cwnd go.
+    auto out = deliver(sack_ack(0, {{m, 2 * m}}));
+    ASSERT_EQ(out.size(), 1u);
+    expect_seg(out[0], ACK, iss + 1 + 10 * m, kPeerIsn + 1, m);
+    out = deliver(sack_ack(0, {{m, 3 * m}}));
+    ASSERT_EQ(out.size(), 1u);
+    expect_seg(out[0], ACK, iss + 1 + 11 * m, kPeerIsn + 1, m);
+    EXPECT_EQ(st->counters().sack_recoveries, 0u);
 }
