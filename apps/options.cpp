@@ -41,7 +41,15 @@ void add_options(CLI::App& s, Options& o) {
                  "storm: client/server lcore pairs, each joined by its own net_ring pair and given a disjoint slice "
                  "of the source tuples (--src split among the lanes, or --src-ports when there are fewer addresses "
                  "than lanes); 2 lcores per lane, allowed to share CPUs (1 to " + std::to_string(kMaxLanes) + ")");
+    s.add_option("--loss", o.loss,
+                 "percent of received frames each lcore drops on purpose before looking at them (an impaired link "
+                 "for soaks and tests; counted as rx_loss_injected; storm: both directions between the lanes)");
+    s.add_option("--loss-seed", o.loss_seed, "seed of --loss's generator (each lcore's port and queue are mixed in)");
     s.add_flag("--quiet", o.quiet, "no per-second lines");
+    s.add_flag("--drain", o.drain,
+               "after the run (and after its clients finished), keep polling until every connection, TIME_WAIT and "
+               "SYN-RECEIVED record is gone (at most 2 MSL + 70 s; a second signal ends it), so the final figures "
+               "show any record that leaked");
     s.add_flag("--hold", o.hold,
                "server/client: after the run and its summary, keep the port open without polling until "
                "SIGINT/SIGTERM (lets a net_memif peer stop first: DPDK 22.11 memif unmaps its shared memory "
@@ -125,7 +133,7 @@ bool load_config(const std::string& path, Options& o, std::string& err) {
         "duration", "json", "pcap", "max_conns", "max_timewait", "msl_ms", "cookies", "half_open_limit",
         "tcp_keepalive", "response_bytes", "rate", "ramp_ms", "concurrency", "connections", "close", "request", "src",
         "src_ports", "dst", "port", "ip", "behaviour", "body", "http_keepalive", "echo_slots", "port_id", "peer_mac",
-        "eal", "fail_tolerance", "quiet", "hold", "lanes"};
+        "eal", "fail_tolerance", "quiet", "hold", "lanes", "loss", "loss_seed", "drain"};
     for (auto&& [k, v] : t) {
         if (!known.count(std::string(k.str()))) {
             err = path + ": unknown key '" + std::string(k.str()) + "'";
@@ -206,7 +214,10 @@ bool load_config(const std::string& path, Options& o, std::string& err) {
     real("fail_tolerance", o.fail_tolerance);
     boolean("quiet", o.quiet);
     boolean("hold", o.hold);
+    boolean("drain", o.drain);
     num("lanes", o.lanes);
+    real("loss", o.loss);
+    num("loss_seed", o.loss_seed);
     if (auto* arr = t["eal"].as_array()) {
         o.eal.clear();
         for (auto&& e : *arr) {
@@ -259,6 +270,7 @@ bool finalize(Options& o, std::string& err) {
     else if (o.body > kMaxBody)
         err = "body: must be at most " + std::to_string(kMaxBody) + " bytes (the response is held in memory, once per lcore)";
     else if (o.fail_tolerance < 0 || o.fail_tolerance > 1) err = "fail_tolerance: must be in [0, 1]";
+    else if (!(o.loss >= 0 && o.loss <= 50)) err = "loss: must be in [0, 50] percent";
     else if (!o.peer_mac.empty() && !Mac::parse(o.peer_mac)) err = "peer_mac: not a MAC address aa:bb:cc:dd:ee:ff: '" + o.peer_mac + "'";
     if (!err.empty()) return false;
     if (o.max_timewait == 0) o.max_timewait = storm ? (1u << 21) : (1u << 20);

@@ -53,9 +53,13 @@ struct Options {
     std::vector<std::string> eal; // EAL arguments (config `eal = [...]`, or after `--` on the command line)
     // storm
     uint32_t lanes = 1;           // client/server lcore pairs, each pair joined by its own net_ring pair
+    // impairment (soaks, tests): percent of received frames each lcore drops on purpose, seeded
+    double loss = 0;
+    uint64_t loss_seed = 1;
     // outcome
     double fail_tolerance = 0.0;  // fraction of attempted connections allowed to fail before exit status 1
     bool quiet = false;
+    bool drain = false;           // after the run, keep polling until every table is empty (soaks: leak check)
     bool hold = false;            // server/client: after the run, keep the port open until SIGINT/SIGTERM (memif peers)
 };
 

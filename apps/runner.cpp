@@ -327,8 +327,11 @@ int run_lanes(std::vector<Lane>& lanes, const Options& o, const std::string& tit
             stopped_at = now;
             for (Lane& l : lanes)
                 if (l.client) l.client->stop_launching();
-            // Clients finish what they opened (3 s at most); a server alone stops at once.
+            // Clients finish what they opened (3 s at most); a server alone stops at once. With --drain the
+            // lanes keep running until every record is gone: TIME_WAIT lasts 2 MSL, a SYN-RECEIVED record
+            // at most 63 s (5 SYN-ACK retransmissions).
             drain_until = any_client ? now + 3 * hz : now;
+            if (o.drain) drain_until += (2 * uint64_t{o.msl_ms} / 1000 + 70) * hz;
         }
         if (drain_until != 0) {
             if (now >= drain_until || g_signals.load() > 1) break;
@@ -336,7 +339,8 @@ int run_lanes(std::vector<Lane>& lanes, const Options& o, const std::string& tit
                 next_check = now + hz / 5;
                 lanes[0].worker->publish();
                 collect(lanes, cli, srv);
-                if (cli.s.active + srv.s.active == 0) break;
+                const uint32_t records = cli.s.timewait + srv.s.timewait + cli.s.half_open + srv.s.half_open;
+                if (cli.s.active + srv.s.active == 0 && (!o.drain || records == 0)) break;
             }
         }
     }

@@ -81,6 +81,8 @@ engine::WorkerConfig worker_config(const Options& o, const io::Port& port, uint1
     w.tx_csum_offload = port.tx_csum_offload();
     w.rx_csum_offload = port.rx_csum_offload();
     w.stack = stack_config(o);
+    w.rx_loss = static_cast<uint32_t>(o.loss / 100.0 * 4294967296.0);
+    w.loss_seed = o.loss_seed ^ (uint64_t{port.id()} << 16 | queue);
     if (!o.peer_mac.empty()) {
         w.static_neighbour = true;
         w.neighbour_mac = *Mac::parse(o.peer_mac);

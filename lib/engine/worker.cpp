@@ -32,6 +32,11 @@ Worker::Worker(const WorkerConfig& cfg, TscRate rate, Instant now, const tcp::Se
       tpl_(wire::make_tcp_template(wire::L2{cfg.mac, Mac{}})) {
     now_ = now;
     last_publish_ = now;
+    // SplitMix64 of the seed (so that nearby seeds give unrelated sequences), never 0 for xorshift.
+    uint64_t z = cfg.loss_seed + 0x9E37'79B9'7F4A'7C15ULL;
+    z = (z ^ (z >> 30)) * 0xBF58'476D'1CE4'E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D0'49BB'1331'11EBULL;
+    loss_state_ = (z ^ (z >> 31)) | 1;
 }
 
 Worker::~Worker() {
@@ -285,11 +290,29 @@ void Worker::prefetch_burst(rte_mbuf* const* rx, uint16_t n) {
     for (uint32_t i = 0; i < nk; ++i) stack_.prefetch_conn(keys[i]);
 }
 
+// rx_loss: the frames of a burst that the impaired link "lost" are freed and the rest closed up, in order.
+uint16_t Worker::inject_loss(rte_mbuf** rx, uint16_t n) {
+    uint16_t kept = 0;
+    for (uint16_t i = 0; i < n; ++i) {
+        loss_state_ ^= loss_state_ << 13;  // xorshift64 (Marsaglia 2003)
+        loss_state_ ^= loss_state_ >> 7;
+        loss_state_ ^= loss_state_ << 17;
+        if (static_cast<uint32_t>(loss_state_ >> 32) < cfg_.rx_loss) {
+            ++c_.rx_loss_injected;
+            rte_pktmbuf_free(rx[i]);
+        } else {
+            rx[kept++] = rx[i];
+        }
+    }
+    return kept;
+}
+
 uint32_t Worker::run_once(Instant now) {
     now_ = now;
     ++c_.loop_turns;
     rte_mbuf* rx[64];
-    const uint16_t n = rte_eth_rx_burst(cfg_.port, cfg_.queue, rx, static_cast<uint16_t>(std::min<uint32_t>(cfg_.rx_burst, 64)));
+    uint16_t n = rte_eth_rx_burst(cfg_.port, cfg_.queue, rx, static_cast<uint16_t>(std::min<uint32_t>(cfg_.rx_burst, 64)));
+    if (SYNWAVE_UNLIKELY(cfg_.rx_loss != 0) && n != 0) n = inject_loss(rx, n);
     if (n) {
         ++c_.rx_bursts;
         c_.rx_packets += n;

@@ -31,6 +31,7 @@ namespace synwave::engine {
     X(rx_bursts, "non-empty RX bursts")                                                            \
     X(rx_dropped, "frames dropped by the parser (see rx_drop_* by reason)")                        \
     X(rx_not_ours, "frames for a MAC or IPv4 address that is not ours")                                  \
+    X(rx_loss_injected, "frames dropped on purpose as they arrived (rx_loss: an impaired link for soaks)")  \
     X(arp_rx, "ARP frames received")                                                               \
     X(arp_replies_tx, "ARP replies sent for our addresses")                                        \
     X(arp_requests_tx, "ARP requests sent to resolve next hops")                                   \
@@ -61,6 +62,10 @@ struct WorkerConfig {
     io::PcapClock pcap_clock{};
     uint32_t rx_burst = 32;
     uint32_t timer_budget = 4096;   // timer expiries per loop turn at most
+    // Impairment for tests and soaks: each received frame is dropped with probability rx_loss / 2^32 before
+    // it is looked at (counted: rx_loss_injected), from a generator seeded with loss_seed. 0: no loss.
+    uint32_t rx_loss = 0;
+    uint64_t loss_seed = 1;
 };
 
 // A snapshot of a worker's figures, published for the stats thread.
@@ -98,6 +103,7 @@ public:
     [[nodiscard]] const std::array<uint64_t, wire::kDropCount>& drops() const { return drops_; }
 
 private:
+    [[nodiscard]] uint16_t inject_loss(rte_mbuf** rx, uint16_t n);
     void prefetch_burst(rte_mbuf* const* rx, uint16_t n);
     void handle(rte_mbuf* m, Instant now, rte_mbuf** keep, uint32_t& nkeep);
     void transmit();
@@ -147,6 +153,7 @@ private:
     std::array<Held, kHoldSlots> held_{};
     uint32_t nheld_ = 0;
     Instant now_{};
+    uint64_t loss_state_ = 0;  // xorshift64 state of rx_loss
     // Published snapshot.
     mutable std::atomic<uint32_t> seq_{0};
     WorkerStats pub_{};

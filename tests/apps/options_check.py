@@ -45,6 +45,10 @@ def main(exe):
         ("lanes above 64 in a config file", ["storm", "--config", conf("lanes.toml", "lanes = 1000\n")],
          "lanes: must be in [1, 64]"),
         ("lanes for server", ["server", "--lanes", "2"], "lanes: only for storm"),
+        ("loss above 50 percent", ["storm", "--loss", "60"], "loss: must be in [0, 50] percent"),
+        ("negative loss", ["client", "--loss=-1"], "loss: must be in [0, 50] percent"),
+        ("loss not a number in a config file", ["server", "--config", conf("loss.toml", 'loss = "some"\n')],
+         "key 'loss' must be a number"),
         ("more lanes than address and port slices",
          ["storm", "--lanes", "4", "--src", "10.1.0.1-10.1.0.3", "--src-ports", "5000-5002"],
          "lanes: 4 lanes need as many disjoint source slices, but src '10.1.0.1-10.1.0.3' has 3 address(es) "

@@ -1,6 +1,7 @@
 // Drop and full-ring paths: a TX ring nobody drains (ring-full counted, including the TX batch's mid-turn
 // flushes and Worker::flush()), ARP that is never answered (the hold queue's bound), a pool too small for the
-// burst (no-mbuf counted), and net_null in both roles. Every mbuf comes back in every case.
+// burst (no-mbuf counted), injected RX loss (rx_loss), and net_null in both roles. Every mbuf comes back in
+// every case.
 #include <gtest/gtest.h>
 
 #include <rte_mbuf.h>
@@ -226,6 +227,58 @@ TEST(EngineDrops, TinyPoolCountsNoMbufAndRecoversOnceTheRingIsDrained) {
         port->close();
     }
     EXPECT_EQ(rte_mempool_avail_count(pool.get()), kPoolMbufs);
+}
+
+// rx_loss (--loss): a quarter of the client's 300 SYNs vanish on the server's RX, counted, and the rest reach
+// the stack; the same seed loses as many again.
+TEST(EngineDrops, InjectedRxLossIsCountedAndRepeatsWithItsSeed) {
+    constexpr uint64_t kSyns = 300;
+    constexpr uint32_t kPoolMbufs = 1023;
+    auto run = [&](uint64_t seed) -> uint64_t {
+        io::MempoolPtr pool = pool_or_fail("eng_loss", kPoolMbufs, 32);
+        if (!pool) return 0;
+        auto pair = io::RingPair::create("engloss", 1024);
+        EXPECT_TRUE(pair.ok()) << pair.error();
+        if (!pair.ok()) return 0;
+        auto cport = open_port(pair->port_a(), pool.get());
+        auto sport = open_port(pair->port_b(), pool.get());
+        if (!cport || !sport) return 0;
+        const TscRate rate = tsc_rate();
+        WorkerConfig wc = worker_config(*cport, pool.get(), Ipv4{0x0A01'0001}, Ipv4{0x0A01'0001});
+        wc.static_neighbour = true;
+        wc.neighbour_mac = sport->mac();
+        WorkerConfig ws = worker_config(*sport, pool.get(), Ipv4{0x0A00'0001}, Ipv4{0x0A00'0001});
+        ws.static_neighbour = true;
+        ws.neighbour_mac = cport->mac();
+        ws.rx_loss = 1u << 30;  // 25 %
+        ws.loss_seed = seed;
+        Client client(syn_client(kSyns), rate);
+        client.set_slots(wc.stack.max_conns);
+        Server server(ServerConfig{});
+        uint64_t lost = 0;
+        {
+            Worker cw(wc, rate, tsc_now(), kClientSecrets, &client);
+            Worker sw(ws, rate, tsc_now(), kServerSecrets, &server);
+            sw.stack().listen(80);
+            launch_all(cw, client, kSyns, 10);
+            for (int i = 0; i < 100; ++i) sw.run_once(tsc_now());
+            const EngineCounters& e = sw.counters();
+            lost = e.rx_loss_injected;
+            EXPECT_EQ(e.rx_packets + lost, kSyns);
+            EXPECT_EQ(sw.stack().counters().rx_segments, e.rx_packets);
+            EXPECT_EQ(sw.stack().counters().passive_opens, e.rx_packets);
+            EXPECT_EQ(e.rx_dropped, 0u);
+            // 25 % of 300 is 75, sigma 7.5: far outside [40, 110] only if the share is not 25 %.
+            EXPECT_GE(lost, 40u);
+            EXPECT_LE(lost, 110u);
+            EXPECT_EQ(cw.counters().rx_loss_injected, 0u);  // the client's rx_loss is 0
+        }
+        cport->close();
+        sport->close();
+        return lost;
+    };
+    const uint64_t a = run(7), b = run(7);
+    EXPECT_EQ(a, b);
 }
 
 TEST(EngineDrops, NetNullServerDropsGarbageAndSendsNothing) {
