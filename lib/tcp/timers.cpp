@@ -175,6 +175,28 @@ void Stack::on_rto(uint32_t idx) {
     case State::TimeWait: return;
     }
     if (t.snd_una == t.snd_max) return;  // everything was acknowledged meanwhile
+    // An orphan (the application closed: only the peer's acknowledgment of our last data and FIN is awaited)
+    // is Linux's SOCK_DEAD socket. A peer that gave up on the connection without a RST that fits our window
+    // (a load generator's RST with SEQ 0, say) leaves it retransmitting for retries2 backoffs, minutes, while
+    // it holds a TCB and blocks its 4-tuple: under a rude client such orphans fill the pool and the listener
+    // cannot accept (tcb_pool_empty). As Linux does, orphans get fewer retries (tcp_orphan_retries) and, once
+    // TCBs run short, one timing out is reset and freed instead of retransmitted (tcp_out_of_resources: "too
+    // many orphaned sockets"; the RST tells a peer that is still there).
+    if (t.flags & tcbflag::kFinQueued) {
+        if (tcbs_.used() >= cfg_.max_conns - cfg_.max_conns / 4) {
+            ++ctr_.rtx_abort;
+            ++ctr_.orphan_pressure_abort;
+            emit_rst(t.key, t.snd_max, t.rcv_nxt, true);  // SEQ=SND.NXT as Linux sends it (never rewound there)
+            end_conn(idx, AbortReason::RtxTimeout);
+            return;
+        }
+        if (t.retries >= cfg_.orphan_retries) {
+            ++ctr_.rtx_abort;
+            ++ctr_.orphan_rtx_abort;
+            end_conn(idx, AbortReason::RtxTimeout);
+            return;
+        }
+    }
     if (t.retries >= cfg_.retries2) {
         ++ctr_.rtx_abort;
         end_conn(idx, AbortReason::RtxTimeout);

@@ -82,6 +82,7 @@ struct StackConfig {
     uint8_t syn_retries = 6;               // like tcp_syn_retries
     uint8_t synack_retries = 5;            // like tcp_synack_retries
     uint8_t retries2 = 15;                 // like tcp_retries2: data/FIN retransmissions before abort
+    uint8_t orphan_retries = 8;            // like tcp_orphan_retries (0 there means 8): the same after close()
     uint32_t msl_ms = 30'000;              // TIME_WAIT lasts 2 * MSL (RFC 9293 §3.4.2 suggests MSL = 2 min;
                                            // Linux uses a fixed 60 s TIME_WAIT, i.e. MSL 30 s)
     bool tw_reuse = true;                  // RFC 6191: a SYN with higher seq / newer TS may reopen TIME_WAIT
@@ -166,7 +167,9 @@ struct Event {
     X(conn_aborted_local, "connections aborted by the application (RST sent)")                            \
     X(syn_timeouts, "active opens abandoned after syn_retries")                                            \
     X(synack_timeouts, "passive opens abandoned after synack_retries")                                     \
-    X(rtx_abort, "connections aborted after retries2 retransmissions")                                     \
+    X(rtx_abort, "connections aborted after retries2 (orphan_retries once closed) retransmissions")        \
+    X(orphan_rtx_abort, "of rtx_abort: closed by the application, orphan_retries reached")                 \
+    X(orphan_pressure_abort, "of rtx_abort: closed, timed out while TCBs were 3/4 used: RST, freed")       \
     X(keepalive_abort, "connections aborted after unanswered keepalive probes")                            \
     X(fin_wait2_timeouts, "FIN-WAIT-2 connections dropped after fin_wait2_timeout")                        \
     X(syn_rtx, "SYN retransmissions")                                                                      \

@@ -78,6 +78,69 @@ TEST_F(Retransmit, RetriesExhaustedAborts) {
     EXPECT_EQ(events.back().reason, AbortReason::RtxTimeout);
 }
 
+// An orphan (closed by the application, FIN sent) gives up after orphan_retries, not retries2 (Linux's
+// tcp_orphan_retries); a connection the application still holds keeps retries2.
+TEST_F(Retransmit, OrphanGivesUpAfterOrphanRetries) {
+    cfg.orphan_retries = 2;
+    cfg.retries2 = 3;
+    make();
+    to_fin_wait1();
+    auto out = advance_ms(201);  // RTO 200 ms (handshake sample ~0)
+    ASSERT_EQ(out.size(), 1u);
+    expect_seg(out[0], ACK | FIN, iss + 1, kPeerIsn + 1);
+    EXPECT_EQ(advance_ms(401).size(), 1u);
+    EXPECT_TRUE(advance_ms(801).empty());  // third timeout: orphan_retries (2) reached
+    EXPECT_EQ(conn(), kNoConn);
+    EXPECT_EQ(st->counters().orphan_rtx_abort, 1u);
+    EXPECT_EQ(st->counters().rtx_abort, 1u);
+    EXPECT_EQ(st->counters().orphan_pressure_abort, 0u);
+    EXPECT_EQ(events.back().reason, AbortReason::RtxTimeout);
+    // Not closed: retries2 (3) retransmissions, then the abort.
+    make();
+    to_established_passive();
+    static const std::string body = "x";
+    ASSERT_TRUE(st->send(conn(), reinterpret_cast<const uint8_t*>(body.data()), 1));
+    (void)take();
+    for (uint32_t w : {201u, 401u, 801u}) EXPECT_EQ(advance_ms(w).size(), 1u) << w;
+    EXPECT_TRUE(advance_ms(1601).empty());
+    EXPECT_EQ(st->counters().rtx_abort, 1u);
+    EXPECT_EQ(st->counters().orphan_rtx_abort, 0u);
+}
+
+// With 3/4 of the TCBs in use, an orphan whose retransmission timer expires is reset and freed (Linux's
+// tcp_out_of_resources): <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>. A connection not closed is retransmitted.
+TEST_F(Retransmit, OrphanTimingOutUnderTcbPressureIsResetAndFreed) {
+    cfg.max_conns = 4;  // pressure from 3 TCBs in use
+    make();
+    to_fin_wait1();
+    uint32_t c = 0;
+    ASSERT_EQ(st->connect(kUs, 1000, kPeer, 5000, 0, now, &c), Stack::ConnectResult::Ok);  // 2 TCBs
+    (void)take();
+    auto out = advance_ms(201);  // below the mark: the FIN is retransmitted
+    ASSERT_EQ(out.size(), 1u);
+    expect_seg(out[0], ACK | FIN, iss + 1, kPeerIsn + 1);
+    ASSERT_EQ(st->connect(kUs, 1001, kPeer, 5000, 0, now, &c), Stack::ConnectResult::Ok);  // 3 TCBs
+    (void)take();
+    out = advance_ms(401);
+    ASSERT_EQ(out.size(), 1u);
+    expect_seg(out[0], RST | ACK, iss + 2, kPeerIsn + 1);
+    EXPECT_EQ(conn(), kNoConn);
+    EXPECT_EQ(st->active_conns(), 2u);
+    EXPECT_EQ(st->counters().orphan_pressure_abort, 1u);
+    EXPECT_EQ(st->counters().rtx_abort, 1u);
+    EXPECT_EQ(events.back().reason, AbortReason::RtxTimeout);
+    // Still 3 TCBs with this one: an established connection with data out is retransmitted, not reset.
+    to_established_passive();
+    static const std::string body = "x";
+    ASSERT_TRUE(st->send(conn(), reinterpret_cast<const uint8_t*>(body.data()), 1));
+    (void)take();
+    out = advance_ms(201);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].seg.flags & RST, 0);
+    EXPECT_EQ(out[0].seg.payload_len, 1u);
+    EXPECT_EQ(st->counters().orphan_pressure_abort, 1u);
+}
+
 // ------------------------------------------------------------------ congestion control (RFC 5681, RFC 6582)
 
 TEST_F(Congestion, InitialWindowIsTenSegments) {
