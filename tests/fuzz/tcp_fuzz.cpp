@@ -233,6 +233,19 @@ public:
         }
         if (s.id == 1 && (policy_ & kPolicyServerReply) && t.tx_len == 0) send_on(s, ev.conn, 100 + ev.len);
     }
+    // A new incarnation of the side's direction: nothing sent on it yet. If its ISS is the previous one's (no
+    // time passed for the RFC 6528 clock), the previous one's segments still in flight are in its sequence
+    // space too, so the counts are no longer checked on the slot (the bytes still are: same offsets).
+    void on_open(Side& s, const Event& ev) {
+        s.rec[ev.conn] = Rec{};
+        const Tcb& t = s.st->tcb(ev.conn);
+        const int slot = s.id == 0 ? slot_of(Ipv4{t.key.local_ip}, t.key.local_port, t.key.remote_port)
+                                   : slot_of(Ipv4{t.key.remote_ip}, t.key.remote_port, t.key.local_port);
+        if (slot < 0) return;
+        Stream& st = stream[slot][s.id];
+        if (st.sent != 0) tainted[slot] = true;
+        st.sent = 0;
+    }
     void on_peer_fin(Side& s, const Event& ev) {
         const Tcb& t = s.st->tcb(ev.conn);
         const int slot = s.id == 0 ? slot_of(Ipv4{t.key.local_ip}, t.key.local_port, t.key.remote_port)
@@ -290,6 +303,8 @@ private:
     void drain(int i) {
         auto& out = side[i].st->out();
         for (const OutSegment& o : out) {
+            TRACE("  %s -> flags %02x seq %u ack %u len %u\n", i ? "S" : "C", o.seg.flags, o.seg.seq.raw(),
+                  o.seg.ack.raw(), o.seg.payload_len);
             observe(o, i);
             queue[i].push_back(o);
         }
@@ -366,7 +381,7 @@ void Side::on_event(Stack&, const Event& ev) {
           abort_reason_name(ev.reason));
     switch (ev.kind) {
     case EventKind::Connected:
-    case EventKind::Accepted: rec[ev.conn] = Rec{}; break;
+    case EventKind::Accepted: w->on_open(*this, ev); break;
     case EventKind::SendDone: break;
     case EventKind::Data: w->on_data(*this, ev); break;
     case EventKind::PeerFin: w->on_peer_fin(*this, ev); break;
@@ -472,7 +487,9 @@ void World::forge(Reader& in) {
     s.dst_port = lport;
     s.flags = flags;
     s.seq = rbase + static_cast<uint32_t>(static_cast<int32_t>(static_cast<int8_t>(sd)) << ((ls & 7) * 2));
-    s.ack = ((ad & 1) ? smax : una) + static_cast<uint32_t>(static_cast<int32_t>(static_cast<int8_t>(ad) >> 1));
+    // The kind byte's high nibble scales the ACK's offset: up to beyond SND.UNA - MAX.SND.WND (RFC 5961 §5).
+    s.ack = ((ad & 1) ? smax : una) +
+            static_cast<uint32_t>(static_cast<int32_t>(static_cast<int8_t>(ad) >> 1) * (1 << (kind >> 4)));
     s.window = kind % std::size(kForgeFlags) == 9 ? 0 : 65535;
     if (ts || (flags & SYN)) {
         s.opt.has_ts = true;
@@ -620,7 +637,13 @@ void World::close_all() {
     for (int i = 0; i < 2; ++i) {
         Stack& s = *side[i].st;
         for (uint32_t c = 0; c < s.config().max_conns; ++c)
-            if (s.tcb(c).state != State::Closed) s.close(c);
+            if (s.tcb(c).state != State::Closed) {
+                const Tcb& t = s.tcb(c);
+                TRACE("  close %s Tcb %u in %s: SND.UNA %u NXT %u MAX %u RCV.NXT %u buffer %u from %u\n", i ? "S" : "C",
+                      c, state_name(t.state), t.snd_una.raw(), t.snd_nxt.raw(), t.snd_max.raw(), t.rcv_nxt.raw(),
+                      t.tx_len, t.tx_seq.raw());
+                s.close(c);
+            }
     }
     drain_both();
 }

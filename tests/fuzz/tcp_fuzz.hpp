@@ -40,7 +40,8 @@ enum Op : uint8_t {
     kDelay,       // [dir|at]              move it to the back of its queue
     kMutate,      // [dir|at][field][delta] one field by a small delta (seq, ack, flags, window, options, length)
     kForge,       // [side<<3|slot][kind][seq delta][ack delta][len|scale] a segment to `side` relative to its
-                  //                        record's RCV.NXT and SND.UNA (or the phantom's handshake)
+                  //                        record's RCV.NXT and SND.UNA (or the phantom's handshake); kind's
+                  //                        high nibble scales the ACK delta, scale (low 3 bits) the seq delta
     kAnswer,      // [at][len]             a phantom ACK completing a queued SYN-ACK of a phantom slot
     kConnect,     // [side<<3|slot]        active open (the server's is a simultaneous open)
     kSend,        // [side<<3|slot][len]   send() of len * 37 bytes (0: 1 byte)

@@ -109,11 +109,20 @@ std::vector<Prog> seeds() {
     // Tiny tables: pools and output queue full, half-open limit without cookies.
     v.emplace_back("tiny", 4, kQ);
     v.back().connect(0, 0).connect(0, 1).forge(1, 5, 6, 0, 0, 0).forge(1, 6, 6, 0, 0, 0).pump().send(0, 0, 200).pump(2);
+    v.back().forge(1, 7, 6, 9, 0, 0).op(kAnswer, {0, 0}).op(kAnswer, {0, 1});  // no Tcb for the completed record
+    // An ACK far below SND.UNA - MAX.SND.WND, and one above SND.NXT (RFC 5961 §5).
+    v.back().forge(1, 0, 0xF0, 0, 0x81, 0).forge(0, 0, 0xE0, 0, 0x7F, 0);
     // Forged segments around a live connection: in-window RST (challenge ACK), exact RST, old timestamps,
     // ACK of unsent data, data overlapping what was delivered and beyond a hole.
     v.emplace_back("forged", 0, 0);
     v.back().connect(0, 0).pump().forge(1, 0, 4, 2, 0, 0).forge(1, 0, 1, 0xFF, 1, 0x18).forge(1, 0, 0, 0, 0x41, 0);
     v.back().forge(1, 0, 1, 40, 0, 0x20).forge(1, 0, 1, 0, 0, 0x20).forge(0, 0, 5, 0, 0, 0).pump();
+    // Found by the fuzzer: the client reconnects (policy) after the server's abort, with the same ISS (no time
+    // passed); an old duplicate of the first connection's data desynchronizes the two, which then answered each
+    // other's bare ACKs for ever (the ACK loop guard, oow_acks_limited, ends it).
+    v.emplace_back("ack_loop", 0, 0);
+    v.back().b = {0xfa, 0xfe, 0x09, 0x00, 0x01, 0xff, 0xff, 0xff, 0x09, 0x00, 0x0a, 0x00, 0xff, 0x27,
+                  0xff, 0x46, 0x00, 0x00, 0x00, 0x00, 0x81, 0x0a, 0xa4, 0x08, 0x10, 0x10, 0x26, 0x10};
     return v;
 }
 
@@ -287,7 +296,9 @@ int main(int argc, char** argv) {
         {"fast_retransmits", c.fast_retransmits}, {"dup_acks_rx", c.dup_acks_rx},
         {"paws_rejected", c.paws_rejected},       {"challenge_acks", c.challenge_acks},
         {"rst_in_window", c.rst_in_window},       {"unacceptable_seq", c.unacceptable_seq},
+        {"ack_too_old", c.ack_too_old},           {"ack_too_new", c.ack_too_new},
         {"zero_window_probes", c.zero_window_probes}, {"delayed_acks", c.delayed_acks},
+        {"oow_acks_limited", c.oow_acks_limited},
     };
     int unreached = 0;
     for (const auto& m : must) {
