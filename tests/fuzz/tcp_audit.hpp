@@ -6,6 +6,8 @@
 //  - a Tcb in use is in a state a Tcb stands for, with SND.UNA <= SND.NXT <= SND.MAX (mod 2^32, core/seq.hpp),
 //    and RCV.NXT and SND.UNA never move back while the same incarnation (4-tuple, ISS) holds the record;
 //  - half_open() counts the SynRecords plus the Tcbs in SYN-RECEIVED;
+//  - the side records (out-of-order queue, SACK scoreboard) are each held by exactly one Tcb in use, and the
+//    reassembly blocks in use are exactly those the side records' queues chain, each beyond its RCV.NXT;
 //  - timers are armed only on live records: a free Tcb or SynRecord has no armed node, every SynRecord and
 //    every Tcb with a deadline has one, the TIME_WAIT queue's node is armed iff the queue is not empty, and the
 //    wheel holds nothing else (its pending count is the sum of those);
@@ -30,6 +32,7 @@ struct StackAudit {
     };
     std::vector<Shadow> shadow;
     std::vector<uint8_t> free_mark;  // scratch
+    std::vector<uint8_t> side_owned;  // scratch
 
     [[noreturn]] static void fail(const char* who, const char* what, uint32_t idx) {
         std::fprintf(stderr, "tcp_fuzz: broken invariant (%s, record %u): %s\n", who, idx, what);
@@ -54,7 +57,7 @@ struct StackAudit {
     void check(const Stack& s, const char* who) {
         using flow::FlowKey;
         if (s.settling_ != kNoConn || s.delivering_ != kNoConn || s.release_after_delivery_ != kNoConn ||
-            s.disp_.what != 0)
+            s.disp_.what != 0 || s.ready_ != Reassembly::kNone)
             fail(who, "a disposition outlived its call", 0);
         auto finds = [&s](const FlowKey& k) {
             uint32_t h = 0;
@@ -94,6 +97,25 @@ struct StackAudit {
             }
             sh = Shadow{true, t.key, t.iss, t.rcv_nxt, t.snd_una};
         }
+
+        // Side records and the reassembly blocks their queues hold.
+        walk_free(s.sides_, &TcbSide::link, who);
+        side_owned.assign(s.sides_.capacity(), 0);
+        uint32_t owned = 0, blocks = 0;
+        for (uint32_t i = 0; i < ncap; ++i) {
+            const Tcb& t = s.tcbs_[i];
+            if (t.state == State::Closed || t.side == kNoConn) continue;
+            if (t.side >= s.sides_.capacity() || free_mark[t.side]) fail(who, "Tcb names a free side record", i);
+            if (side_owned[t.side]++) fail(who, "two Tcbs share a side record", i);
+            ++owned;
+            for (uint32_t b = s.sides_[t.side].ooo; b != Reassembly::kNone; b = s.reasm_.block(b).next) {
+                if (b >= s.reasm_.capacity() || ++blocks > s.reasm_.used()) fail(who, "reassembly queue broken", i);
+                if (!(t.rcv_nxt < s.reasm_.block(b).end() || s.reasm_.block(b).fin))
+                    fail(who, "reassembly queue holds octets below RCV.NXT", i);
+            }
+        }
+        if (owned != s.sides_.used()) fail(who, "side records in use != those Tcbs hold", owned);
+        if (blocks != s.reasm_.used()) fail(who, "reassembly blocks in use != those queued", blocks);
 
         // SYN-RECEIVED records.
         walk_free(s.syns_, &SynRecord::hash, who);
@@ -150,6 +172,8 @@ struct StackAudit {
         if (s.half_open() != 0) fail(who, "half-open records left after every retry", s.half_open());
         if (s.table_size() != 0) fail(who, "flow table not empty", s.table_size());
         if (s.timers_pending() != 0) fail(who, "timers pending with no record", static_cast<uint32_t>(s.timers_pending()));
+        if (s.sides_.used() != 0) fail(who, "side records left", s.sides_.used());
+        if (s.reasm_.used() != 0) fail(who, "reassembly blocks left", s.reasm_.used());
     }
 };
 

@@ -97,6 +97,8 @@ StackConfig make_config(uint32_t which, int side) {
     c.max_timewait = 8;
     c.half_open_limit = 8;
     c.out_capacity = 256;
+    c.reasm_bytes = 64u << 10;  // 32 blocks of out-of-order data
+    c.loss_records = 8;
     const bool client = side == 0;
     if (client && (which & 1)) {  // the client's own tuples by index (flow/tuple_index.hpp)
         c.direct.local_ip_lo = c.direct.local_ip_hi = kClientIp.v;
@@ -120,6 +122,7 @@ StackConfig make_config(uint32_t which, int side) {
         c.half_open_limit = 1;
         c.msl_ms = 500;
         c.rfc1337 = !client;
+        c.loss_records = 1;  // fewer side records than connections
         c.timestamps = client;  // no timestamps negotiated: reuse by sequence number only (RFC 6191)
         break;
     case 4:  // tiny: every "full" path
@@ -128,6 +131,8 @@ StackConfig make_config(uint32_t which, int side) {
         c.half_open_limit = 1;
         c.cookies = CookieMode::Off;
         c.out_capacity = 3;
+        c.reasm_bytes = client ? 4096 : 0;  // two blocks; none at all
+        c.loss_records = 1;
         break;
     case 5: c.cookies = CookieMode::Always; break;
     case 6:  // short timers: keepalive, FIN-WAIT-2, few retries

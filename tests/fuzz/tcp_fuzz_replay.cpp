@@ -298,7 +298,11 @@ int main(int argc, char** argv) {
         {"rst_in_window", c.rst_in_window},       {"unacceptable_seq", c.unacceptable_seq},
         {"ack_too_old", c.ack_too_old},           {"ack_too_new", c.ack_too_new},
         {"zero_window_probes", c.zero_window_probes}, {"delayed_acks", c.delayed_acks},
-        {"oow_acks_limited", c.oow_acks_limited},
+        {"oow_acks_limited", c.oow_acks_limited}, {"ooo_queued", c.ooo_queued},
+        {"ooo_dropped", c.ooo_dropped},           {"ooo_delivered_bytes", c.ooo_delivered_bytes},
+        {"sack_blocks_tx", c.sack_blocks_tx},     {"sack_blocks_rx", c.sack_blocks_rx},
+        {"sack_recoveries", c.sack_recoveries},   {"sack_rtx", c.sack_rtx},
+        {"loss_records_empty", c.loss_records_empty},
     };
     int unreached = 0;
     for (const auto& m : must) {
