@@ -212,9 +212,7 @@ void Stack::synrcvd_input(uint32_t ri, const InSegment& in) {
         emit_rst(r.key, s.ack, Seq(0), false);
         return;
     case Verdict::Drop: return;
-    case Verdict::Ack:
-        if (oow_ack_allowed(s)) emit_syn_record_ack(r);
-        return;
+    case Verdict::Ack: emit_syn_record_ack(r); return;
     case Verdict::ChallengeAck:
         if (challenge_allowed()) emit_syn_record_ack(r);
         return;

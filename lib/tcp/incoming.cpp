@@ -67,9 +67,7 @@ void Stack::segment_arrives(uint32_t idx, const InSegment& in) {
     switch (check_incoming(s, RcvView{t.rcv_nxt, t.ts_recent, (t.flags & tcbflag::kTsOk) != 0})) {
     case Verdict::Accept: break;
     case Verdict::Drop: return;
-    case Verdict::Ack:
-        if (oow_ack_allowed(s)) send_ack(t);
-        return;
+    case Verdict::Ack: send_ack(t); return;
     case Verdict::ChallengeAck: challenge_ack(t); return;
     case Verdict::Reset:
         if (t.state == State::SynReceived && (t.flags & tcbflag::kPassive)) {

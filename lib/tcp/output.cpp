@@ -130,35 +130,19 @@ void Stack::emit_tw_ack(const TwRecord& w) {
 
 // RFC 5961 §7: challenge ACKs are rate-limited (per lcore here, as Linux's global limit) so that an attacker
 // cannot make us amplify.
-bool Stack::rate_budget() {
+bool Stack::challenge_allowed() {
     const uint32_t sec = now_ms_ / 1000;
     if (sec != challenge_sec_) {
         challenge_sec_ = sec;
         challenge_count_ = 0;
     }
-    if (challenge_count_ >= cfg_.challenge_ack_per_sec) return false;
-    ++challenge_count_;
-    return true;
-}
-
-bool Stack::challenge_allowed() {
-    if (!rate_budget()) {
+    if (challenge_count_ >= cfg_.challenge_ack_per_sec) {
         ++ctr_.challenge_acks_limited;
         return false;
     }
+    ++challenge_count_;
     ++ctr_.challenge_acks;
     return true;
-}
-
-// The ACK that answers an unacceptable segment carrying no sequence space (a bare ACK out of window, or one PAWS
-// rejects). Two ends that disagree about the sequence space (after an injected segment, or an old duplicate
-// taken as new data) answer each other's such ACKs for ever: an ACK loop, at line rate. These ACKs draw on the
-// RFC 5961 §7 budget, so a loop ends when it runs out (Linux limits them too: tcp_oow_rate_limited). A segment
-// with data, SYN or FIN is answered every time: it is not part of a loop.
-bool Stack::oow_ack_allowed(const TcpSegment& s) {
-    if (s.seg_len() != 0 || rate_budget()) return true;
-    ++ctr_.oow_acks_limited;
-    return false;
 }
 
 void Stack::challenge_ack(Tcb& t) {

@@ -275,8 +275,6 @@ private:
     void send_probe(Tcb& t) { emit(t, wire::tcpflag::ACK, t.snd_una - 1, nullptr, 0); }
     void challenge_ack(Tcb& t);
     [[nodiscard]] bool challenge_allowed();        // RFC 5961 §7 rate limit, counted
-    [[nodiscard]] bool rate_budget();              // one from the RFC 5961 §7 budget of this second
-    [[nodiscard]] bool oow_ack_allowed(const wire::TcpSegment& s);  // the ACK-loop guard, counted
     void emit_synack(const SynRecord& r);
     void emit_syn_record_ack(const SynRecord& r);  // <SEQ=ISS+1><ACK=IRS+1><CTL=ACK>
     void retransmit_first(Tcb& t);

@@ -132,7 +132,7 @@ void Stack::tw_input(uint32_t wi, const InSegment& in, const flow::FlowKey& key,
     }
     if (paws_rejects(s, w.ts_ok != 0, w.ts_recent)) {
         ++ctr_.paws_rejected;
-        if (oow_ack_allowed(s)) emit_tw_ack(w);
+        emit_tw_ack(w);
         return;
     }
     if (f & RST) {
@@ -155,7 +155,7 @@ void Stack::tw_input(uint32_t wi, const InSegment& in, const flow::FlowKey& key,
         return;
     }
     // Anything else carrying sequence space or out of window gets an ACK; a bare in-window ACK is dropped.
-    if ((s.seg_len() != 0 || s.seq != w.rcv_nxt) && oow_ack_allowed(s)) {
+    if (s.seg_len() != 0 || s.seq != w.rcv_nxt) {
         ++ctr_.tw_acked;
         emit_tw_ack(w);
     }

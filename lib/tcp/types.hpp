@@ -198,7 +198,6 @@ struct Event {
     X(syn_in_synchronized, "SYNs in a synchronized state (RFC 5961 §4: challenge ACK)")                    \
     X(challenge_acks, "challenge ACKs sent")                                                               \
     X(challenge_acks_limited, "challenge ACKs suppressed by the per-lcore rate limit")                      \
-    X(oow_acks_limited, "ACKs to bare out-of-window segments suppressed (ACK-loop guard, same rate limit)") \
     X(no_ack_dropped, "segments without ACK in a synchronized state, dropped")                             \
     X(bad_ack_rst, "unacceptable ACKs in SYN-SENT/SYN-RECEIVED/LISTEN answered by RST")                    \
     X(rst_no_conn, "RSTs sent for segments to no connection and no listener")                              \
