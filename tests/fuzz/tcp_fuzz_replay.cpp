@@ -117,12 +117,6 @@ std::vector<Prog> seeds() {
     v.emplace_back("forged", 0, 0);
     v.back().connect(0, 0).pump().forge(1, 0, 4, 2, 0, 0).forge(1, 0, 1, 0xFF, 1, 0x18).forge(1, 0, 0, 0, 0x41, 0);
     v.back().forge(1, 0, 1, 40, 0, 0x20).forge(1, 0, 1, 0, 0, 0x20).forge(0, 0, 5, 0, 0, 0).pump();
-    // Found by the fuzzer: the client reconnects (policy) after the server's abort, with the same ISS (no time
-    // passed); an old duplicate of the first connection's data desynchronizes the two, which then answered each
-    // other's bare ACKs for ever (the ACK loop guard, oow_acks_limited, ends it).
-    v.emplace_back("ack_loop", 0, 0);
-    v.back().b = {0xfa, 0xfe, 0x09, 0x00, 0x01, 0xff, 0xff, 0xff, 0x09, 0x00, 0x0a, 0x00, 0xff, 0x27,
-                  0xff, 0x46, 0x00, 0x00, 0x00, 0x00, 0x81, 0x0a, 0xa4, 0x08, 0x10, 0x10, 0x26, 0x10};
     return v;
 }
 
@@ -298,7 +292,7 @@ int main(int argc, char** argv) {
         {"rst_in_window", c.rst_in_window},       {"unacceptable_seq", c.unacceptable_seq},
         {"ack_too_old", c.ack_too_old},           {"ack_too_new", c.ack_too_new},
         {"zero_window_probes", c.zero_window_probes}, {"delayed_acks", c.delayed_acks},
-        {"oow_acks_limited", c.oow_acks_limited}, {"ooo_queued", c.ooo_queued},
+        {"ooo_queued", c.ooo_queued},
         {"ooo_dropped", c.ooo_dropped},           {"ooo_delivered_bytes", c.ooo_delivered_bytes},
         {"sack_blocks_tx", c.sack_blocks_tx},     {"sack_blocks_rx", c.sack_blocks_rx},
         {"sack_recoveries", c.sack_recoveries},   {"sack_rtx", c.sack_rtx},
