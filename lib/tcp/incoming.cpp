@@ -125,6 +125,7 @@ bool Stack::process_ack(uint32_t idx, const TcpSegment& s) {
     const uint32_t wnd = uint32_t{s.window} << t.snd_wscale;
     // RFC 6675 §5: "Upon the receipt of any ACK containing SACK information, the scoreboard MUST be updated".
     const uint32_t newly_sacked = (s.opt.num_sack != 0 && (t.flags & tcbflag::kSackOk)) ? take_sack(t, s) : 0;
+    if (t.main_timer == MainTimer::Persist) t.retries = 0;  // a probe answered: the receiver is there
     if (t.snd_una < s.ack) {
         on_new_ack(t, s, static_cast<uint32_t>(s.ack - t.snd_una), idx);
     } else if (s.ack == t.snd_una && t.snd_max != t.snd_una &&

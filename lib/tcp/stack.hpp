@@ -101,6 +101,7 @@ public:
 };
 
 class Stack {
+    friend struct StackAudit;  // tests/fuzz: the state-machine fuzzer's invariant checks read the pools
 public:
     Stack(const StackConfig& cfg, TscRate rate, Instant now, const Secrets& secrets, App* app);
     Stack(const Stack&) = delete;

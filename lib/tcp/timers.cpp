@@ -103,7 +103,15 @@ void Stack::tcb_timer(uint32_t idx) {
             break;
         case MainTimer::Persist: {
             // RFC 9293 §3.8.6.1: probe the zero window; Linux style, a segment just below SND.UNA that the
-            // receiver must answer with its current window.
+            // receiver must answer with its current window. The connection stays open as long as the receiver
+            // answers; one that stops answering ends after retries2 unanswered probes (Linux's
+            // tcp_probe_timer), or a vanished peer would pin the Tcb for ever (a closed one in FIN-WAIT-1 too).
+            if (t.retries >= cfg_.retries2) {
+                ++ctr_.rtx_abort;
+                end_conn(idx, AbortReason::RtxTimeout);
+                return;
+            }
+            ++t.retries;
             ++ctr_.zero_window_probes;
             send_probe(t);
             t.rtt.backoff();
