@@ -67,7 +67,11 @@ void Stack::segment_arrives(uint32_t idx, const InSegment& in) {
     switch (check_incoming(s, RcvView{t.rcv_nxt, t.ts_recent, (t.flags & tcbflag::kTsOk) != 0})) {
     case Verdict::Accept: break;
     case Verdict::Drop: return;
-    case Verdict::Ack: send_ack(t); return;
+    case Verdict::Ack:
+        // A whole segment below RCV.NXT: a retransmission of what arrived already (RFC 2883 §4.1.1).
+        if (s.payload_len != 0 && s.seq + s.payload_len <= t.rcv_nxt) note_dsack(t, s.seq, s.seq + s.payload_len);
+        send_ack(t);
+        return;
     case Verdict::ChallengeAck: challenge_ack(t); return;
     case Verdict::Reset:
         if (t.state == State::SynReceived && (t.flags & tcbflag::kPassive)) {
@@ -237,6 +241,7 @@ void Stack::process_data_fin(uint32_t idx, const TcpSegment& s) {
     if (plen > skip) {
         // "This should not occur since a FIN has been received from the remote side. Ignore the text."
         if (!(state_bit(t.state) & states::kReceiving)) return;
+        if (skip != 0) note_dsack(t, dseq, t.rcv_nxt);  // its first octets arrived before (RFC 2883 §4.1.1)
         uint32_t len = plen - skip;
         // Trim to the right window edge (RFC 9293 §3.10.7.4); a FIN beyond it is not taken either.
         if (len > cfg_.rcv_wnd) {
@@ -247,7 +252,11 @@ void Stack::process_data_fin(uint32_t idx, const TcpSegment& s) {
         disp_.data = s.payload + skip;
         disp_.len = len;
         t.rcv_nxt += len;
-        if (t.flags & tcbflag::kOooHeld) take_in_order(idx, &fin_ok);
+        if (t.flags & tcbflag::kOooHeld) {
+            // RFC 5681 §4.2: a segment that fills all or part of a gap is acknowledged at once.
+            t.flags |= tcbflag::kAckNow;
+            take_in_order(idx, &fin_ok);
+        }
         // A half-closed connection that is still receiving is alive: the FIN-WAIT-2 timeout (Linux applies
         // it to orphaned sockets only) restarts with every byte that arrives.
         if (t.state == State::FinWait2) set_main(t, MainTimer::FinWait2, cfg_.fin_wait2_timeout_ms);
@@ -260,6 +269,7 @@ void Stack::process_data_fin(uint32_t idx, const TcpSegment& s) {
         }
     } else if (plen > 0) {
         t.flags |= tcbflag::kAckNow;  // an old duplicate: tell the sender where we are
+        note_dsack(t, dseq, dseq + plen);
     }
     if (!fin_ok) return;
     const Seq fin_seq = ready_ != Reassembly::kNone ? t.rcv_nxt : dseq + plen;
@@ -337,6 +347,7 @@ void Stack::queue_ooo(Tcb& t, const TcpSegment& s, Seq dseq, bool fin) {
     x->ooo_latest = dseq;
     if (x->ooo != Reassembly::kNone) t.flags |= tcbflag::kOooHeld;
     if (st.full) ++ctr_.ooo_dropped;
+    if (st.bytes == 0 && !st.full) note_dsack(t, dseq, dseq + len);  // all of it held already (RFC 2883 §4.1.2)
     if (st.bytes != 0) ++ctr_.ooo_queued;
     side_release_if_idle(t);
 }

@@ -35,7 +35,8 @@ void Stack::emit(Tcb& t, uint8_t flags, Seq seq, const uint8_t* data, uint32_t l
     if (!s) return;
     s->window = adv_window(t.rcv_wscale);
     if (t.flags & tcbflag::kTsOk) add_ts(*s, t.ts_recent);
-    if ((t.flags & tcbflag::kOooHeld) && (t.flags & tcbflag::kSackOk)) add_sack_blocks(t, *s);
+    if (((t.flags & tcbflag::kOooHeld) || dsack_conn_ != kNoConn) && (t.flags & tcbflag::kSackOk))
+        add_sack_blocks(t, *s);
     s->payload = data;
     s->payload_len = len;
     ctr_.tx_data_bytes += len;

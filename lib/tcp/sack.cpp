@@ -49,10 +49,20 @@ void Stack::side_free(Tcb& t) {
 // RFC 2018 §4: an ACK sent while out-of-order data is held reports it, the block holding the segment that
 // triggered the ACK first; three blocks fit beside the timestamp option, four without it.
 void Stack::add_sack_blocks(const Tcb& t, TcpSegment& s) {
-    const TcbSide& x = sides_[t.side];
-    if (x.ooo == Reassembly::kNone) return;
-    s.opt.num_sack = reasm_.sack_blocks(x.ooo, x.ooo_latest, s.opt.sack, (t.flags & tcbflag::kTsOk) ? 3 : 4);
-    ctr_.sack_blocks_tx += s.opt.num_sack;
+    const uint8_t max = (t.flags & tcbflag::kTsOk) ? 3 : 4;
+    uint8_t n = 0;
+    // RFC 2883 §4: a D-SACK block goes first; the other blocks follow as RFC 2018 orders them.
+    if (dsack_conn_ != kNoConn && tcbs_.index_of(&t) == dsack_conn_) {
+        s.opt.sack[n++] = wire::SackBlock{dsack_l_, dsack_r_};
+        dsack_conn_ = kNoConn;
+        ++ctr_.dsack_tx;
+    }
+    if (t.flags & tcbflag::kOooHeld) {
+        const TcbSide& x = sides_[t.side];
+        n = static_cast<uint8_t>(n + reasm_.sack_blocks(x.ooo, x.ooo_latest, s.opt.sack + n, static_cast<uint8_t>(max - n)));
+    }
+    s.opt.num_sack = n;
+    ctr_.sack_blocks_tx += n;
 }
 
 // The peer's SACK blocks into the scoreboard. Only blocks inside what is outstanding are taken (RFC 2018 §3

@@ -113,6 +113,7 @@ void Stack::input(const InSegment& in, Instant now) {
     }
     release_delivered();
     if (settling_ != kNoConn) settle(settling_);
+    dsack_conn_ = kNoConn;  // a D-SACK goes with this segment's ACK or not at all
 }
 
 // The application sees the disposition's events in their order (EventKind's); once it ends the connection

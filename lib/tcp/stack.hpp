@@ -252,6 +252,14 @@ private:
     [[nodiscard]] bool sack_on_new_ack(Tcb& t, Seq ack);  // likewise, for an ACK of new data
     [[nodiscard]] bool sack_output(Tcb& t);  // true when something was sent
     void add_sack_blocks(const Tcb& t, wire::TcpSegment& s);
+    // RFC 2883 D-SACK: octets received twice, reported as the first block of the ACK the segment causes.
+    void note_dsack(Tcb& t, Seq l, Seq r) {
+        if (!(t.flags & tcbflag::kSackOk) || !(l < r)) return;
+        t.flags |= tcbflag::kAckNow;  // the report rides this segment's ACK, so it must not wait
+        dsack_conn_ = tcbs_.index_of(&t);
+        dsack_l_ = l;
+        dsack_r_ = r;
+    }
     void rtt_ts_sample(Tcb& t, const wire::TcpSegment& s);
     void establish(Tcb& t, const wire::TcpSegment& s, bool scaled);
 
@@ -395,6 +403,8 @@ private:
     Disposition disp_;             // what the segment or timer being processed did to its connection
     uint32_t settling_ = kNoConn;  // the Tcb whose output waits until the application has seen disp_
     uint32_t delivering_ = kNoConn;
+    uint32_t dsack_conn_ = kNoConn;        // the Tcb whose next ACK reports [dsack_l_, dsack_r_) (RFC 2883)
+    Seq dsack_l_, dsack_r_;
     uint32_t ready_ = Reassembly::kNone;  // blocks that became in order with the segment being processed
     Seq ready_from_;                      // the first octet of them the application has not seen
     uint32_t release_after_delivery_ = kNoConn;  // freed Tcb kept out of the pool until its end is delivered  // the Tcb whose events deliver() is handing over (kNoConn once the app ends it)

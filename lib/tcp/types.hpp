@@ -183,6 +183,7 @@ struct Event {
     X(ooo_dropped, "out-of-order segments not (wholly) held: reassembly budget or side records exhausted")  \
     X(ooo_delivered_bytes, "bytes delivered from the reassembly queue once the hole before them filled")      \
     X(sack_blocks_tx, "SACK blocks sent in our ACKs (RFC 2018)")                                            \
+    X(dsack_tx, "D-SACK blocks sent for octets received twice (RFC 2883)")                                    \
     X(sack_blocks_rx, "SACK blocks received and taken into the scoreboard")                                 \
     X(sack_recoveries, "loss recoveries driven by the peer's SACK blocks (RFC 6675)")                      \
     X(sack_rtx, "segments retransmitted from the scoreboard (RFC 6675 NextSeg)")                           \

@@ -206,3 +206,31 @@ TEST_F(Sack, LimitedTransmitSendsOneNewSegmentPerEarlyDuplicateAck) {
     expect_seg(out[0], ACK, iss + 1 + 11 * m, kPeerIsn + 1, m);
     EXPECT_EQ(st->counters().sack_recoveries, 0u);
 }
+
+TEST_F(Sack, OctetsReceivedTwiceAreReportedAsDsackFirst) {
+    to_established_sack();
+    (void)deliver(peer(ACK, kPeerIsn + 1, iss + 1, "hello"));
+    (void)deliver(peer(ACK, kPeerIsn + 20, iss + 1, "xy"));  // held beyond a hole
+    // A retransmission of "hello": wholly below RCV.NXT. The ACK's first block is the duplicate (RFC 2883
+    // §4.1.1), then the held data.
+    auto out = deliver(peer(ACK, kPeerIsn + 1, iss + 1, "hello"));
+    ASSERT_EQ(out.size(), 1u);
+    expect_seg(out[0], ACK, iss + 1, kPeerIsn + 6);
+    ASSERT_EQ(out[0].seg.opt.num_sack, 2u);
+    EXPECT_EQ(out[0].seg.opt.sack[0], (wire::SackBlock{Seq(kPeerIsn + 1), Seq(kPeerIsn + 6)}));
+    EXPECT_EQ(out[0].seg.opt.sack[1], (wire::SackBlock{Seq(kPeerIsn + 20), Seq(kPeerIsn + 22)}));
+    // The held segment again (RFC 2883 §4.1.2): reported, and not kept twice.
+    out = deliver(peer(ACK, kPeerIsn + 20, iss + 1, "xy"));
+    ASSERT_EQ(out.size(), 1u);
+    ASSERT_EQ(out[0].seg.opt.num_sack, 2u);
+    EXPECT_EQ(out[0].seg.opt.sack[0], (wire::SackBlock{Seq(kPeerIsn + 20), Seq(kPeerIsn + 22)}));
+    // A segment overlapping what arrived: its old part only.
+    out = deliver(peer(ACK, kPeerIsn + 4, iss + 1, "loWORLD"));
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].seg.opt.sack[0], (wire::SackBlock{Seq(kPeerIsn + 4), Seq(kPeerIsn + 6)}));
+    EXPECT_EQ(st->counters().dsack_tx, 3u);
+    // The next ACK carries no stale D-SACK.
+    out = deliver(peer(ACK, kPeerIsn + 11, iss + 1, "123456789"));
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].seg.opt.num_sack, 0u);
+}
