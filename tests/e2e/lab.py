@@ -202,7 +202,10 @@ class Capture:
     def judge(self, src_ip, allow=()):
         """Frames sent by src_ip (synwave) that tshark flags: bad checksums, malformed, expert info >= warning,
         TCP analysis flags. `allow` lists tcp.analysis field names that the scenario expects (e.g. under
-        loss: tcp.analysis.retransmission). Raises with the offending frames printed."""
+        loss: tcp.analysis.retransmission). A D-SACK block (RFC 2883: octets that arrived twice, which tshark
+        marks as a warning) is always allowed: the duplicate is the peer's or the path's, the report is right.
+        Raises with the offending frames printed."""
+        allow = tuple(allow) + ("tcp.options.sack.dsack",)
         base = (f'ip.src == {src_ip} && (tcp.checksum.status == 0 || ip.checksum.status == 0 || _ws.malformed'
                 f' || _ws.expert.severity >= "Warning" || tcp.analysis.flags)')
         rows = self.fields(base, ["frame.number", "tcp.flags.str", "tcp.seq_raw", "tcp.ack_raw",
