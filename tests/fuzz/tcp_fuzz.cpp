@@ -517,6 +517,9 @@ void World::forge(Reader& in) {
     }
     tainted[slot] = true;
     if ((flags & SYN) && slot < 5) stale[slot] = true;
+    // A phantom's SYN with a new ISN re-bases the phantom's stream while the server may still hold a record
+    // of the old one (its IRS): bytes the server then takes at its own offsets are not the new stream's.
+    if ((flags & SYN) && !(flags & ACK) && slot >= 5 && sender.have && sender.iss != s.seq) stale[slot] = true;
     observe(o, from);  // a phantom's SYN starts the phantom's stream
     input(to, o);
 }
