@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/ipv4addr.hpp"
+#include "core/ipv6addr.hpp"
 #include "core/time.hpp"
 #include "flow/toeplitz.hpp"
 #include "stats/counters.hpp"
@@ -76,6 +77,11 @@ struct ClientConfig {
     uint16_t sport_lo = 1024, sport_hi = 65535;     // source port range (inclusive)
     Ipv4 dst{0x0A00'0001};
     uint16_t dport = 80;
+    // IPv6 tuples: sources src6_lo and the next src6_count - 1 (last 32 bits step), to dst6 (same dport).
+    Ipv6 src6_lo;
+    uint32_t src6_count = 0;  // 0: no IPv6
+    Ipv6 dst6;
+    double v6_share = 0;      // fraction of new connections opened over IPv6 (1: IPv6 only)
     uint64_t rate = 0;             // new connections per second (0: as fast as concurrency allows)
     uint32_t ramp_ms = 0;          // linear ramp of the rate from 0
     uint32_t concurrency = 10000;  // open connections at most

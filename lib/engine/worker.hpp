@@ -10,8 +10,10 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 
 #include "core/ipv4addr.hpp"
+#include "core/ipv6addr.hpp"
 #include "core/time.hpp"
 #include "engine/apps.hpp"
 #include "io/pcap.hpp"
@@ -52,7 +54,18 @@ struct WorkerConfig {
     uint16_t queue = 0;
     rte_mempool* pool = nullptr;
     Mac mac;
-    Ipv4 ip_lo, ip_hi;              // our addresses (inclusive range)
+    Ipv4 ip_lo{1}, ip_hi{0};        // our IPv4 addresses (inclusive range; lo > hi: none)
+    Ipv6 ip6_lo;                    // our IPv6 addresses: ip6_lo and the next ip6_count - 1 (last 32 bits step)
+    uint32_t ip6_count = 0;         // 0: no IPv6
+    // IEEE 802.1Q: with `vlan`, every frame sent carries the tag (VID vlan_id, priority vlan_pcp) and only
+    // frames tagged vlan_id are taken; without it, tagged frames are not ours. Dropped frames: rx_vlan_other.
+    bool vlan = false;
+    uint16_t vlan_id = 0;
+    uint8_t vlan_pcp = 0;
+    // The next hop for every destination (a router, or the device under test routing between two subnets),
+    // resolved by ARP / Neighbor Discovery and refreshed like any neighbour. Unset: destinations are on-link.
+    std::optional<Ipv4> gateway4;
+    std::optional<Ipv6> gateway6;
     bool tx_csum_offload = false;
     bool rx_csum_offload = false;
     bool static_neighbour = false;  // use neighbour_mac for every destination (ring pairs, tests)

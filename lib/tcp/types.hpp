@@ -74,6 +74,7 @@ struct StackConfig {
     uint32_t half_open_limit = 1u << 12;   // SynRecords (64 B each): half-open connections before cookies (Auto) or drops (Off)
     CookieMode cookies = CookieMode::Auto;
     uint16_t mss = 1460;                   // our MSS: MTU 1500 - 20 (IPv4) - 20 (TCP)
+    uint16_t mss6 = 1440;                  // over IPv6: MTU 1500 - 40 (IPv6) - 20 (TCP)
     uint32_t rcv_wnd = 65535 * 4;          // receive window we advertise (bytes)
     bool timestamps = true;                // RFC 7323 TSopt
     bool window_scale = true;              // RFC 7323 WSopt
