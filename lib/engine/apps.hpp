@@ -26,6 +26,10 @@ namespace synwave::engine {
     X(conn_failed_timeout, "connections abandoned after retransmission limits")                      \
     X(conn_failed_reset, "connections reset by the peer before completing")                          \
     X(conn_accepted, "server: connections accepted")                                                 \
+    X(conn_attempted_v6, "client: of conn_attempted, over IPv6")                                       \
+    X(conn_completed_v6, "of conn_completed, over IPv6")                                               \
+    X(conn_failed_v6, "of conn_failed, over IPv6")                                                     \
+    X(conn_accepted_v6, "server: of conn_accepted, over IPv6")                                         \
     X(requests_sent, "client: requests sent")                                                        \
     X(responses_sent, "server: responses sent")                                                      \
     X(responses_done, "client: complete responses received")                                         \

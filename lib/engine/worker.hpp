@@ -32,18 +32,26 @@ namespace synwave::engine {
     X(rx_packets, "frames received")                                                               \
     X(rx_bursts, "non-empty RX bursts")                                                            \
     X(rx_dropped, "frames dropped by the parser (see rx_drop_* by reason)")                        \
-    X(rx_not_ours, "frames for a MAC or IPv4 address that is not ours")                                  \
+    X(rx_not_ours, "frames for a MAC or IP address that is not ours")                                    \
+    X(rx_vlan_other, "frames with another VLAN ID than ours, or tagged when we have none, or untagged when we have one") \
+    X(rx_ipv6, "IPv6 frames received (all kinds)")                                                 \
+    X(tx_ipv6, "TCP segments sent over IPv6")                                                      \
+    X(addr_table_full, "IPv6 segments dropped: no free entry in the IPv6 address table")           \
     X(rx_loss_injected, "frames dropped on purpose as they arrived (rx_loss: an impaired link for soaks)")  \
     X(arp_rx, "ARP frames received")                                                               \
     X(arp_replies_tx, "ARP replies sent for our addresses")                                        \
     X(arp_requests_tx, "ARP requests sent to resolve next hops")                                   \
     X(icmp_echo_replies, "ICMP echo replies sent")                                                 \
+    X(nd_rx, "Neighbor Discovery solicitations and advertisements received (RFC 4861)")            \
+    X(nd_adverts_tx, "Neighbor Advertisements sent for our IPv6 addresses")                        \
+    X(nd_solicits_tx, "Neighbor Solicitations sent to resolve IPv6 next hops")                    \
+    X(icmp6_echo_replies, "ICMPv6 echo replies sent")                                              \
     X(tx_packets, "frames handed to the TX ring")                                                  \
     X(tx_ring_full, "frames the TX ring would not take (freed)")                                   \
     X(tx_no_mbuf, "segments not sent: mempool empty")                                              \
-    X(tx_no_arp, "segments not sent: next hop unresolved and the hold queue full, or held over 1 s")  \
-    X(arp_held, "frames held until ARP resolved their next hop (like Linux's unres_qlen queue)")   \
-    X(arp_released, "held frames sent once the ARP reply came")                                    \
+    X(tx_no_arp, "segments not sent: next hop unresolved (ARP or ND) and the hold queue full, or held over 1 s")  \
+    X(arp_held, "frames held until ARP or ND resolved their next hop (like Linux's unres_qlen queue)") \
+    X(arp_released, "held frames sent once the ARP reply or Neighbor Advertisement came")           \
     X(tx_build_failed, "segments not sent: frame did not fit the mbuf")                            \
     X(loop_turns, "worker loop iterations")
 
