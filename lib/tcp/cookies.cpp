@@ -50,7 +50,7 @@ void Stack::cookie_ack_input(const InSegment& in, const flow::FlowKey& key, uint
     t.snd_nxt = s.ack;
     t.snd_max = s.ack;
     t.rcv_nxt = s.seq;
-    t.mss = static_cast<uint16_t>(std::min<uint32_t>(*mss, cfg_.mss));
+    t.mss = static_cast<uint16_t>(std::min<uint32_t>(*mss, our_mss(key)));
     if (cfg_.timestamps && s.opt.has_ts) {
         const CookieTsOptions o = decode_ts(s.opt.tsecr);
         t.flags |= tcbflag::kTsOk;

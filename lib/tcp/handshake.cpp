@@ -12,10 +12,11 @@ using namespace wire::tcpflag;
 using wire::TcpSegment;
 
 // What a SYN's options settle, kept as they are in a Tcb or a SynRecord.
-Negotiated Stack::negotiate(const wire::TcpOptions& peer) const {
+Negotiated Stack::negotiate(const wire::TcpOptions& peer, const flow::FlowKey& key) const {
     Negotiated n;
-    // RFC 9293 §3.7.1: without an MSS option assume 536 (RFC 9293 MUST-15); never above our own.
-    n.mss = static_cast<uint16_t>(std::clamp<uint32_t>(peer.has_mss ? peer.mss : 536u, 64u, cfg_.mss));
+    // RFC 9293 §3.7.1 (MUST-15): without an MSS option assume 536 over IPv4, 1220 over IPv6; never above our own.
+    const uint32_t dflt = flow::AddrTable::is_handle(key.remote_ip) ? 1220u : 536u;
+    n.mss = static_cast<uint16_t>(std::clamp<uint32_t>(peer.has_mss ? peer.mss : dflt, 64u, our_mss(key)));
     if (cfg_.window_scale && peer.has_wscale) {  // RFC 7323 §2.2: both sides or neither
         n.flags |= tcbflag::kWsOk;
         n.snd_wscale = std::min(peer.wscale, wire::tcpopt::kMaxWscale);  // §2.3: treat > 14 as 14
@@ -109,7 +110,7 @@ void Stack::listen_input(const InSegment& in, const flow::FlowKey& key, uint32_t
     r.iss = isn_.isn(tuple_of(key), now_);
     r.retries = 0;
     r.resent = 0;
-    r.opts = negotiate(s.opt);
+    r.opts = negotiate(s.opt, key);
     r.sent_us = now_us_;
     ++half_open_;
     ++ctr_.entered[static_cast<std::size_t>(State::SynReceived)];
@@ -258,7 +259,7 @@ void Stack::synsent_input(uint32_t idx, const InSegment& in) {
         return;
     }
     t.rcv_nxt = s.seq + 1;
-    apply(t, negotiate(s.opt));
+    apply(t, negotiate(s.opt, t.key));
     if (ack_ok) {
         establish(t, s, false);  // RFC 7323 §2.2: the SYN-ACK's window is not scaled
         set_state(t, State::Established);

@@ -62,7 +62,7 @@ TcpSegment* Stack::new_syn(const flow::FlowKey& k, uint8_t flags, Seq seq, Seq a
     if (!s) return nullptr;
     s->window = static_cast<uint16_t>(std::min<uint32_t>(cfg_.rcv_wnd, 0xFFFF));
     s->opt.has_mss = true;
-    s->opt.mss = cfg_.mss;
+    s->opt.mss = our_mss(k);
     return s;
 }
 

@@ -24,6 +24,7 @@
 // little-endian, and the tests check that.
 #pragma once
 #include "core/ipv4addr.hpp"
+#include "core/ipv6addr.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -54,7 +55,11 @@ struct Tuple4 {
     Ipv4 remote_ip;
     uint16_t local_port = 0;
     uint16_t remote_port = 0;
-    constexpr bool operator==(const Tuple4&) const = default;
+    // An IPv6 connection's addresses (local_ip and remote_ip are then only handles, flow/addr_table.hpp): the
+    // hash covers these instead.
+    const Ipv6* local6 = nullptr;
+    const Ipv6* remote6 = nullptr;
+    [[nodiscard]] constexpr bool v6() const { return local6 != nullptr; }
 };
 
 namespace detail {
@@ -148,13 +153,36 @@ template <int C, int D>
     return s.finish<D>();
 }
 
+// The IPv6 form: the 40- or 44-byte message  local[16] | remote[16] | c | d | extra [| extra2], i.e.
+// siphash<C, D>(key, bytes) of that serialisation: four address words ahead of the same tail as above.
+template <int C, int D>
+[[nodiscard]] constexpr uint64_t siphash_6tuple(SipKey key, const Ipv6& a, const Ipv6& b, uint16_t c, uint16_t d,
+                                                uint32_t extra, const uint32_t* extra2) {
+    detail::SipState s(key);
+    auto word = [](const Ipv6& x, int at) {
+        uint64_t m = 0;
+        for (int j = 7; j >= 0; --j) m = (m << 8) | x.b[static_cast<std::size_t>(at + j)];
+        return m;
+    };
+    s.absorb<C>(word(a, 0));
+    s.absorb<C>(word(a, 8));
+    s.absorb<C>(word(b, 0));
+    s.absorb<C>(word(b, 8));
+    s.absorb<C>(static_cast<uint64_t>(c) | (static_cast<uint64_t>(d) << 16) | (static_cast<uint64_t>(extra) << 32));
+    const uint64_t len = extra2 ? 44 : 40;
+    s.absorb<C>((extra2 ? static_cast<uint64_t>(*extra2) : 0) | (len << 56));
+    return s.finish<D>();
+}
+
 // The connection's 4-tuple as that message: local ip, remote ip, local port, remote port, extra [, extra2].
 template <int C, int D>
 [[nodiscard]] constexpr uint64_t siphash_tuple(SipKey key, const Tuple4& t, uint32_t extra) {
+    if (t.v6()) return siphash_6tuple<C, D>(key, *t.local6, *t.remote6, t.local_port, t.remote_port, extra, nullptr);
     return siphash_4tuple<C, D>(key, t.local_ip.v, t.remote_ip.v, t.local_port, t.remote_port, extra);
 }
 template <int C, int D>
 [[nodiscard]] constexpr uint64_t siphash_tuple(SipKey key, const Tuple4& t, uint32_t extra, uint32_t extra2) {
+    if (t.v6()) return siphash_6tuple<C, D>(key, *t.local6, *t.remote6, t.local_port, t.remote_port, extra, &extra2);
     return siphash_4tuple<C, D>(key, t.local_ip.v, t.remote_ip.v, t.local_port, t.remote_port, extra, extra2);
 }
 

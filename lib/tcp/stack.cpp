@@ -44,7 +44,7 @@ Stack::Stack(const StackConfig& cfg, TscRate rate, Instant now, const Secrets& s
       isn_(secrets.isn, rate),
       cookies_(secrets.cookie1, secrets.cookie2),
       wheel_(cfg.timer_tick_shift ? cfg.timer_tick_shift : tick_shift_for(rate.hz), now),
-      flows_(cfg.max_conns + cfg.max_timewait + cfg.half_open_limit, cfg.direct),
+      flows_(cfg.max_conns + cfg.max_timewait + cfg.half_open_limit, cfg.direct, cfg.addrs6),
       tcbs_(cfg.max_conns),
       tws_(cfg.max_timewait),
       syns_(cfg.half_open_limit),
@@ -275,7 +275,7 @@ Stack::ConnectResult Stack::connect(Ipv4 local, uint16_t lport, Ipv4 remote, uin
     t.user = user;
     init_seq(t, isn_.isn(tuple_of(key), now));  // RFC 6528
     t.snd_max = t.iss;
-    t.mss = cfg_.mss;
+    t.mss = our_mss(key);
     t.rcv_wscale = rcv_wscale_;
     set_state(t, State::SynSent);
     ++ctr_.active_opens;

@@ -184,6 +184,9 @@ public:
         return tcbs_[conn].side == kNoConn ? nullptr : &sides_[tcbs_[conn].side];
     }
     [[nodiscard]] const StackConfig& config() const { return cfg_; }
+    // IPv6 addresses and their handles (the engine enters them; keys of IPv6 connections hold handles).
+    [[nodiscard]] flow::AddrTable& addrs() { return flows_.addrs(); }
+    [[nodiscard]] const flow::AddrTable& addrs() const { return flows_.addrs(); }
     [[nodiscard]] uint32_t now_ms() const { return now_ms_; }
     // The time of the input, timer or call being processed (what an event handler should stamp with).
     [[nodiscard]] Instant now() const { return now_; }
@@ -353,7 +356,7 @@ private:
     void syn_timer(uint32_t ri);
     void arm_syn_timer(SynRecord& r);
     [[nodiscard]] uint32_t promote(uint32_t ri);   // SynRecord -> Tcb in SYN-RECEIVED, same table entry
-    [[nodiscard]] Negotiated negotiate(const wire::TcpOptions& peer) const;
+    [[nodiscard]] Negotiated negotiate(const wire::TcpOptions& peer, const flow::FlowKey& key) const;
     void apply(Tcb& t, const Negotiated& n) const;
     void init_seq(Tcb& t, Seq iss) const;
 
@@ -373,8 +376,18 @@ private:
         const int32_t ahead = static_cast<int32_t>(ms - now_ms_);
         return start_ + Duration{(now_ms64_ + static_cast<uint64_t>(ahead > 0 ? ahead : 0)) * cycles_per_ms_};
     }
+    // The 4-tuple as RFC 6528 and the cookies hash it: for IPv6, the wire addresses behind the handles.
     [[nodiscard]] Tuple4 tuple_of(const flow::FlowKey& k) const {
-        return Tuple4{Ipv4{k.local_ip}, Ipv4{k.remote_ip}, k.local_port, k.remote_port};
+        Tuple4 t{Ipv4{k.local_ip}, Ipv4{k.remote_ip}, k.local_port, k.remote_port};
+        if (SYNWAVE_UNLIKELY(flow::AddrTable::is_handle(k.remote_ip))) {
+            t.local6 = &flows_.addrs().addr(k.local_ip);
+            t.remote6 = &flows_.addrs().addr(k.remote_ip);
+        }
+        return t;
+    }
+    // RFC 9293 §3.7.1: our MSS is the MTU less the IP and TCP headers, 20 bytes more for IPv6.
+    [[nodiscard]] uint16_t our_mss(const flow::FlowKey& k) const {
+        return flow::AddrTable::is_handle(k.remote_ip) ? cfg_.mss6 : cfg_.mss;
     }
 
     StackConfig cfg_;

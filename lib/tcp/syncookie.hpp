@@ -35,6 +35,9 @@ namespace synwave::tcp {
 // 1460 is the most announced value, 1300..1349 a sixth of them, under 536 and 537..1299 rare. 536 is also
 // the RFC 9293 §3.7.1 default. Ascending order is relied on.
 inline constexpr std::array<uint16_t, 4> kCookieMssTable = {536, 1300, 1440, 1460};
+// Over IPv6, Linux's IPv6 table (net/ipv6/syncookies.c): the minimum MTU (RFC 8200 §5), a tunnel's, Ethernet's
+// and a jumbo frame's, each less the 60 bytes of IPv6 and TCP headers.
+inline constexpr std::array<uint16_t, 4> kCookieMssTable6 = {1280 - 60, 1480 - 60, 1500 - 60, 9000 - 60};
 
 // The low 24 bits of the cookie hold the keyed hash plus the MSS index; the top 8 the time counter.
 inline constexpr uint32_t kCookieBits = 24;
@@ -73,11 +76,15 @@ public:
     // Two independent secret keys: k1 for the per-tuple hash, k2 for the hash that binds the counter.
     BasicSynCookies(SipKey k1, SipKey k2) : k1_(k1), k2_(k2) {}
 
-    // The index of the largest kCookieMssTable entry <= peer_mss; 0 when the peer's MSS is below 536
-    // (as Linux; IPv4 hosts must accept 536, RFC 9293 §3.7.1, so such SYNs are rare and suspect).
-    [[nodiscard]] static constexpr uint32_t mss_index(uint16_t peer_mss) {
-        uint32_t i = static_cast<uint32_t>(kCookieMssTable.size() - 1);
-        while (i > 0 && peer_mss < kCookieMssTable[i]) --i;
+    // The MSS table of the tuple's family.
+    [[nodiscard]] static constexpr const std::array<uint16_t, 4>& mss_table(const Tuple4& t) {
+        return t.v6() ? kCookieMssTable6 : kCookieMssTable;
+    }
+    // The index of the largest table entry <= peer_mss; 0 when the peer's MSS is below the first (as Linux;
+    // hosts must accept 536 over IPv4 and 1220 over IPv6, RFC 9293 §3.7.1, so such SYNs are rare and suspect).
+    [[nodiscard]] static constexpr uint32_t mss_index(uint16_t peer_mss, const std::array<uint16_t, 4>& table = kCookieMssTable) {
+        uint32_t i = static_cast<uint32_t>(table.size() - 1);
+        while (i > 0 && peer_mss < table[i]) --i;
         return i;
     }
 
@@ -104,10 +111,11 @@ public:
     // random guess; it is free, because the 20-byte message takes the same three SipHash absorptions as
     // the 16-byte one (siphash.hpp).
     [[nodiscard]] CookieIsn make(const Tuple4& t, Seq client_isn, uint16_t peer_mss, uint32_t count) const {
-        const uint32_t idx = mss_index(peer_mss);
+        const auto& table = mss_table(t);
+        const uint32_t idx = mss_index(peer_mss, table);
         const uint32_t cookie = h1(t) + client_isn.raw() + (count << kCookieBits) +
                                 ((h2(t, count, client_isn.raw()) + idx) & kCookieMask);
-        return {Seq(cookie), kCookieMssTable[idx]};
+        return {Seq(cookie), table[idx]};
     }
 
     // Validate a cookie. client_isn = SEG.SEQ - 1 of the ACK (the SYN's sequence number), cookie =
@@ -124,7 +132,7 @@ public:
         if (age > kMaxCookieAge) return std::nullopt;
         const uint32_t idx = (rest - h2(t, count - age, client_isn.raw())) & kCookieMask;
         if (idx >= kCookieMssTable.size()) return std::nullopt;  // 2^24 - 4 of 2^24 forgeries end here
-        return kCookieMssTable[idx];
+        return mss_table(t)[idx];
     }
 
     // The same check in the terms of the arriving ACK segment (RFC 9293 §3.10.7.3: the ACK of our SYN-ACK
