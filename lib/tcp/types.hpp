@@ -98,7 +98,8 @@ struct StackConfig {
     uint32_t challenge_ack_per_sec = 1000; // RFC 5961 §7 rate limit, per lcore (Linux tcp_challenge_ack_limit)
     uint32_t reasm_bytes = 4u << 20;       // out-of-order data held, per stack (whole 2 KiB blocks)
     uint32_t loss_records = 1u << 14;      // connections with out-of-order data or SACK state at once
-    uint32_t addrs6 = 1u << 16;            // distinct IPv6 addresses at once (flow/addr_table.hpp: 32 B each)
+    uint32_t addrs6 = 0;                   // distinct IPv6 addresses at once (flow/addr_table.hpp: ~40 B each);
+                                           // 0: IPv4 only (the engine sizes it when it has IPv6 addresses)
     uint32_t out_capacity = 4096;          // segments the output queue holds between drains
     uint32_t timer_tick_shift = 0;         // 0: derived from the TSC rate (~1 ms tick)
     // A client's own 4-tuples (its source addresses and ports to its one destination): found by index, not

@@ -62,6 +62,7 @@ protected:
     void make(CookieMode cookies) {
         StackConfig cfg;
         cfg.cookies = cookies;
+        cfg.addrs6 = 64;
         cli = std::make_unique<Stack>(cfg, TscRate{1'000'000'000}, now, Secrets{{1, 2}, {3, 4}, {5, 6}}, this);
         srv = std::make_unique<Stack>(cfg, TscRate{1'000'000'000}, now, Secrets{{7, 8}, {9, 10}, {11, 12}}, this);
         srv->listen(80);
