@@ -1,17 +1,31 @@
 // lib/flow benchmarks: table lookups (hit, miss; single, bulk of 32) at 50 % and 90 % fill of 10^6 and
-// 10^7 entries, insert+erase churn, flow_hash, Toeplitz per tuple and port picking.
+// 10^7 entries, insert+erase churn, flow_hash, Toeplitz per tuple (IPv4, IPv6) and port picking (IPv4, IPv6).
 //
 // fill = entries / max_entries (the table sized for max_entries); the slot load (entries / slots) is
 // reported as a counter beside it, with bytes_per_entry (bucket array bytes / entries).
 // Keys are random 4-tuples; queries are drawn at random from the inserted (hit) or a disjoint (miss) set,
 // with their hashes precomputed, so the benchmark measures the table and not the hash.
 //
-// Run: build-flow/bench/flow/bench_flow --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+// Run: build/bench/flow/bench_flow --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+// (--benchmark_filter=BM_Lookup for the lookups alone).
+//
+// Wall times on a shared machine vary by 10 % and more between runs; instructions and simulated cache misses
+// per lookup do not. --lookups=N runs N single and N bulk hit lookups (--miss: miss lookups) on one table
+// (--max=M entries, default 10^6, --fill=P %, default 90) outside Google Benchmark, for:
+//   valgrind --tool=callgrind --cache-sim=yes --D1=32768,8,64 --LL=8388608,16,64
+//       --callgrind-out-file=/tmp/lookup.cg --toggle-collect='*lookup_loop*'
+//       build/bench/flow/bench_flow --lookups=1000000
+//   callgrind_annotate --inclusive=yes /tmp/lookup.cg | grep lookup_loop   (Ir, D1mr, DLmr per loop / N)
+// The cache sizes are given so that the counts do not depend on what valgrind reads from the host's CPUID;
+// an 8 MiB LL is well below the table (32 MiB of buckets at 10^6 entries), as a share of a server's L3 would be.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -234,6 +248,57 @@ void BM_ToeplitzV4(benchmark::State& state) {
     state.SetItemsProcessed(state.iterations());
 }
 
+// IPv6 tuples: random addresses and ports.
+struct Tuple6 {
+    Ipv6 src, dst;
+    uint16_t sport, dport;
+};
+
+std::array<uint8_t, ToeplitzV6::kTupleBytes> wire_tuple(const Tuple6& t) {
+    std::array<uint8_t, ToeplitzV6::kTupleBytes> b{};
+    std::copy(t.src.b.begin(), t.src.b.end(), b.begin());
+    std::copy(t.dst.b.begin(), t.dst.b.end(), b.begin() + 16);
+    store_be16(b.data() + 32, t.sport);
+    store_be16(b.data() + 34, t.dport);
+    return b;
+}
+
+void BM_ToeplitzV6(benchmark::State& state) {
+    const ToeplitzV6 rss(kDefaultRssKey);
+    std::vector<Tuple6> tuples(4096);
+    SplitMix rng{5};
+    for (auto& t : tuples) {
+        for (auto* a : {&t.src, &t.dst}) {
+            const uint64_t hi = rng.next();
+            const uint64_t lo = rng.next();
+            for (size_t k = 0; k < 8; ++k) {
+                a->b[k] = static_cast<uint8_t>(hi >> (8 * k));
+                a->b[8 + k] = static_cast<uint8_t>(lo >> (8 * k));
+            }
+        }
+        const uint64_t p = rng.next();
+        t.sport = static_cast<uint16_t>(p);
+        t.dport = static_cast<uint16_t>(p >> 16);
+    }
+    uint32_t acc = 0;
+    uint32_t i = 0;
+    for (auto _ : state) {
+        const Tuple6& t = tuples[i];
+        acc ^= rss.hash(t.src, t.dst, t.sport, t.dport);
+        i = (i + 1) & 4095;
+    }
+    benchmark::DoNotOptimize(acc);
+    for (const Tuple6& t : tuples) {
+        const auto in = wire_tuple(t);
+        if (rss.hash(t.src, t.dst, t.sport, t.dport) !=
+            toeplitz(kDefaultRssKey.data(), kRssKeyLen, in.data(), in.size())) {
+            state.SkipWithError("ToeplitzV6 disagrees with toeplitz()");
+            break;
+        }
+    }
+    state.SetItemsProcessed(state.iterations());
+}
+
 // The bitwise reference, for scale.
 void BM_ToeplitzReference(benchmark::State& state) {
     uint8_t in[12] = {10, 0, 0, 1, 10, 0, 0, 2, 0x1f, 0x90, 0xc3, 0x50};
@@ -265,16 +330,117 @@ void BM_PortPickerFullRange(benchmark::State& state) {
     state.SetItemsProcessed(static_cast<int64_t>(iters * 64512));  // ports examined
 }
 
+// The same for an IPv6 connection: only the picker's base differs, so this should match the IPv4 figure.
+void BM_PortPickerV6FullRange(benchmark::State& state) {
+    const ToeplitzV6 rss(kDefaultRssKey);
+    const Reta reta(128, 4);
+    const auto server = Ipv6::parse("2001:db8:51:100::7");
+    const auto client = Ipv6::parse("2001:db8:a:1:2::3");
+    if (!server || !client) {
+        state.SkipWithError("address parse failed");
+        return;
+    }
+    const PortPicker picker(rss, reta, *server, 443, *client);
+    std::vector<uint16_t> out(65536);
+    size_t total = 0;
+    for (auto _ : state) {
+        const size_t n = picker.pick(1, 1024, 65535, out);
+        benchmark::DoNotOptimize(out.data());
+        total += n;
+    }
+    const uint64_t iters = static_cast<uint64_t>(state.iterations());
+    if (iters == 0 || total / iters < 64512 / 4 - 2000 || total / iters > 64512 / 4 + 2000) {
+        state.SkipWithError("unexpected share of ports");
+    }
+    state.SetItemsProcessed(static_cast<int64_t>(iters * 64512));
+}
+
 BENCHMARK(BM_InsertEraseChurn)->Arg(1'000'000)->ArgName("max");
 BENCHMARK(BM_FlowHash);
 BENCHMARK(BM_ToeplitzV4);
+BENCHMARK(BM_ToeplitzV6);
 BENCHMARK(BM_ToeplitzReference);
 BENCHMARK(BM_PortPickerFullRange);
+BENCHMARK(BM_PortPickerV6FullRange);
+
+// Not inlined, so that callgrind can count just these (--toggle-collect='*lookup_loop*').
+[[gnu::noinline]] uint64_t lookup_loop_single(const FlowTable& t, const FlowKey* keys, const uint32_t* hashes,
+                                              uint64_t n) {
+    uint64_t found = 0;
+    for (uint64_t i = 0; i < n; ++i) {
+        const uint32_t j = static_cast<uint32_t>(i & (kQueries - 1));
+        found += t.lookup(keys[j], hashes[j]) != FlowTable::kNone;
+    }
+    return found;
+}
+
+[[gnu::noinline]] uint64_t lookup_loop_bulk(const FlowTable& t, const FlowKey* keys, const uint32_t* hashes,
+                                            uint64_t n) {
+    uint64_t found = 0;
+    uint32_t values[kBurst];
+    for (uint64_t i = 0; i < n; i += kBurst) {
+        const uint32_t j = static_cast<uint32_t>(i & (kQueries - 1));
+        t.lookup_bulk(keys + j, hashes + j, kBurst, values);
+        for (uint32_t v : values) found += v != FlowTable::kNone;
+    }
+    return found;
+}
+
+// --lookups=N [--max=M] [--fill=P] [--miss]; returns the exit status (2: a bad option, 1: a wrong result).
+int run_lookup_count(int argc, char** argv) {
+    uint64_t n = 0;
+    uint64_t max_entries = 1'000'000;
+    uint64_t fill = 90;
+    bool miss = false;
+    for (int i = 1; i < argc; ++i) {
+        const char* a = argv[i];
+        auto number = [&](const char* prefix, uint64_t& out, uint64_t lo, uint64_t hi) {
+            const size_t len = std::strlen(prefix);
+            if (std::strncmp(a, prefix, len) != 0) return false;
+            char* end = nullptr;
+            out = std::strtoull(a + len, &end, 10);
+            if (*end != '\0' || a[len] == '\0' || out < lo || out > hi) {
+                std::fprintf(stderr, "bench_flow: bad %.*s: %s\n", static_cast<int>(len - 1), prefix, a + len);
+                std::exit(2);
+            }
+            return true;
+        };
+        if (number("--lookups=", n, kBurst, uint64_t{1} << 40) || number("--max=", max_entries, 1000, 50'000'000) ||
+            number("--fill=", fill, 1, 95)) {
+            continue;
+        }
+        if (std::strcmp(a, "--miss") == 0) {
+            miss = true;
+            continue;
+        }
+        std::fprintf(stderr, "bench_flow: unknown option with --lookups: %s\n", a);
+        return 2;
+    }
+    n -= n % kBurst;
+    Fixture& f = fixture(static_cast<uint32_t>(max_entries), static_cast<uint32_t>(fill));
+    if (!f.ok) {
+        std::fprintf(stderr, "bench_flow: fixture build failed\n");
+        return 1;
+    }
+    const FlowKey* keys = miss ? f.miss_keys.data() : f.hit_keys.data();
+    const uint32_t* hashes = miss ? f.miss_hashes.data() : f.hit_hashes.data();
+    const uint64_t single = lookup_loop_single(f.table, keys, hashes, n);
+    const uint64_t bulk = lookup_loop_bulk(f.table, keys, hashes, n);
+    const uint64_t want = miss ? 0 : n;
+    std::printf("lookups=%llu max=%llu fill=%llu%% %s: single found %llu, bulk found %llu\n",
+                static_cast<unsigned long long>(n), static_cast<unsigned long long>(max_entries),
+                static_cast<unsigned long long>(fill), miss ? "miss" : "hit", static_cast<unsigned long long>(single),
+                static_cast<unsigned long long>(bulk));
+    return single == want && bulk == want ? 0 : 1;
+}
 
 }  // namespace
 }  // namespace synwave::flow
 
 int main(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i) {
+        if (std::strncmp(argv[i], "--lookups=", 10) == 0) return synwave::flow::run_lookup_count(argc, argv);
+    }
     synwave::flow::register_lookups();
     benchmark::Initialize(&argc, argv);
     if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

@@ -23,19 +23,28 @@ uint32_t toeplitz(const uint8_t* key, size_t key_len, const uint8_t* input, size
     return result;
 }
 
-ToeplitzV4::ToeplitzV4(std::span<const uint8_t> key) {
-    // By linearity, t_[pos][v] is the hash of the tuple whose only non-zero byte is byte pos = v; the bytes
-    // after pos are zero and contribute nothing, so the reference over the first pos + 1 bytes gives it
-    // (3072 short hashes at construction; toeplitz() zero-extends a short key).
-    std::array<uint8_t, kTupleBytes> in{};
-    for (size_t pos = 0; pos < kTupleBytes; ++pos) {
+namespace {
+
+// By linearity, t[pos][v] is the hash of the tuple whose only non-zero byte is byte pos = v; the bytes
+// after pos are zero and contribute nothing, so the reference over the first pos + 1 bytes gives it
+// (256 short hashes per position at construction; toeplitz() zero-extends a short key).
+template <size_t N>
+void fill_byte_tables(std::span<const uint8_t> key, std::array<std::array<uint32_t, 256>, N>& t) {
+    std::array<uint8_t, N> in{};
+    for (size_t pos = 0; pos < N; ++pos) {
         for (uint32_t v = 0; v < 256; ++v) {
             in[pos] = static_cast<uint8_t>(v);
-            t_[pos][v] = toeplitz(key.data(), key.size(), in.data(), pos + 1);
+            t[pos][v] = toeplitz(key.data(), key.size(), in.data(), pos + 1);
         }
         in[pos] = 0;
     }
 }
+
+}  // namespace
+
+ToeplitzV4::ToeplitzV4(std::span<const uint8_t> key) { fill_byte_tables(key, t_); }
+
+ToeplitzV6::ToeplitzV6(std::span<const uint8_t> key) { fill_byte_tables(key, t_); }
 
 Reta::Reta(uint32_t size, uint16_t nb_queues) {
     assert(valid_size(size));
@@ -51,7 +60,15 @@ Reta::Reta(uint32_t size, uint16_t nb_queues) {
 
 PortPicker::PortPicker(const ToeplitzV4& rss, const Reta& reta, uint32_t server_ip, uint16_t server_port,
                        uint32_t client_ip)
-    : rss_(&rss), reta_(&reta), base_(rss.hash(server_ip, client_ip, server_port, 0)) {}
+    : port_(&rss.t_[ToeplitzV4::kTupleBytes - 2]),
+      reta_(&reta),
+      base_(rss.hash(server_ip, client_ip, server_port, 0)) {}
+
+PortPicker::PortPicker(const ToeplitzV6& rss, const Reta& reta, const Ipv6& server_ip, uint16_t server_port,
+                       const Ipv6& client_ip)
+    : port_(&rss.t_[ToeplitzV6::kTupleBytes - 2]),
+      reta_(&reta),
+      base_(rss.hash(server_ip, client_ip, server_port, 0)) {}
 
 size_t PortPicker::pick(uint16_t queue, uint16_t lo, uint16_t hi, std::span<uint16_t> out) const {
     size_t n = 0;

@@ -3,11 +3,14 @@
 // Follows:
 // - Microsoft, "RSS Hashing Functions" and "Verifying the RSS Hash Calculation" (NDIS): the Toeplitz hash
 //   over the input bytes in network order; for TCP/IPv4 the input is src addr, dst addr, src port,
-//   dst port (12 bytes). Intel 82599 datasheet §7.1.2.8 specifies the same and publishes the same
-//   verification vectors.
+//   dst port (12 bytes), for TCP/IPv6 the same fields with 16-byte addresses (36 bytes; the IPv6-only hash
+//   stops after the addresses, 32 bytes). Intel 82599 datasheet §7.1.2.8 specifies the same and publishes
+//   the same verification vectors.
 // - DPDK rte_thash.h: rte_softrss() over struct rte_ipv4_tuple {src_addr, dst_addr, sport, dport} in host
-//   order gives the same value; the RETA maps the hash to a queue by its low bits (hash % reta_size,
-//   reta_size a power of two).
+//   order gives the same value, as it does over struct rte_ipv6_tuple whose addresses
+//   rte_thash_load_v6_addrs() stored as four host-order 32-bit words each (the bytes in wire order again
+//   once rte_softrss reads them word by word); the RETA maps the hash to a queue by its low bits
+//   (hash % reta_size, reta_size a power of two).
 // - Woo and Park, "Scalable TCP Session Monitoring with Symmetric Receive-side Scaling" (2012): a key made
 //   of one repeated 16-bit pattern (0x6d5a) makes hash(a->b) == hash(b->a).
 //
@@ -18,8 +21,9 @@
 //
 // Toeplitz is linear over XOR: hash(x ^ y) = hash(x) ^ hash(y). ToeplitzV4 therefore precomputes, per byte
 // position of the 12-byte tuple and per byte value, the hash of a tuple with only that byte set; a hash is
-// then 12 table loads XORed (12 KiB of tables, L1-resident). PortPicker goes one step further: with every
-// field but the client port fixed, a hash is one precomputed base XOR two loads.
+// then 12 table loads XORed (12 KiB of tables, L1-resident). ToeplitzV6 does the same over 36 bytes (36 KiB,
+// 36 loads). PortPicker goes one step further: with every field but the client port fixed, a hash is one
+// precomputed base XOR two loads, for either family.
 #pragma once
 #include <array>
 #include <cstddef>
@@ -27,6 +31,8 @@
 #include <optional>
 #include <span>
 #include <vector>
+
+#include "core/ipv6addr.hpp"
 
 namespace synwave::flow {
 
@@ -42,8 +48,9 @@ inline constexpr std::array<uint8_t, kRssKeyLen> kDefaultRssKey = {
 };
 
 // Woo and Park's symmetric key: 0x6d5a repeated. Every 32-bit window of a key with period 16 bits depends
-// only on the bit position mod 16, so the hash depends only on the XOR of the tuple's six 16-bit words,
-// which is the same for both directions of a connection. The price: only 2^16 distinct hashes.
+// only on the bit position mod 16, so the hash depends only on the XOR of the tuple's 16-bit words (six for
+// IPv4, eighteen for IPv6; the 40 bytes cover every window of both), which is the same for both directions
+// of a connection. The price: only 2^16 distinct hashes.
 inline constexpr std::array<uint8_t, kRssKeyLen> kSymmetricRssKey = {
     0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
     0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
@@ -81,9 +88,42 @@ public:
     }
 
 private:
+    friend class PortPicker;
     std::array<std::array<uint32_t, 256>, kTupleBytes> t_;
 };
 static_assert(sizeof(ToeplitzV4) == 12 * 256 * 4, "12 KiB of tables, fits L1");
+
+// Precomputed Toeplitz for the IPv6 2-tuple and TCP/UDP 4-tuple, equal to the NIC's RSS hash
+// (RTE_ETH_RSS_NONFRAG_IPV6_TCP and RTE_ETH_RSS_IPV6, without extension-header addresses) and to
+// rte_softrss() over rte_ipv6_tuple. Per-packet use is 36 loads; picking ports for one (server, client)
+// pair costs one hash (PortPicker).
+class ToeplitzV6 {
+public:
+    static constexpr size_t kTupleBytes = 36;              // src addr, dst addr, src port, dst port
+    static constexpr size_t kMinKeyLen = kTupleBytes + 4;  // = kRssKeyLen: every window of the 4-tuple
+
+    // Keys shorter than kMinKeyLen are zero-extended.
+    explicit ToeplitzV6(std::span<const uint8_t> key);
+
+    // Addresses as stored (network order), ports in host byte order, in the direction of the packet.
+    [[nodiscard]] uint32_t hash(const Ipv6& src_ip, const Ipv6& dst_ip, uint16_t src_port, uint16_t dst_port) const {
+        return hash_l3(src_ip, dst_ip) ^ t_[32][src_port >> 8] ^ t_[33][src_port & 0xff] ^ dst_port_part(dst_port);
+    }
+    [[nodiscard]] uint32_t hash_l3(const Ipv6& src_ip, const Ipv6& dst_ip) const {
+        uint32_t h = 0;
+        for (size_t i = 0; i < 16; ++i) h ^= t_[i][src_ip.b[i]] ^ t_[16 + i][dst_ip.b[i]];
+        return h;
+    }
+    // The contribution of the destination port alone (hash = hash(.., 0) ^ dst_port_part).
+    [[nodiscard]] uint32_t dst_port_part(uint16_t dst_port) const {
+        return t_[34][dst_port >> 8] ^ t_[35][dst_port & 0xff];
+    }
+
+private:
+    friend class PortPicker;
+    std::array<std::array<uint32_t, 256>, kTupleBytes> t_;
+};
+static_assert(sizeof(ToeplitzV6) == 36 * 256 * 4, "36 KiB of tables");
 
 // A mirror of the port's redirection table: queue = reta[hash % size]. Program the NIC from it (io layer,
 // rte_eth_dev_rss_reta_update) or fill it from the NIC (rte_eth_dev_rss_reta_query) so the two agree.
@@ -122,13 +162,20 @@ private:
 // With kSymmetricRssKey the forward direction (client -> server) hashes exactly like the return one, so a
 // picked port is right for both directions: e.g. when the server side is also synwave on a port with the
 // same key and RETA, the connection lands on queue q at both ends.
+//
+// The same for IPv6 connections (built from a ToeplitzV6, which must outlive it likewise): only the base
+// differs, the per-port work is the same two loads.
 class PortPicker {
 public:
     PortPicker(const ToeplitzV4& rss, const Reta& reta, uint32_t server_ip, uint16_t server_port,
                uint32_t client_ip);
+    PortPicker(const ToeplitzV6& rss, const Reta& reta, const Ipv6& server_ip, uint16_t server_port,
+               const Ipv6& client_ip);
 
     // The RSS hash of the server's packets to client port p.
-    [[nodiscard]] uint32_t return_hash(uint16_t client_port) const { return base_ ^ rss_->dst_port_part(client_port); }
+    [[nodiscard]] uint32_t return_hash(uint16_t client_port) const {
+        return base_ ^ port_[0][client_port >> 8] ^ port_[1][client_port & 0xff];
+    }
     // The RX queue they land on.
     [[nodiscard]] uint16_t queue_of(uint16_t client_port) const { return reta_->queue_of(return_hash(client_port)); }
 
@@ -141,7 +188,7 @@ public:
     [[nodiscard]] std::optional<uint16_t> next(uint16_t queue, uint16_t from, uint16_t hi) const;
 
 private:
-    const ToeplitzV4* rss_;
+    const std::array<uint32_t, 256>* port_;  // the hasher's two destination-port tables (high, low byte)
     const Reta* reta_;
     uint32_t base_;
 };
