@@ -136,8 +136,10 @@ json lanes_json(const std::vector<Lane>& lanes, const std::vector<engine::Worker
         const engine::WorkerStats& w = fin[i];
         json l = {{"lcore", lanes[i].lcore}};
         if (client && lanes[i].src) {
-            l["src"] = range_text(lanes[i].src->lo, lanes[i].src->hi);
-            l["src_ports"] = range_text(lanes[i].src->port_lo, lanes[i].src->port_hi);
+            const SrcSlice& src = *lanes[i].src;
+            if (src.has4()) l["src"] = range_text(src.lo, src.hi);
+            if (src.count6) l["src6"] = range6_text(src.lo6, src.count6);
+            l["src_ports"] = range_text(src.port_lo, src.port_hi);
         }
         l["app"] = stats::to_json(w.app);
         l["rx_packets"] = w.engine.rx_packets;
@@ -159,7 +161,7 @@ void print_lanes(const std::vector<Lane>& lanes, const std::vector<engine::Worke
         if (client) {
             const SrcSlice src = lanes[i].src.value_or(SrcSlice{});
             std::printf("    lane %u (lcore %u, src %s ports %s): attempted %lu, completed %lu, failed %lu\n", k,
-                        lanes[i].lcore, range_text(src.lo, src.hi).c_str(),
+                        lanes[i].lcore, src.addrs_text().c_str(),
                         range_text(src.port_lo, src.port_hi).c_str(), a.conn_attempted, a.conn_completed, a.conn_failed);
         } else {
             std::printf("    lane %u (lcore %u): accepted %lu, responses %lu, completed %lu, failed %lu\n", k,
@@ -225,10 +227,19 @@ std::string make_lane(Lane& lane, const Options& o, bool client, engine::WorkerC
         if (lane.src) {
             cc.src_lo = lane.src->lo;
             cc.src_hi = lane.src->hi;
+            cc.src6_lo = lane.src->lo6;
+            cc.src6_count = lane.src->count6;
             cc.sport_lo = lane.src->port_lo;
             cc.sport_hi = lane.src->port_hi;
         } else {
-            lane.src = SrcSlice{cc.src_lo, cc.src_hi, cc.sport_lo, cc.sport_hi};
+            SrcSlice all;
+            all.lo = cc.src_lo;
+            all.hi = cc.src_hi;
+            all.lo6 = cc.src6_lo;
+            all.count6 = cc.src6_count;
+            all.port_lo = cc.sport_lo;
+            all.port_hi = cc.sport_hi;
+            lane.src = all;
         }
         cc.queue = wc.queue;
         cc.rss = rss;
