@@ -228,7 +228,7 @@ int run_storm(Options& o) {
                     n == 1 ? std::string("synwave storm: net_ring pair, 1 client lcore + 1 server lcore")
                            : "synwave storm: " + std::to_string(n) + " net_ring pairs, " + std::to_string(n) +
                                  " client lcores + " + std::to_string(n) + " server lcores";
-                rc = run_lanes(rig.lanes, o, title);
+                rc = run_lanes(rig.lanes, rig.ports, o, title);
             }
         }
         if (!err.empty()) std::cerr << "synwave: " << err << "\n";
@@ -303,7 +303,7 @@ int run_port(Options& o, const std::vector<std::string>& cmdline_eal) {
                 const std::string title = std::string("synwave ") + (client ? "client" : "server") + ": port " +
                                           std::to_string(port.id()) + " (" + port.info().driver + "), " +
                                           std::to_string(port.queues()) + " lcore(s)";
-                rc = run_lanes(rig.lanes, o, title);
+                rc = run_lanes(rig.lanes, rig.ports, o, title);
                 if (o.hold) hold_until_signal();
             }
         }
