@@ -1,9 +1,8 @@
 #include "options.hpp"
 
 #include <CLI/CLI.hpp>
-#include <toml++/toml.h>
 
-#include <set>
+#include <cstdio>
 
 namespace synwave::app {
 
@@ -24,18 +23,38 @@ void add_options(CLI::App& s, Options& o) {
     s.add_option("--connections", o.connections, "client: stop after this many connections (0: duration only)");
     s.add_option("--close", o.close, "who closes first: client, server, or rst (abort)");
     s.add_flag("!--no-request", o.request, "client: no HTTP request, just handshake and close");
-    s.add_option("--src", o.src, "client source addresses a.b.c.d[-e.f.g.h]");
+    s.add_option("--src", o.src,
+                 "client source addresses: IPv4 and/or IPv6, each an address or a range lo-hi, comma-separated, "
+                 "at most one range per family (an IPv6 range: ends equal but for the last 32 bits, at most 2^24 "
+                 "addresses), e.g. 10.1.0.1-10.1.0.64,2001:db8::1-2001:db8::40 (default: see --family)");
     s.add_option("--src-ports", o.src_ports, "client source ports lo[-hi] (default 1024-65535)");
-    s.add_option("--dst", o.dst, "client: server address");
+    s.add_option("--dst", o.dst,
+                 "client: the server's address, one per family, e.g. 10.0.0.1,2001:db8::1 (storm: also the "
+                 "server's own addresses; default: see --family)");
+    s.add_option("--v6-share", o.v6_share,
+                 "client: fraction of new connections opened over IPv6, in [0, 1] (default 1 when only IPv6 has "
+                 "both --src and --dst addresses, 0.5 when both families have, else 0)");
+    s.add_option("--family", o.family,
+                 "storm: the families of the default addresses: 4 (server 10.0.0.1, sources 10.1.0.1-10.1.0.64), "
+                 "6 (server fd00::1, sources fd00:1::1-fd00:1::40) or 46 (both; --v6-share 0.5); --src and --dst "
+                 "given override them");
     s.add_option("--port", o.port, "server port (listen or connect to)");
     s.add_option("--response-bytes", o.response_bytes, "client: length of a whole response (0: until the server's FIN)");
-    s.add_option("--ip", o.ip, "server: our address(es) a.b.c.d[-e.f.g.h] (answers ARP and ICMP echo for them)");
+    s.add_option("--ip", o.ip,
+                 "server: our addresses, IPv4 and/or IPv6 as --src (e.g. 10.0.0.1,fd00::1): listens on all of "
+                 "them, answers ARP, Neighbor Discovery and echo for them (default 10.0.0.1; storm: the server "
+                 "takes --dst)");
     s.add_option("--behaviour", o.behaviour, "server: http (200 OK with --body bytes), close, echo, or sink (receive and check the test pattern)");
     s.add_option("--echo-slots", o.echo_slots, "server echo: connections echoing at once per lcore (4 KiB x 2 each)");
     s.add_option("--body", o.body, "server: HTTP body bytes (the test pattern, see --behaviour sink; at most 256 MiB)");
     s.add_flag("--http-keepalive", o.http_keepalive, "server: keep connections open for more requests (HTTP/1.1 keep-alive)");
     s.add_option("--port-id", o.port_id, "DPDK port to use (server/client)");
-    s.add_option("--peer-mac", o.peer_mac, "fixed next-hop MAC (skips ARP)");
+    s.add_option("--peer-mac", o.peer_mac, "fixed next-hop MAC for every destination (no ARP / ND; excludes --gateway)");
+    s.add_option("--gateway", o.gateway,
+                 "next hop for every destination, at most one IPv4 and one IPv6 address (e.g. 10.0.0.254,fd00::fe), "
+                 "resolved by ARP / Neighbor Discovery (default: destinations are on-link; excludes --peer-mac)");
+    s.add_option("--vlan", o.vlan, "802.1Q VLAN ID (1 to 4094): every frame sent is tagged, only frames tagged so are taken");
+    s.add_option("--vlan-pcp", o.vlan_pcp, "802.1Q priority of the tagged frames (0 to 7, default 0; needs --vlan)");
     s.add_option("--fail-tolerance", o.fail_tolerance, "fraction of failed connections tolerated before exit 1");
     s.add_option("--lanes", o.lanes,
                  "storm: client/server lcore pairs, each joined by its own net_ring pair and given a disjoint slice "
@@ -46,6 +65,9 @@ void add_options(CLI::App& s, Options& o) {
                  "for soaks and tests; counted as rx_loss_injected; storm: both directions between the lanes)");
     s.add_option("--loss-seed", o.loss_seed, "seed of --loss's generator (each lcore's port and queue are mixed in)");
     s.add_flag("--quiet", o.quiet, "no per-second lines");
+    s.add_flag("--check", o.check,
+               "check the options, print what they resolve to (addresses per family, IPv6 share, VLAN, gateway, "
+               "each storm lane's source slice) and exit without starting EAL");
     s.add_flag("--drain", o.drain,
                "after the run (and after its clients finished), keep polling until every connection, TIME_WAIT and "
                "SYN-RECEIVED record is gone (at most 2 MSL + 70 s; a second signal ends it), so the final figures "
@@ -54,16 +76,6 @@ void add_options(CLI::App& s, Options& o) {
                "server/client: after the run and its summary, keep the port open without polling until "
                "SIGINT/SIGTERM (lets a net_memif peer stop first: DPDK 22.11 memif unmaps its shared memory "
                "under a peer that is still polling)");
-}
-
-bool parse_range(const std::string& s, Ipv4& lo, Ipv4& hi) {
-    const auto dash = s.find('-');
-    auto a = Ipv4::parse(s.substr(0, dash));
-    auto b = dash == std::string::npos ? a : Ipv4::parse(s.substr(dash + 1));
-    if (!a || !b || b->v < a->v) return false;
-    lo = *a;
-    hi = *b;
-    return true;
 }
 
 bool parse_port_range(const std::string& s, uint16_t& lo, uint16_t& hi) {
@@ -89,23 +101,47 @@ bool parse_port_range(const std::string& s, uint16_t& lo, uint16_t& hi) {
     return true;
 }
 
+std::string SrcSlice::addrs_text() const {
+    std::string t = has4() ? range_text(lo, hi) : "";
+    if (count6) {
+        if (!t.empty()) t += ',';
+        t += range6_text(lo6, count6);
+    }
+    return t;
+}
+
 std::vector<SrcSlice> split_sources(const Options& o, uint32_t lanes) {
+    const AddrSet& a = o.src_addrs;
     SrcSlice all;
-    if (lanes == 0 || !parse_range(o.src, all.lo, all.hi) || !parse_port_range(o.src_ports, all.port_lo, all.port_hi))
-        return {};
-    const uint64_t addrs = uint64_t{all.hi.v} - all.lo.v + 1;
+    if (lanes == 0 || (!a.has4 && !a.has6) || !parse_port_range(o.src_ports, all.port_lo, all.port_hi)) return {};
+    if (a.has4) {
+        all.lo = a.lo4;
+        all.hi = a.hi4;
+    }
+    if (a.has6) {
+        all.lo6 = a.lo6;
+        all.count6 = a.count6;
+    }
     const uint64_t ports = uint64_t{all.port_hi} - all.port_lo + 1;
     std::vector<SrcSlice> out;
     // Lane i gets [i*n/lanes, (i+1)*n/lanes): contiguous runs whose sizes differ by one at most.
     auto cut = [&](uint64_t n, uint32_t i) { return n * i / lanes; };
-    if (addrs >= lanes) {
+    if ((!a.has4 || a.count4() >= lanes) && (!a.has6 || a.count6 >= lanes)) {
         for (uint32_t i = 0; i < lanes; ++i) {
             SrcSlice s = all;
-            s.lo = Ipv4{static_cast<uint32_t>(all.lo.v + cut(addrs, i))};
-            s.hi = Ipv4{static_cast<uint32_t>(all.lo.v + cut(addrs, i + 1) - 1)};
+            if (a.has4) {
+                s.lo = Ipv4{static_cast<uint32_t>(a.lo4.v + cut(a.count4(), i))};
+                s.hi = Ipv4{static_cast<uint32_t>(a.lo4.v + cut(a.count4(), i + 1) - 1)};
+            }
+            if (a.has6) {
+                s.lo6 = a.lo6.with_low32(static_cast<uint32_t>(a.lo6.low32() + cut(a.count6, i)));
+                s.count6 = static_cast<uint32_t>(cut(a.count6, i + 1) - cut(a.count6, i));
+            }
             out.push_back(s);
         }
     } else if (ports >= lanes) {
+        // One family has fewer addresses than lanes: the ports are split instead, the same run for both
+        // families (a lane's IPv4 and IPv6 tuples never meet another lane's: the ports differ).
         for (uint32_t i = 0; i < lanes; ++i) {
             SrcSlice s = all;
             s.port_lo = static_cast<uint16_t>(all.port_lo + cut(ports, i));
@@ -116,129 +152,164 @@ std::vector<SrcSlice> split_sources(const Options& o, uint32_t lanes) {
     return out;
 }
 
-std::string range_text(Ipv4 lo, Ipv4 hi) { return lo == hi ? lo.str() : lo.str() + "-" + hi.str(); }
 std::string range_text(uint16_t lo, uint16_t hi) {
     return lo == hi ? std::to_string(lo) : std::to_string(lo) + "-" + std::to_string(hi);
 }
 
-bool load_config(const std::string& path, Options& o, std::string& err) {
-    toml::table t;
-    try {
-        t = toml::parse_file(path);
-    } catch (const toml::parse_error& e) {
-        err = path + ": " + std::string(e.description());
+namespace {
+
+// The default addresses of each family (--family): the server's, and the client's sources.
+constexpr const char* kServer4 = "10.0.0.1";
+constexpr const char* kSources4 = "10.1.0.1-10.1.0.64";
+constexpr const char* kServer6 = "fd00::1";
+constexpr const char* kSources6 = "fd00:1::1-fd00:1::40";
+
+std::string share_text(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", v);
+    return buf;
+}
+
+// --family, --ip, --src, --dst and --v6-share: parsed, checked against each other, the defaults filled in, and
+// the families the client will not use dropped from its sources and destinations.
+bool resolve_addresses(Options& o, std::string& err) {
+    const bool storm = o.mode == Mode::Storm;
+    if (!o.family.empty() && o.family != "4" && o.family != "6" && o.family != "46") {
+        err = "family: must be 4, 6 or 46: '" + o.family + "'";
         return false;
     }
-    static const std::set<std::string> known = {
-        "duration", "json", "pcap", "max_conns", "max_timewait", "msl_ms", "cookies", "half_open_limit",
-        "tcp_keepalive", "response_bytes", "rate", "ramp_ms", "concurrency", "connections", "close", "request", "src",
-        "src_ports", "dst", "port", "ip", "behaviour", "body", "http_keepalive", "echo_slots", "port_id", "peer_mac",
-        "eal", "fail_tolerance", "quiet", "hold", "lanes", "loss", "loss_seed", "drain"};
-    for (auto&& [k, v] : t) {
-        if (!known.count(std::string(k.str()))) {
-            err = path + ": unknown key '" + std::string(k.str()) + "'";
+    if (!o.family.empty() && !storm) {
+        err = "family: only for storm (server and client take their addresses from --ip, --src and --dst)";
+        return false;
+    }
+    if (storm && !o.ip.empty()) {
+        err = "ip: storm's server answers on the client's --dst addresses: give --dst (or --family)";
+        return false;
+    }
+    const bool four = o.family != "6", six = o.family == "6" || o.family == "46";
+    auto pick = [&](const char* v4, const char* v6) {
+        return std::string(four ? v4 : "") + (four && six ? "," : "") + (six ? v6 : "");
+    };
+    if (o.src.empty()) o.src = pick(kSources4, kSources6);
+    if (o.dst.empty()) o.dst = pick(kServer4, kServer6);
+    if (o.ip.empty()) o.ip = storm ? o.dst : kServer4;
+    std::string why;
+    if (!parse_addrs(o.src, o.src_addrs, why)) {
+        err = "src: " + why;
+        return false;
+    }
+    if (!parse_addrs(o.dst, o.dst_addrs, why)) {
+        err = "dst: " + why;
+        return false;
+    }
+    if (o.dst_addrs.count4() > 1 || o.dst_addrs.count6 > 1) {
+        err = "dst: '" + o.dst + "' has a range: the client connects to one address per family";
+        return false;
+    }
+    if (!parse_addrs(o.ip, o.ip_addrs, why)) {
+        err = "ip: " + why;
+        return false;
+    }
+    const AddrSet &src = o.src_addrs, &dst = o.dst_addrs;
+    // --family names the families: addresses given beside it (options or config) must be of those.
+    if (!o.family.empty()) {
+        for (const auto& [key, a] : {std::pair<const char*, const AddrSet*>{"src", &src}, {"dst", &dst}}) {
+            if (a->has4 == four && a->has6 == six) continue;
+            const char* why = a->has4 && !four   ? "has an IPv4 address"
+                              : a->has6 && !six   ? "has an IPv6 address"
+                              : !a->has4 && four ? "has no IPv4 address"
+                                                 : "has no IPv6 address";
+            err = "family: " + o.family + ", but " + key + " '" + addrs_text(*a) + "' " + why;
             return false;
         }
     }
-    bool ok = true;
-    auto num = [&](const char* k, auto& dst) {
-        auto node = t[k];
-        if (!node) return;
-        auto v = node.value<int64_t>();
-        using T = std::remove_reference_t<decltype(dst)>;
-        if (!v || *v < 0 || static_cast<uint64_t>(*v) > static_cast<uint64_t>(std::numeric_limits<T>::max())) {
-            if (ok) err = path + ": key '" + k + "' must be an integer in [0, " +
-                          std::to_string(static_cast<uint64_t>(std::numeric_limits<T>::max())) + "]";
-            ok = false;
-            return;
-        }
-        dst = static_cast<T>(*v);
-    };
-    auto str = [&](const char* k, std::string& dst) {
-        auto node = t[k];
-        if (!node) return;
-        if (auto v = node.value<std::string>()) {
-            dst = *v;
-        } else {
-            if (ok) err = path + ": key '" + k + "' must be a string";
-            ok = false;
-        }
-    };
-    auto boolean = [&](const char* k, bool& dst) {
-        auto node = t[k];
-        if (!node) return;
-        if (auto v = node.value<bool>()) {
-            dst = *v;
-        } else {
-            if (ok) err = path + ": key '" + k + "' must be true or false";
-            ok = false;
-        }
-    };
-    auto real = [&](const char* k, double& dst) {
-        auto node = t[k];
-        if (!node) return;
-        if (auto v = node.value<double>()) {
-            dst = *v;
-        } else {
-            if (ok) err = path + ": key '" + k + "' must be a number";
-            ok = false;
-        }
-    };
-    real("duration", o.duration);
-    str("json", o.json_path);
-    str("pcap", o.pcap);
-    num("max_conns", o.max_conns);
-    num("max_timewait", o.max_timewait);
-    num("msl_ms", o.msl_ms);
-    str("cookies", o.cookies);
-    num("half_open_limit", o.half_open_limit);
-    boolean("tcp_keepalive", o.tcp_keepalive);
-    num("rate", o.rate);
-    num("ramp_ms", o.ramp_ms);
-    num("concurrency", o.concurrency);
-    num("connections", o.connections);
-    str("close", o.close);
-    boolean("request", o.request);
-    str("src", o.src);
-    str("src_ports", o.src_ports);
-    str("dst", o.dst);
-    num("port", o.port);
-    num("response_bytes", o.response_bytes);
-    str("ip", o.ip);
-    str("behaviour", o.behaviour);
-    num("body", o.body);
-    num("echo_slots", o.echo_slots);
-    boolean("http_keepalive", o.http_keepalive);
-    num("port_id", o.port_id);
-    str("peer_mac", o.peer_mac);
-    real("fail_tolerance", o.fail_tolerance);
-    boolean("quiet", o.quiet);
-    boolean("hold", o.hold);
-    boolean("drain", o.drain);
-    num("lanes", o.lanes);
-    real("loss", o.loss);
-    num("loss_seed", o.loss_seed);
-    if (auto* arr = t["eal"].as_array()) {
-        o.eal.clear();
-        for (auto&& e : *arr) {
-            auto v = e.value<std::string>();
-            if (!v) {
-                if (ok) err = path + ": key 'eal' must be an array of strings";
-                ok = false;
-                break;
-            }
-            o.eal.push_back(*v);
-        }
-    } else if (t["eal"]) {
-        if (ok) err = path + ": key 'eal' must be an array of strings";
-        ok = false;
+    const bool both4 = src.has4 && dst.has4, both6 = src.has6 && dst.has6;
+    const std::string given = " (src '" + o.src + "', dst '" + o.dst + "')";
+    if (!both4 && !both6) {
+        err = "src, dst: no family has both a source and a destination address" + given;
+        return false;
     }
-    return ok;
+    if (!o.v6_share) o.v6_share = both6 ? (both4 ? 0.5 : 1.0) : 0.0;
+    const double share = *o.v6_share;
+    if (!(share >= 0 && share <= 1)) {
+        err = "v6_share: must be in [0, 1]: " + share_text(share);
+        return false;
+    }
+    if (share > 0 && !both6) {
+        err = "v6_share: " + share_text(share) + " > 0 needs IPv6 addresses in both src and dst" + given;
+        return false;
+    }
+    if (share < 1 && !both4) {
+        err = "v6_share: " + share_text(share) + " < 1 needs IPv4 addresses in both src and dst" + given;
+        return false;
+    }
+    // A family the client opens no connection over takes no part in its tuples (nor in the storm server's
+    // addresses, which are the client's destinations).
+    if (share == 0) o.src_addrs.has6 = o.dst_addrs.has6 = false;
+    if (share == 1) o.src_addrs.has4 = o.dst_addrs.has4 = false;
+    if (storm) o.ip_addrs = o.dst_addrs;
+    return true;
 }
 
+// --vlan, --vlan-pcp, --gateway and --peer-mac.
+bool resolve_link(Options& o, std::string& err) {
+    if (o.vlan && (*o.vlan < 1 || *o.vlan > 4094)) {
+        err = "vlan: must be in [1, 4094] (IEEE 802.1Q: VLAN IDs 0 and 4095 are reserved): " + std::to_string(*o.vlan);
+        return false;
+    }
+    if (o.vlan_pcp && !o.vlan) {
+        err = "vlan_pcp: given without vlan (the priority is a field of the VLAN tag)";
+        return false;
+    }
+    if (o.vlan_pcp && *o.vlan_pcp > 7) {
+        err = "vlan_pcp: must be in [0, 7]: " + std::to_string(*o.vlan_pcp);
+        return false;
+    }
+    if (!o.peer_mac.empty() && !Mac::parse(o.peer_mac)) {
+        err = "peer_mac: not a MAC address aa:bb:cc:dd:ee:ff: '" + o.peer_mac + "'";
+        return false;
+    }
+    o.gateway4.reset();
+    o.gateway6.reset();
+    if (o.gateway.empty()) return true;
+    AddrSet g;
+    std::string why;
+    if (!parse_addrs(o.gateway, g, why)) {
+        err = "gateway: " + why;
+        return false;
+    }
+    if (g.count4() > 1 || g.count6 > 1) {
+        err = "gateway: '" + o.gateway + "' has a range: give one address per family";
+        return false;
+    }
+    // A fixed next-hop MAC sends every frame there without resolving anything, so a gateway beside it would
+    // be silently unused: one or the other.
+    if (!o.peer_mac.empty()) {
+        err = "gateway: give either gateway (a next hop resolved by ARP / ND) or peer_mac (a fixed next-hop MAC), "
+              "not both";
+        return false;
+    }
+    if (o.mode == Mode::Storm) {
+        err = "gateway: storm's client and server lanes are joined directly by their ring pair (no next hop)";
+        return false;
+    }
+    const AddrSet& ours = o.mode == Mode::Server ? o.ip_addrs : o.src_addrs;
+    const char* key = o.mode == Mode::Server ? "ip" : "src";
+    if ((g.has4 && !ours.has4) || (g.has6 && !ours.has6)) {
+        err = std::string("gateway: an IPv") + (g.has4 && !ours.has4 ? "4" : "6") + " gateway, but " + key +
+              " has no IPv" + (g.has4 && !ours.has4 ? "4" : "6") + " address of ours to use it from";
+        return false;
+    }
+    if (g.has4) o.gateway4 = g.lo4;
+    if (g.has6) o.gateway6 = g.lo6;
+    return true;
+}
+
+}  // namespace
+
 bool finalize(Options& o, std::string& err) {
-    Ipv4 a, b;
     const bool storm = o.mode == Mode::Storm;
+    uint16_t plo = 0, phi = 0;
     if (o.duration == -1) o.duration = storm ? 10 : 0;
     if (o.duration < 0 || o.duration > 86400 || (storm && o.duration == 0))
         err = storm ? "duration: must be in (0, 86400] seconds" : "duration: must be in [0, 86400] seconds (0: until Ctrl-C)";
@@ -251,31 +322,58 @@ bool finalize(Options& o, std::string& err) {
     else if (o.behaviour != "http" && o.behaviour != "close" && o.behaviour != "echo" && o.behaviour != "sink")
         err = "behaviour: must be http, close, echo or sink";
     else if (o.echo_slots > (1u << 20)) err = "echo_slots: must be at most 1048576";
-    else if (!parse_range(o.src, a, b)) err = "src: not an IPv4 address or range a.b.c.d[-e.f.g.h]: '" + o.src + "'";
-    else if (uint16_t plo = 0, phi = 0; !parse_port_range(o.src_ports, plo, phi))
+    else if (!resolve_addresses(o, err)) {
+    } else if (!parse_port_range(o.src_ports, plo, phi))
         err = "src_ports: not a port or range lo[-hi] within [1, 65535]: '" + o.src_ports + "'";
     else if (o.lanes == 0 || o.lanes > kMaxLanes)
         err = "lanes: must be in [1, " + std::to_string(kMaxLanes) + "] (2 lcores each, at most 128 lcores)";
     else if (o.lanes > 1 && !storm)
         err = "lanes: only for storm (server and client run one lane per EAL lcore: give them `-l`)";
-    else if (split_sources(o, o.lanes).empty())
-        err = "lanes: " + std::to_string(o.lanes) + " lanes need as many disjoint source slices, but src '" + o.src +
-              "' has " + std::to_string(uint64_t{b.v} - a.v + 1) + " address(es) and src_ports '" + o.src_ports +
-              "' has " + std::to_string(phi - plo + 1) + " port(s) (one of them must have at least " +
+    else if (split_sources(o, o.lanes).empty()) {
+        const AddrSet& a = o.src_addrs;
+        err = "lanes: " + std::to_string(o.lanes) + " lanes need as many disjoint source slices, but src '" +
+              addrs_text(a) + "' has " +
+              (a.has4 && a.has6 ? std::to_string(a.count4()) + " IPv4 and " + std::to_string(a.count6) + " IPv6"
+                                : std::to_string(a.count4() + a.count6)) +
+              " address(es) and src_ports '" + o.src_ports + "' has " + std::to_string(phi - plo + 1) +
+              " port(s) (the addresses of each family, or the ports, must number at least " +
               std::to_string(o.lanes) + ")";
-    else if (!parse_range(o.ip, a, b)) err = "ip: not an IPv4 address or range a.b.c.d[-e.f.g.h]: '" + o.ip + "'";
-    else if (!Ipv4::parse(o.dst)) err = "dst: not an IPv4 address: '" + o.dst + "'";
-    else if (o.port == 0) err = "port: must be in [1, 65535]";
+    } else if (o.port == 0) err = "port: must be in [1, 65535]";
     else if (o.concurrency == 0) err = "concurrency: must be at least 1";
     else if (o.body > kMaxBody)
         err = "body: must be at most " + std::to_string(kMaxBody) + " bytes (the response is held in memory, once per lcore)";
     else if (o.fail_tolerance < 0 || o.fail_tolerance > 1) err = "fail_tolerance: must be in [0, 1]";
     else if (!(o.loss >= 0 && o.loss <= 50)) err = "loss: must be in [0, 50] percent";
-    else if (!o.peer_mac.empty() && !Mac::parse(o.peer_mac)) err = "peer_mac: not a MAC address aa:bb:cc:dd:ee:ff: '" + o.peer_mac + "'";
+    else (void)resolve_link(o, err);
     if (!err.empty()) return false;
     if (o.max_timewait == 0) o.max_timewait = storm ? (1u << 21) : (1u << 20);
     if (o.msl_ms == 0) o.msl_ms = storm ? 1000 : 30000;
     return true;
+}
+
+std::string describe(const Options& o) {
+    const bool storm = o.mode == Mode::Storm;
+    std::string t;
+    auto line = [&](const std::string& k, const std::string& v) { t += "  " + k + ": " + v + "\n"; };
+    t += std::string("synwave ") + (storm ? "storm" : o.mode == Mode::Server ? "server" : "client") + "\n";
+    if (o.mode != Mode::Client) line(storm ? "server addresses (--dst)" : "ip", addrs_text(o.ip_addrs));
+    if (o.mode != Mode::Server) {
+        line("src", addrs_text(o.src_addrs) + " ports " + o.src_ports);
+        line("dst", addrs_text(o.dst_addrs) + " port " + std::to_string(o.port));
+        line("v6_share", share_text(o.v6_share.value_or(0)));
+    }
+    line("vlan", o.vlan ? std::to_string(*o.vlan) + " (pcp " + std::to_string(o.vlan_pcp.value_or(0)) + ")" : "none");
+    std::string gw = o.gateway4 ? o.gateway4->str() : "";
+    if (o.gateway6) gw += (gw.empty() ? "" : ",") + o.gateway6->str();
+    line("gateway", gw.empty() ? "none (destinations on-link)" : gw);
+    if (!o.peer_mac.empty()) line("peer_mac", o.peer_mac);
+    if (storm) {
+        const std::vector<SrcSlice> slices = split_sources(o, o.lanes);
+        for (size_t i = 0; i < slices.size(); ++i)
+            line("lane " + std::to_string(i) + " src",
+                 slices[i].addrs_text() + " ports " + range_text(slices[i].port_lo, slices[i].port_hi));
+    }
+    return t;
 }
 
 engine::CloseMode close_mode(const std::string& s) {
@@ -311,9 +409,16 @@ engine::ServerConfig server_config(const Options& o) {
 
 engine::ClientConfig client_config(const Options& o) {
     engine::ClientConfig c;
-    (void)parse_range(o.src, c.src_lo, c.src_hi);
+    const AddrSet &src = o.src_addrs, &dst = o.dst_addrs;
+    // A family the client does not use: no sources (lo > hi, an empty direct index) and no destination.
+    c.src_lo = src.has4 ? src.lo4 : Ipv4{1};
+    c.src_hi = src.has4 ? src.hi4 : Ipv4{0};
+    c.dst = dst.has4 ? dst.lo4 : Ipv4{0};
+    c.src6_lo = src.lo6;
+    c.src6_count = src.has6 ? src.count6 : 0;
+    c.dst6 = dst.has6 ? dst.lo6 : Ipv6{};
+    c.v6_share = o.v6_share.value_or(0);
     (void)parse_port_range(o.src_ports, c.sport_lo, c.sport_hi);
-    c.dst = *Ipv4::parse(o.dst);
     c.dport = o.port;
     c.rate = o.rate;
     c.ramp_ms = o.ramp_ms;

@@ -2,9 +2,11 @@
 // before EAL starts so that a bad value is reported with its key and the reason.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "addresses.hpp"
 #include "engine/apps.hpp"
 #include "tcp/types.hpp"
 
@@ -36,13 +38,15 @@ struct Options {
     uint64_t connections = 0;
     std::string close = "server";
     bool request = true;
-    std::string src = "10.1.0.1-10.1.0.64";
+    // Addresses (--src, --dst, --ip): IPv4 and IPv6 addresses and ranges, comma-separated, at most one range
+    // per family (see addresses.hpp); "": the defaults of `family`.
+    std::string src;
     std::string src_ports = "1024-65535";  // client source ports lo[-hi]
-    std::string dst = "10.0.0.1";
+    std::string dst;
     uint16_t port = 80;
     uint64_t response_bytes = 0;  // client: bytes of a whole response (0: storm computes it; else the FIN ends it)
     // server
-    std::string ip = "10.0.0.1";  // server: our address(es) a.b.c.d[-e.f.g.h]
+    std::string ip;               // server: our addresses
     std::string behaviour = "http";
     uint32_t body = 64;
     bool http_keepalive = false;
@@ -50,6 +54,13 @@ struct Options {
     // ports
     uint16_t port_id = 0;
     std::string peer_mac;         // fixed next hop (no ARP); empty: resolve by ARP
+    std::string gateway;          // next hop per family, resolved by ARP / ND ("" : destinations on-link)
+    std::optional<uint32_t> vlan;      // 802.1Q VLAN ID of every frame (1..4094); unset: untagged
+    std::optional<uint32_t> vlan_pcp;  // its priority (0..7, default 0)
+    // IPv6: the fraction of the client's new connections opened over IPv6; unset: 1 when only IPv6 has both
+    // sources and a destination, 0.5 when both families have, else 0.
+    std::optional<double> v6_share;
+    std::string family;           // storm: "4", "6" or "46", the families of the default addresses ("": 4)
     std::vector<std::string> eal; // EAL arguments (config `eal = [...]`, or after `--` on the command line)
     // storm
     uint32_t lanes = 1;           // client/server lcore pairs, each pair joined by its own net_ring pair
@@ -61,6 +72,13 @@ struct Options {
     bool quiet = false;
     bool drain = false;           // after the run, keep polling until every table is empty (soaks: leak check)
     bool hold = false;            // server/client: after the run, keep the port open until SIGINT/SIGTERM (memif peers)
+    bool check = false;           // print what the options resolve to and exit (no EAL)
+
+    // Resolved by finalize() from the texts above (the families the client does not use are dropped from
+    // src_addrs and dst_addrs).
+    AddrSet ip_addrs, src_addrs, dst_addrs;
+    std::optional<Ipv4> gateway4;
+    std::optional<Ipv6> gateway6;
 };
 
 // The most storm lanes: 2 lcores each, and DPDK 22.11 (Debian) has RTE_MAX_LCORE 128.
@@ -69,10 +87,15 @@ inline constexpr uint32_t kMaxLanes = 64;
 // The largest HTTP body (--body): 256 MiB, held in memory once per lcore.
 inline constexpr uint32_t kMaxBody = 256u << 20;
 
-// A client lane's share of the source tuple space: addresses x ports, inclusive.
+// A client lane's share of the source tuple space: addresses x ports, inclusive, per family.
 struct SrcSlice {
-    Ipv4 lo, hi;
+    Ipv4 lo{1}, hi{0};      // lo > hi: no IPv4 sources
+    Ipv6 lo6;               // lo6 and the next count6 - 1 addresses
+    uint32_t count6 = 0;    // 0: no IPv6 sources
     uint16_t port_lo = 1024, port_hi = 65535;
+    [[nodiscard]] bool has4() const { return lo.v <= hi.v; }
+    // "10.1.0.1-10.1.0.32,fd00:1::1-fd00:1::20" (the families it has).
+    [[nodiscard]] std::string addrs_text() const;
 };
 
 // Adds the options to a subcommand (each writes into `o`).
@@ -82,17 +105,18 @@ void add_options(CLI::App& cmd, Options& o);
 // Checks ranges and formats and fills the mode defaults; false with `err` naming the key and the reason.
 [[nodiscard]] bool finalize(Options& o, std::string& err);
 
-// Parsers shared with the runner.
-[[nodiscard]] bool parse_range(const std::string& s, Ipv4& lo, Ipv4& hi);
 // "lo[-hi]" ports, 1 <= lo <= hi <= 65535.
 [[nodiscard]] bool parse_port_range(const std::string& s, uint16_t& lo, uint16_t& hi);
-// `lanes` disjoint slices of the source tuple space (--src x --src-ports), one per client lane: the addresses
-// split into contiguous runs when there are at least as many as lanes, otherwise every lane gets all the
-// addresses and a contiguous run of the ports. Empty when the space cannot give each lane a slice.
+// `lanes` disjoint slices of the source tuple space (--src x --src-ports, each family the client uses), one
+// per client lane, from the resolved o.src_addrs: each family's addresses split into contiguous runs when
+// every family has at least as many as lanes, otherwise every lane gets all the addresses and a contiguous run
+// of the ports (so no two lanes share a 4-tuple of either family). Empty when the space cannot give each lane
+// a slice.
 [[nodiscard]] std::vector<SrcSlice> split_sources(const Options& o, uint32_t lanes);
-// "a.b.c.d-e.f.g.h" / "lo-hi" (one value when lo == hi).
-[[nodiscard]] std::string range_text(Ipv4 lo, Ipv4 hi);
+// "lo-hi" (one value when lo == hi).
 [[nodiscard]] std::string range_text(uint16_t lo, uint16_t hi);
+// What the options resolved to, as text (--check).
+[[nodiscard]] std::string describe(const Options& o);
 [[nodiscard]] engine::CloseMode close_mode(const std::string& s);
 [[nodiscard]] tcp::StackConfig stack_config(const Options& o);
 [[nodiscard]] engine::ServerConfig server_config(const Options& o);

@@ -136,8 +136,10 @@ json lanes_json(const std::vector<Lane>& lanes, const std::vector<engine::Worker
         const engine::WorkerStats& w = fin[i];
         json l = {{"lcore", lanes[i].lcore}};
         if (client && lanes[i].src) {
-            l["src"] = range_text(lanes[i].src->lo, lanes[i].src->hi);
-            l["src_ports"] = range_text(lanes[i].src->port_lo, lanes[i].src->port_hi);
+            const SrcSlice& src = *lanes[i].src;
+            if (src.has4()) l["src"] = range_text(src.lo, src.hi);
+            if (src.count6) l["src6"] = range6_text(src.lo6, src.count6);
+            l["src_ports"] = range_text(src.port_lo, src.port_hi);
         }
         l["app"] = stats::to_json(w.app);
         l["rx_packets"] = w.engine.rx_packets;
@@ -159,7 +161,7 @@ void print_lanes(const std::vector<Lane>& lanes, const std::vector<engine::Worke
         if (client) {
             const SrcSlice src = lanes[i].src.value_or(SrcSlice{});
             std::printf("    lane %u (lcore %u, src %s ports %s): attempted %lu, completed %lu, failed %lu\n", k,
-                        lanes[i].lcore, range_text(src.lo, src.hi).c_str(),
+                        lanes[i].lcore, src.addrs_text().c_str(),
                         range_text(src.port_lo, src.port_hi).c_str(), a.conn_attempted, a.conn_completed, a.conn_failed);
         } else {
             std::printf("    lane %u (lcore %u): accepted %lu, responses %lu, completed %lu, failed %lu\n", k,
@@ -199,6 +201,76 @@ void print_memory(const char* side, const Memory& m) {
                 m.tw_record);
 }
 
+// A port's own counters (rte_eth_stats), read on the main lcore: what the device dropped (imissed: its RX
+// ring was full; ierrors: bad frames; rx_nombuf: no mbuf to refill the ring) or failed to send (oerrors), which
+// no worker sees, so that a NIC drop is told apart from a TCP loss.
+struct Nic {
+    uint16_t id = 0;
+    std::string name;
+    io::PortStats s{};
+    std::string error;  // rte_eth_stats_get failed
+};
+
+std::vector<Nic> read_nics(const std::vector<io::Port>& ports) {
+    std::vector<Nic> out;
+    for (const io::Port& p : ports) {
+        Nic n;
+        n.id = p.id();
+        n.name = p.info().name;
+        if (auto r = p.stats(); r.ok()) n.s = r.value();
+        else n.error = r.error();
+        out.push_back(std::move(n));
+    }
+    return out;
+}
+
+uint64_t nic_drops(const io::PortStats& s) { return s.imissed + s.ierrors + s.rx_nombuf + s.oerrors; }
+
+// All the ports' drops, for the per-second line (no allocation: the main lcore runs a lane too).
+uint64_t nic_drops(const std::vector<io::Port>& ports) {
+    uint64_t n = 0;
+    for (const io::Port& p : ports)
+        if (auto r = p.stats(); r.ok()) n += nic_drops(r.value());
+    return n;
+}
+
+json nics_json(const std::vector<Nic>& nics) {
+    json j = json::object();
+    for (const Nic& n : nics) {
+        json p = {{"name", n.name}};
+        if (!n.error.empty()) {
+            p["error"] = n.error;
+        } else {
+            p["ipackets"] = n.s.ipackets;
+            p["opackets"] = n.s.opackets;
+            p["ibytes"] = n.s.ibytes;
+            p["obytes"] = n.s.obytes;
+            p["imissed"] = n.s.imissed;
+            p["ierrors"] = n.s.ierrors;
+            p["rx_nombuf"] = n.s.rx_nombuf;
+            p["oerrors"] = n.s.oerrors;
+        }
+        j[std::to_string(n.id)] = std::move(p);
+    }
+    return j;
+}
+
+void print_nics(const std::vector<Nic>& nics) {
+    for (const Nic& n : nics) {
+        if (!n.error.empty()) {
+            std::printf("  port %u (%s): no counters: %s\n", n.id, n.name.c_str(), n.error.c_str());
+            continue;
+        }
+        std::printf("  port %u (%s): received %lu, sent %lu frames; device drops %lu: imissed %lu, ierrors %lu, "
+                    "rx_nombuf %lu, oerrors %lu\n",
+                    n.id, n.name.c_str(), n.s.ipackets, n.s.opackets, nic_drops(n.s), n.s.imissed, n.s.ierrors,
+                    n.s.rx_nombuf, n.s.oerrors);
+    }
+}
+
+// " (N IPv6)" when some were, else "".
+std::string v6_note(uint64_t v6) { return v6 ? " (" + std::to_string(v6) + " IPv6)" : std::string(); }
+
 }  // namespace
 
 uint64_t resident_bytes() {
@@ -225,10 +297,19 @@ std::string make_lane(Lane& lane, const Options& o, bool client, engine::WorkerC
         if (lane.src) {
             cc.src_lo = lane.src->lo;
             cc.src_hi = lane.src->hi;
+            cc.src6_lo = lane.src->lo6;
+            cc.src6_count = lane.src->count6;
             cc.sport_lo = lane.src->port_lo;
             cc.sport_hi = lane.src->port_hi;
         } else {
-            lane.src = SrcSlice{cc.src_lo, cc.src_hi, cc.sport_lo, cc.sport_hi};
+            SrcSlice all;
+            all.lo = cc.src_lo;
+            all.hi = cc.src_hi;
+            all.lo6 = cc.src6_lo;
+            all.count6 = cc.src6_count;
+            all.port_lo = cc.sport_lo;
+            all.port_hi = cc.sport_hi;
+            lane.src = all;
         }
         cc.queue = wc.queue;
         cc.rss = rss;
@@ -258,7 +339,8 @@ std::string make_lane(Lane& lane, const Options& o, bool client, engine::WorkerC
     return {};
 }
 
-int run_lanes(std::vector<Lane>& lanes, const Options& o, const std::string& title) {
+int run_lanes(std::vector<Lane>& lanes, const std::vector<io::Port>& ports, const Options& o,
+              const std::string& title) {
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
     const uint64_t hz = rte_get_tsc_hz();
@@ -283,9 +365,13 @@ int run_lanes(std::vector<Lane>& lanes, const Options& o, const std::string& tit
     uint64_t next_check = 0;
     Side cli, srv, pcli, psrv;
     uint32_t sec = 0;
+    // IPv6 in play: a column of the connections opened (or accepted) over IPv6 each second.
+    const bool v6 = o.mode == Mode::Server ? o.ip_addrs.has6 : o.src_addrs.has6;
+    uint64_t nic_prev = nic_drops(ports);
     if (!o.quiet) {
-        std::printf("%s\n%4s %10s %10s %8s %8s %8s %8s %8s %8s %8s\n", title.c_str(), "t", any_client ? "new/s" : "accept/s",
-                    "done/s", "active", "timewait", "failed", "rtx", "drops", "rx_Mpps", "tx_Mpps");
+        std::printf("%s\n%4s %10s %10s %8s %8s %8s %8s %8s %8s %8s %8s%s\n", title.c_str(), "t",
+                    any_client ? "new/s" : "accept/s", "done/s", "active", "timewait", "failed", "rtx", "drops",
+                    "rx_Mpps", "tx_Mpps", "nic_drop", v6 ? "     v6/s" : "");
         std::fflush(stdout);
     }
     for (;;) {
@@ -306,11 +392,17 @@ int run_lanes(std::vector<Lane>& lanes, const Options& o, const std::string& tit
                                                       pcli.s.engine.rx_packets - psrv.s.engine.rx_packets) / 1e6;
                 const double tx = static_cast<double>(cli.s.engine.tx_packets + srv.s.engine.tx_packets -
                                                       pcli.s.engine.tx_packets - psrv.s.engine.tx_packets) / 1e6;
-                std::printf("%4u %10lu %10lu %8u %8u %8lu %8lu %8lu %8.3f %8.3f\n", sec, opened,
+                const uint64_t nic = nic_drops(ports);
+                std::printf("%4u %10lu %10lu %8u %8u %8lu %8lu %8lu %8.3f %8.3f %8lu", sec, opened,
                             main.s.app.conn_completed - prev.s.app.conn_completed, main.s.active,
                             cli.s.timewait + srv.s.timewait, main.s.app.conn_failed,
                             cli.s.tcp.rtx_segments + srv.s.tcp.rtx_segments + cli.s.tcp.syn_rtx + srv.s.tcp.synack_rtx,
-                            cli.s.engine.rx_dropped + srv.s.engine.rx_dropped, rx, tx);
+                            cli.s.engine.rx_dropped + srv.s.engine.rx_dropped, rx, tx, nic - nic_prev);
+                nic_prev = nic;
+                if (v6)
+                    std::printf(" %8lu", any_client ? main.s.app.conn_attempted_v6 - prev.s.app.conn_attempted_v6
+                                                    : main.s.app.conn_accepted_v6 - prev.s.app.conn_accepted_v6);
+                std::printf("\n");
                 std::fflush(stdout);
             }
             pcli = cli;
@@ -349,6 +441,7 @@ int run_lanes(std::vector<Lane>& lanes, const Options& o, const std::string& tit
     rte_eal_mp_wait_lcore();
     lanes[0].worker->flush();
     lanes[0].worker->publish();
+    const std::vector<Nic> nics = read_nics(ports);
     // The final figures, read once: the sides' totals and the per-lane figures come from the same snapshots.
     std::vector<engine::WorkerStats> fin(lanes.size());
     cli = Side{};
@@ -371,9 +464,11 @@ int run_lanes(std::vector<Lane>& lanes, const Options& o, const std::string& tit
     std::printf("\n%s: %.1f s\n", title.c_str(), run_s);
     if (cli.lanes) {
         const auto& a = cli.s.app;
-        std::printf("  client (%u lcores): attempted %lu, completed %lu, failed %lu (refused %lu, reset %lu, timeout %lu)\n",
-                    cli.lanes, a.conn_attempted, a.conn_completed, a.conn_failed, a.conn_failed_refused,
-                    a.conn_failed_reset, a.conn_failed_timeout);
+        std::printf("  client (%u lcores): attempted %lu%s, completed %lu%s, failed %lu%s (refused %lu, reset %lu, "
+                    "timeout %lu)\n",
+                    cli.lanes, a.conn_attempted, v6_note(a.conn_attempted_v6).c_str(), a.conn_completed,
+                    v6_note(a.conn_completed_v6).c_str(), a.conn_failed, v6_note(a.conn_failed_v6).c_str(),
+                    a.conn_failed_refused, a.conn_failed_reset, a.conn_failed_timeout);
         if (cli.lanes > 1) print_lanes(lanes, fin, true);
         if (a.conn_reset_at_close != 0)
             std::printf("  client: %lu completed connections were ended by a peer RST after our FIN (the peer had "
@@ -383,8 +478,10 @@ int run_lanes(std::vector<Lane>& lanes, const Options& o, const std::string& tit
     }
     if (srv.lanes) {
         const auto& a = srv.s.app;
-        std::printf("  server (%u lcores): accepted %lu, responses %lu, completed %lu, failed %lu; TIME_WAIT now %u\n",
-                    srv.lanes, a.conn_accepted, a.responses_sent, a.conn_completed, a.conn_failed, srv.s.timewait);
+        std::printf("  server (%u lcores): accepted %lu%s, responses %lu, completed %lu%s, failed %lu%s; TIME_WAIT now %u\n",
+                    srv.lanes, a.conn_accepted, v6_note(a.conn_accepted_v6).c_str(), a.responses_sent,
+                    a.conn_completed, v6_note(a.conn_completed_v6).c_str(), a.conn_failed,
+                    v6_note(a.conn_failed_v6).c_str(), srv.s.timewait);
         if (srv.lanes > 1) print_lanes(lanes, fin, false);
         if (a.sink_bytes != 0) {
             std::printf("  server sink: %lu bytes received, %lu differ from the pattern", a.sink_bytes, a.sink_mismatch);
@@ -402,14 +499,18 @@ int run_lanes(std::vector<Lane>& lanes, const Options& o, const std::string& tit
                 cli.s.tcp.rtx_segments + srv.s.tcp.rtx_segments + cli.s.tcp.syn_rtx + srv.s.tcp.synack_rtx,
                 cli.s.engine.rx_dropped + srv.s.engine.rx_dropped, cli.s.engine.tx_ring_full + srv.s.engine.tx_ring_full,
                 cli.s.engine.tx_no_mbuf + srv.s.engine.tx_no_mbuf, cli.s.engine.tx_no_arp + srv.s.engine.tx_no_arp);
+    print_nics(nics);
     int rc = 0;
     if (!o.json_path.empty()) {
         json j;
         j["mode"] = o.mode == Mode::Storm ? "storm" : o.mode == Mode::Server ? "server" : "client";
         j["duration_s"] = run_s;
         if (cli.lanes) {
-            j["connections"] = {{"attempted", cli.s.app.conn_attempted}, {"connected", cli.s.app.conn_connected},
-                                {"completed", cli.s.app.conn_completed}, {"failed", cli.s.app.conn_failed}};
+            const auto& a = cli.s.app;
+            j["connections"] = {{"attempted", a.conn_attempted}, {"connected", a.conn_connected},
+                                {"completed", a.conn_completed}, {"failed", a.conn_failed},
+                                {"v6", {{"attempted", a.conn_attempted_v6}, {"completed", a.conn_completed_v6},
+                                        {"failed", a.conn_failed_v6}}}};
             j["latency_ns"] = {{"connect", stats::to_json(conn_lat.summary())},
                                {"response", stats::to_json(resp_lat.summary())}};
             j["client"] = side_json(cli);
@@ -421,6 +522,7 @@ int run_lanes(std::vector<Lane>& lanes, const Options& o, const std::string& tit
             j["server"]["memory"] = memory_json(smem);
             if (srv.lanes > 1) j["server"]["per_lane"] = lanes_json(lanes, fin, false);
         }
+        j["nic"] = nics_json(nics);
         j["connections_per_s"] = cps;
         j["packets_per_s"] = pps;
         std::ofstream f(o.json_path);

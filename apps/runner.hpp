@@ -9,6 +9,7 @@
 #include "engine/apps.hpp"
 #include "engine/worker.hpp"
 #include "io/pcap.hpp"
+#include "io/port.hpp"
 #include "options.hpp"
 
 namespace synwave::app {
@@ -44,7 +45,9 @@ void hold_until_signal();
 [[nodiscard]] uint64_t resident_bytes();
 
 // Returns the process exit status: 0, or 1 when more client connections failed than --fail-tolerance allows
-// (or none completed).
-[[nodiscard]] int run_lanes(std::vector<Lane>& lanes, const Options& o, const std::string& title);
+// (or none completed). `ports` are the ports the lanes use: their own counters (rte_eth_stats: frames the
+// device dropped or could not send) are read by this function on the main lcore, once a second and at the end.
+[[nodiscard]] int run_lanes(std::vector<Lane>& lanes, const std::vector<io::Port>& ports, const Options& o,
+                            const std::string& title);
 
 }  // namespace synwave::app

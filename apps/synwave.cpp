@@ -87,8 +87,27 @@ engine::WorkerConfig worker_config(const Options& o, const io::Port& port, uint1
         w.static_neighbour = true;
         w.neighbour_mac = *Mac::parse(o.peer_mac);
     }
+    if (o.vlan) {
+        w.vlan = true;
+        w.vlan_id = static_cast<uint16_t>(*o.vlan);
+        w.vlan_pcp = static_cast<uint8_t>(o.vlan_pcp.value_or(0));
+    }
+    w.gateway4 = o.gateway4;
+    w.gateway6 = o.gateway6;
     return w;
 }
+
+// Our own addresses: an IPv4 range (lo > hi: none) and an IPv6 range (count 0: none).
+void set_addresses(engine::WorkerConfig& w, Ipv4 lo, Ipv4 hi, Ipv6 lo6, uint32_t count6) {
+    w.ip_lo = lo;
+    w.ip_hi = hi;
+    w.ip6_lo = lo6;
+    w.ip6_count = count6;
+}
+void set_addresses(engine::WorkerConfig& w, const AddrSet& a) {
+    set_addresses(w, a.has4 ? a.lo4 : Ipv4{1}, a.has4 ? a.hi4 : Ipv4{0}, a.lo6, a.has6 ? a.count6 : 0);
+}
+void set_addresses(engine::WorkerConfig& w, const SrcSlice& s) { set_addresses(w, s.lo, s.hi, s.lo6, s.count6); }
 
 // EAL's --lcores mapping for `lanes` storm lanes: lcore k on the k-th allowed CPU, round robin, so lcores share
 // CPUs when there are fewer CPUs than 2 x lanes ("0@0,1@1,2@0,3@1" for 2 lanes on 2 CPUs). Lane i's server
@@ -184,12 +203,11 @@ int run_storm(Options& o) {
                 const io::Port& pb = rig.ports[2 * i + 1];
                 rte_mempool* pool = rig.pools[i].get();
                 engine::WorkerConfig ws = worker_config(o, pa, 0, pool);
-                ws.ip_lo = ws.ip_hi = *Ipv4::parse(o.dst);
+                set_addresses(ws, o.ip_addrs);  // the client's destinations (finalize)
                 ws.static_neighbour = true;
                 ws.neighbour_mac = pb.mac();
                 engine::WorkerConfig wc = worker_config(o, pb, 0, pool);
-                wc.ip_lo = slices[i].lo;
-                wc.ip_hi = slices[i].hi;
+                set_addresses(wc, slices[i]);
                 wc.static_neighbour = true;
                 wc.neighbour_mac = pa.mac();
                 Lane& srv = rig.lanes[2 * i];
@@ -210,7 +228,7 @@ int run_storm(Options& o) {
                     n == 1 ? std::string("synwave storm: net_ring pair, 1 client lcore + 1 server lcore")
                            : "synwave storm: " + std::to_string(n) + " net_ring pairs, " + std::to_string(n) +
                                  " client lcores + " + std::to_string(n) + " server lcores";
-                rc = run_lanes(rig.lanes, o, title);
+                rc = run_lanes(rig.lanes, rig.ports, o, title);
             }
         }
         if (!err.empty()) std::cerr << "synwave: " << err << "\n";
@@ -270,14 +288,11 @@ int run_port(Options& o, const std::vector<std::string>& cmdline_eal) {
             }
             const TscRate rate{rte_get_tsc_hz()};
             const Instant now{rte_rdtsc()};
-            Ipv4 lo, hi;
-            (void)parse_range(client ? o.src : o.ip, lo, hi);
             rig.lanes.resize(port.queues());
             unsigned lcore = rte_get_main_lcore();
             for (uint16_t q = 0; q < port.queues() && err.empty(); ++q) {
                 engine::WorkerConfig wc = worker_config(o, port, q, rig.pools[q].get());
-                wc.ip_lo = lo;
-                wc.ip_hi = hi;
+                set_addresses(wc, client ? o.src_addrs : o.ip_addrs);  // every lane: all of them (RSS spreads)
                 rig.lanes[q].lcore = lcore;
                 lcore = rte_get_next_lcore(lcore, 1, 0);
                 err = make_lane(rig.lanes[q], o, client, wc, rate, now, rig.rss.get(), rig.reta.get());
@@ -288,7 +303,7 @@ int run_port(Options& o, const std::vector<std::string>& cmdline_eal) {
                 const std::string title = std::string("synwave ") + (client ? "client" : "server") + ": port " +
                                           std::to_string(port.id()) + " (" + port.info().driver + "), " +
                                           std::to_string(port.queues()) + " lcore(s)";
-                rc = run_lanes(rig.lanes, o, title);
+                rc = run_lanes(rig.lanes, rig.ports, o, title);
                 if (o.hold) hold_until_signal();
             }
         }
@@ -356,6 +371,10 @@ int main(int argc, char** argv) {
         std::cerr << "synwave: storm builds its own EAL arguments (2 lcores and a net_ring pair per --lanes lane, "
                      "--no-huge); EAL arguments are for server and client (after `--` or `eal = [...]`)\n";
         return 2;
+    }
+    if (o.check) {
+        std::cout << describe(o);
+        return 0;
     }
     return o.mode == Mode::Storm ? run_storm(o) : run_port(o, eal);
 }

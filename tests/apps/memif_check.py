@@ -94,6 +94,17 @@ def memory_consistent(side):
             and m["mbuf_pool_bytes"] > 0)
 
 
+def nic_agrees(j, side):
+    """The process's one port's own counters (rte_eth_stats): it received and sent what the worker did, and
+    dropped nothing on receive."""
+    ports = list(j.get("nic", {}).values())
+    if len(ports) != 1 or "error" in ports[0]:
+        return False
+    p, e = ports[0], j[side]["engine"]
+    return (p["ipackets"] == e["rx_packets"] and p["opackets"] == e["tx_packets"]
+            and p["imissed"] == p["ierrors"] == p["rx_nombuf"] == 0)
+
+
 def main(exe, confdir):
     with tempfile.TemporaryDirectory() as d:
         res, err = run(exe, confdir, d)
@@ -132,6 +143,8 @@ def main(exe, confdir):
         ("memory figures consistent with the resident set (client)", memory_consistent(c)),
         ("memory figures consistent with the resident set (server)", memory_consistent(s)),
         ("rate reported", cj["connections_per_s"] > 0 and cj["packets_per_s"] > 0),
+        ("client's port counted what its worker received and sent, no device drops", nic_agrees(cj, "client")),
+        ("server's port counted what its worker received and sent, no device drops", nic_agrees(sj, "server")),
     ]
     bad = [name for name, ok in checks if not ok]
     for name, ok in checks:

@@ -1,12 +1,134 @@
 #!/usr/bin/env python3
 """Bad configuration values get an error that names the key and the reason, exit status 2, before EAL starts
 (no DPDK device is touched, so these run in milliseconds). TAP: one test case per bad input."""
-import os, subprocess, sys, tempfile
+import os, shutil, subprocess, sys, tempfile
 
 def run(exe, args):
     return subprocess.run([exe] + args, capture_output=True, text=True, timeout=60)
 
-def main(exe):
+def address_cases(conf):
+    """--ip, --src, --dst, --gateway, --v6-share, --family, --vlan, --vlan-pcp, and their config keys."""
+    return [
+        ("IPv6 range reversed", ["client", "--src", "10.1.0.1,2001:db8::40-2001:db8::1", "--dst", "10.0.0.1"],
+         "src: range '2001:db8::40-2001:db8::1' is reversed"),
+        ("IPv4 range reversed", ["server", "--ip", "10.0.0.9-10.0.0.1"], "ip: range '10.0.0.9-10.0.0.1' is reversed"),
+        ("IPv6 range too large (2^24 + 1 addresses)", ["client", "--src", "fd00::1-fd00::100:1", "--dst", "fd00:9::1"],
+         "src: IPv6 range 'fd00::1-fd00::100:1' is too large: 16777217 addresses, at most 16777216"),
+        ("IPv6 range whose ends differ above the last 32 bits", ["server", "--ip", "fd00::1-fd00:0:0:1::1"],
+         "ip: IPv6 range 'fd00::1-fd00:0:0:1::1': its ends differ in their first 96 bits"),
+        ("two IPv4 ranges", ["client", "--src", "10.1.0.1-10.1.0.4,10.2.0.1"], "src: two IPv4 ranges"),
+        ("two IPv6 ranges", ["server", "--ip", "fd00::1,10.0.0.1,fd00::2"], "ip: two IPv6 ranges"),
+        ("a hostname for an address", ["client", "--dst", "example.com"], "dst: not an address: 'example.com'"),
+        ("an empty entry in a list", ["server", "--ip", "10.0.0.1,"], "ip: not an address: ''"),
+        ("IPv4 loopback as our address", ["server", "--ip", "127.0.0.1"], "ip: '127.0.0.1' is in 127.0.0.0/8"),
+        ("IPv4 range through 0.0.0.0/8", ["client", "--src", "0.0.0.1-1.0.0.1"], "src: '0.0.0.1-1.0.0.1' includes 0.0.0.0/8"),
+        ("IPv4 multicast destination", ["client", "--dst", "224.0.0.5"], "dst: '224.0.0.5' is in 224.0.0.0/4"),
+        ("IPv4 limited broadcast", ["server", "--ip", "255.255.255.255"], "ip: '255.255.255.255' is in 255.255.255.255"),
+        ("IPv6 unspecified", ["server", "--ip", "::"], "ip: '::' is in :: and ::1"),
+        ("IPv6 loopback", ["client", "--src", "::1", "--dst", "fd00::1"], "src: '::1' is in :: and ::1"),
+        ("IPv6 multicast", ["server", "--ip", "ff02::1"], "ip: 'ff02::1' is in ff00::/8"),
+        ("IPv4-mapped IPv6", ["client", "--dst", "10.0.0.1,::ffff:10.0.0.1"], "dst: '::ffff:10.0.0.1' is in ::ffff:0:0/96"),
+        ("a range as the destination", ["client", "--dst", "10.0.0.1-10.0.0.2"], "dst: '10.0.0.1-10.0.0.2' has a range"),
+        ("sources and destination of different families", ["client", "--src", "fd00:1::1", "--dst", "10.0.0.1"],
+         "src, dst: no family has both"),
+        ("v6_share without IPv6", ["client", "--v6-share", "0.5"], "v6_share: 0.5 > 0 needs IPv6 addresses in both src and dst"),
+        ("v6_share without IPv6 destination", ["client", "--src", "10.1.0.1,fd00:1::1", "--v6-share", "0.2"],
+         "v6_share: 0.2 > 0 needs IPv6"),
+        ("v6_share below 1 without IPv4", ["storm", "--family", "6", "--v6-share", "0.9"],
+         "v6_share: 0.9 < 1 needs IPv4 addresses in both src and dst"),
+        ("v6_share above 1", ["client", "--v6-share", "1.5"], "v6_share: must be in [0, 1]"),
+        ("v6_share not a number", ["client", "--v6-share", "half"], "--v6-share"),
+        ("family not 4, 6 or 46", ["storm", "--family", "5"], "family: must be 4, 6 or 46"),
+        ("family for a server", ["server", "--family", "6"], "family: only for storm"),
+        ("family 6 with IPv4 sources given", ["storm", "--family", "6", "--src", "10.1.0.1-10.1.0.8"],
+         "family: 6, but src '10.1.0.1-10.1.0.8' has an IPv4 address"),
+        ("family 46 with an IPv4 destination only", ["storm", "--family", "46", "--dst", "10.0.0.7"],
+         "family: 46, but dst '10.0.0.7' has no IPv6 address"),
+        ("ip for storm", ["storm", "--ip", "10.0.0.1"], "ip: storm's server answers on the client's --dst addresses"),
+        ("lanes beyond the IPv6 sources and the ports",
+         ["storm", "--family", "46", "--lanes", "4", "--src", "10.1.0.1-10.1.0.8,fd00:1::1-fd00:1::2",
+          "--src-ports", "2000-2002"],
+         "lanes: 4 lanes need as many disjoint source slices, but src '10.1.0.1-10.1.0.8,fd00:1::1-fd00:1::2' "
+         "has 8 IPv4 and 2 IPv6 address(es)"),
+        ("vlan 0", ["server", "--vlan", "0"], "vlan: must be in [1, 4094]"),
+        ("vlan 4095", ["client", "--vlan", "4095"], "vlan: must be in [1, 4094]"),
+        ("vlan negative", ["client", "--vlan", "-3"], "--vlan"),
+        ("vlan_pcp without vlan", ["server", "--vlan-pcp", "3"], "vlan_pcp: given without vlan"),
+        ("vlan_pcp above 7", ["server", "--vlan", "10", "--vlan-pcp", "8"], "vlan_pcp: must be in [0, 7]"),
+        ("gateway of a third family (a MAC address)", ["server", "--gateway", "02:00:00:00:00:01"],
+         "gateway: not an address: '02:00:00:00:00:01'"),
+        ("two IPv4 gateways", ["client", "--gateway", "10.1.0.254,10.1.0.253"], "gateway: two IPv4 ranges"),
+        ("a gateway range", ["server", "--gateway", "10.0.0.250-10.0.0.254"], "gateway: '10.0.0.250-10.0.0.254' has a range"),
+        ("gateway and peer_mac", ["server", "--gateway", "10.0.0.254", "--peer-mac", "02:00:00:00:00:01"],
+         "gateway: give either gateway"),
+        ("an IPv6 gateway for IPv4 addresses only", ["server", "--gateway", "fd00::fe"],
+         "gateway: an IPv6 gateway, but ip has no IPv6 address"),
+        ("an IPv4 gateway for a client over IPv6 only", ["client", "--src", "fd00:1::1", "--dst", "fd00::1",
+                                                        "--gateway", "10.1.0.254"],
+         "gateway: an IPv4 gateway, but src has no IPv4 address"),
+        ("gateway for storm", ["storm", "--gateway", "10.0.0.254"], "gateway: storm's client and server lanes"),
+        # The same checks for the config file's keys.
+        ("config: IPv6 range reversed",
+         ["client", "--config", conf("rev6.toml", 'src = "fd00:1::9-fd00:1::1"\ndst = "fd00::1"\n')],
+         "src: range 'fd00:1::9-fd00:1::1' is reversed"),
+        ("config: IPv6 range too large", ["server", "--config", conf("big6.toml", 'ip = "fd00::1-fd00::100:1"\n')],
+         "ip: IPv6 range 'fd00::1-fd00::100:1' is too large"),
+        ("config: two IPv4 ranges", ["client", "--config", conf("two4.toml", 'dst = "10.0.0.1, 10.0.0.2"\n')],
+         "dst: two IPv4 ranges"),
+        ("config: vlan 5000", ["server", "--config", conf("vlan.toml", "vlan = 5000\n")], "vlan: must be in [1, 4094]"),
+        ("config: vlan not a number", ["server", "--config", conf("vlantype.toml", 'vlan = "ten"\n')],
+         "key 'vlan' must be an integer"),
+        ("config: vlan_pcp without vlan", ["client", "--config", conf("pcp.toml", "vlan_pcp = 2\n")],
+         "vlan_pcp: given without vlan"),
+        ("config: gateway of a third family", ["server", "--config", conf("gw.toml", 'gateway = "router.lan"\n')],
+         "gateway: not an address: 'router.lan'"),
+        ("config: v6_share without IPv6", ["client", "--config", conf("share.toml", "v6_share = 1\n")],
+         "v6_share: 1 > 0 needs IPv6"),
+        ("config: v6_share not a number", ["client", "--config", conf("sharetype.toml", 'v6_share = "all"\n')],
+         "key 'v6_share' must be a number"),
+        ("config: family 5", ["storm", "--config", conf("fam.toml", "family = 5\n")], "family: must be 4, 6 or 46"),
+    ]
+
+def accepted_cases(conf):
+    """Inputs that are accepted: `--check` prints what they resolve to and exits 0 (no EAL)."""
+    return [
+        ("storm --family 6", ["storm", "--family", "6"],
+         ["server addresses (--dst): fd00::1\n", "src: fd00:1::1-fd00:1::40 ports", "v6_share: 1\n",
+          "lane 0 src: fd00:1::1-fd00:1::40 ports 1024-65535"]),
+        ("storm --family 46 --lanes 2: each lane a half of each family's sources", ["storm", "--family", "46", "--lanes", "2"],
+         ["server addresses (--dst): 10.0.0.1,fd00::1\n", "v6_share: 0.5\n",
+          "lane 0 src: 10.1.0.1-10.1.0.32,fd00:1::1-fd00:1::20 ports 1024-65535",
+          "lane 1 src: 10.1.0.33-10.1.0.64,fd00:1::21-fd00:1::40 ports 1024-65535"]),
+        ("storm --lanes 4 with 2 IPv6 sources: the ports are split, the same run for both families",
+         ["storm", "--lanes", "4", "--src", "10.1.0.1-10.1.0.8,fd00:1::1-fd00:1::2", "--dst", "10.0.0.1,fd00::1",
+          "--src-ports", "2000-2007"],
+         ["lane 0 src: 10.1.0.1-10.1.0.8,fd00:1::1-fd00:1::2 ports 2000-2001",
+          "lane 3 src: 10.1.0.1-10.1.0.8,fd00:1::1-fd00:1::2 ports 2006-2007"]),
+        ("storm --family 6 with --dst given: the sources stay the family's", ["storm", "--family", "6", "--dst", "fd00::7"],
+         ["server addresses (--dst): fd00::7\n", "src: fd00:1::1-fd00:1::40 ports"]),
+        ("storm without --family: IPv4 as before", ["storm"],
+         ["server addresses (--dst): 10.0.0.1\n", "src: 10.1.0.1-10.1.0.64 ports", "v6_share: 0\n"]),
+        ("client with both families: v6_share 0.5 by default",
+         ["client", "--src", "10.1.0.1-10.1.0.64,2001:db8::1-2001:db8::40", "--dst", "10.0.0.1,2001:db8::1"],
+         ["src: 10.1.0.1-10.1.0.64,2001:db8::1-2001:db8::40 ports", "dst: 10.0.0.1,2001:db8::1 port 80", "v6_share: 0.5\n"]),
+        ("client with IPv6 sources and an IPv4 share of 0: the IPv6 family is dropped",
+         ["client", "--src", "10.1.0.1,2001:db8::1", "--dst", "10.0.0.1,2001:db8::2", "--v6-share", "0"],
+         ["src: 10.1.0.1 ports", "dst: 10.0.0.1 port", "v6_share: 0\n"]),
+        ("server on both families with a VLAN and gateways",
+         ["server", "--ip", "10.0.0.1-10.0.0.4,fd00::1-fd00::4", "--vlan", "100", "--vlan-pcp", "5",
+          "--gateway", "10.0.0.254,fd00::fe"],
+         ["ip: 10.0.0.1-10.0.0.4,fd00::1-fd00::4\n", "vlan: 100 (pcp 5)", "gateway: 10.0.0.254,fd00::fe"]),
+        ("config file with every new key",
+         ["client", "--config", conf("all.toml", 'src = "10.1.0.1,fd00:1::1"\ndst = "10.0.0.1,fd00::1"\n'
+                                                  'v6_share = 0.25\nvlan = 4094\nvlan_pcp = 7\ngateway = "fd00::fe"\n')],
+         ["v6_share: 0.25\n", "vlan: 4094 (pcp 7)", "gateway: fd00::fe"]),
+        ("config file family = 6", ["storm", "--config", conf("fam6.toml", "family = 6\n")], ["v6_share: 1\n"]),
+        ("config file family = \"46\", the command line's --v6-share wins",
+         ["storm", "--config", conf("fam46.toml", 'family = "46"\nv6_share = 0.1\n'), "--v6-share", "0.75"],
+         ["v6_share: 0.75\n"]),
+    ]
+
+def main(exe, confdir=None):
     d = tempfile.mkdtemp()
     def conf(name, text):
         p = os.path.join(d, name)
@@ -30,8 +152,8 @@ def main(exe):
         ("body not a number", ["server", "--body", "50MB"], "--body"),
         ("body negative", ["server", "--body", "-1"], "--body"),
         ("storm duration 0", ["storm", "--duration", "0"], "duration: must be in (0, 86400]"),
-        ("src unparsable", ["client", "--src", "10.0.0"], "src: not an IPv4 address or range"),
-        ("ip unparsable", ["server", "--ip", "10.0.0.256"], "ip: not an IPv4 address or range"),
+        ("src unparsable", ["client", "--src", "10.0.0"], "src: not an address: '10.0.0'"),
+        ("ip unparsable", ["server", "--ip", "10.0.0.256"], "ip: not an address: '10.0.0.256'"),
         ("port beyond 65535", ["server", "--port", "70000"], "--port"),
         ("unknown key in a config file", ["server", "--config", conf("unknown.toml", "bogus_key = 3\n")],
          "unknown key 'bogus_key'"),
@@ -56,10 +178,15 @@ def main(exe):
         ("src_ports 0", ["storm", "--src-ports", "0-100"], "src_ports: not a port or range"),
         ("src_ports reversed", ["client", "--src-ports", "2000-1000"], "src_ports: not a port or range"),
         ("EAL arguments given to storm", ["storm", "--", "-l", "0-40"], "storm builds its own EAL arguments"),
+    ] + address_cases(conf) + [
+        ("EAL arguments given to storm with --check", ["storm", "--check", "--", "-l", "0-40"],
+         "storm builds its own EAL arguments"),
         ("more lcores than this process may use", ["server", "--", "-l", "0-4095", "--no-huge", "--no-pci"],
          "lcore list unavailable"),
     ]
-    print(f"1..{len(cases) + 1}")
+    accepted = accepted_cases(conf)
+    configs = [f for f in sorted(os.listdir(confdir)) if f.endswith(".toml")] if confdir else []
+    print(f"1..{len(cases) + len(accepted) + 1 + len(configs)}")
     failed = 0
     for i, (what, args, needle) in enumerate(cases, 1):
         p = run(exe, args)
@@ -68,13 +195,37 @@ def main(exe):
         print(f"{'ok' if ok else 'not ok'} {i} - {what}: exit {p.returncode}, error names it")
         if not ok:
             print(f"# args {args}\n# rc {p.returncode}\n# stderr: {p.stderr.strip()}\n# wanted: {needle}")
+    for i, (what, args, needles) in enumerate(accepted, len(cases) + 1):
+        p = run(exe, args + ["--check"])
+        missing = [n for n in needles if n not in p.stdout]
+        ok = p.returncode == 0 and not missing and "EAL" not in p.stderr
+        failed += not ok
+        print(f"{'ok' if ok else 'not ok'} {i} - accepted: {what}")
+        if not ok:
+            print(f"# args {args}\n# rc {p.returncode}\n# stdout: {p.stdout.strip()}\n# stderr: {p.stderr.strip()}"
+                  f"\n# missing: {missing}")
     # --help explains every option it accepts.
     p = run(exe, ["server", "--help"])
-    wanted = ["--max-conns", "--half-open-limit", "--cookies", "--msl-ms", "--config", "--json"]
+    wanted = ["--max-conns", "--half-open-limit", "--cookies", "--msl-ms", "--config", "--json", "--v6-share",
+              "--family", "--vlan", "--vlan-pcp", "--gateway", "--check"]
     ok = p.returncode == 0 and all(w in p.stdout for w in wanted)
     failed += not ok
-    print(f"{'ok' if ok else 'not ok'} {len(cases) + 1} - server --help lists {', '.join(wanted)}")
+    print(f"{'ok' if ok else 'not ok'} {len(cases) + len(accepted) + 1} - server --help lists {', '.join(wanted)}")
+    # Every config file shipped in config/ is accepted as it is.
+    n = len(cases) + len(accepted) + 1
+    for name in sorted(os.listdir(confdir)) if confdir else []:
+        if not name.endswith(".toml"):
+            continue
+        mode = "storm" if name.startswith("storm") else "server" if "server" in name else "client"
+        n += 1
+        p = run(exe, [mode, "--config", os.path.join(confdir, name), "--check"])
+        ok = p.returncode == 0 and p.stdout.startswith("synwave " + mode)
+        failed += not ok
+        print(f"{'ok' if ok else 'not ok'} {n} - config/{name} accepted by {mode} --check")
+        if not ok:
+            print(f"# rc {p.returncode}\n# stderr: {p.stderr.strip()}")
+    shutil.rmtree(d, ignore_errors=True)
     return 1 if failed else 0
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    sys.exit(main(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None))

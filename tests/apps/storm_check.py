@@ -33,6 +33,24 @@ def span(text, parse):
     lo, _, hi = text.partition("-")
     return parse(lo), parse(hi or lo)
 
+def nic_checks(j):
+    """The ports' own counters (rte_eth_stats of the net_ring pairs): every frame a worker handed to its TX ring
+    the ring port counted as sent and its peer port as received, and no port dropped any."""
+    nic = j.get("nic", {})
+    c, s = j["client"]["engine"], j["server"]["engine"]
+    lanes = j["client"]["lanes"]
+    ports = list(nic.values())
+    return [
+        (f"nic: two ports per lane, each with its counters ({sorted(nic)})",
+         len(ports) == 2 * lanes and all("ipackets" in p and "error" not in p for p in ports)),
+        ("nic: the ports received what the workers received",
+         sum(p.get("ipackets", 0) for p in ports) == c["rx_packets"] + s["rx_packets"]),
+        ("nic: the ports sent what the workers sent",
+         sum(p.get("opackets", 0) for p in ports) == c["tx_packets"] + s["tx_packets"]),
+        ("nic: no device drops (imissed, ierrors, rx_nombuf, oerrors all 0)",
+         all(p.get(k, 1) == 0 for p in ports for k in ("imissed", "ierrors", "rx_nombuf", "oerrors"))),
+    ]
+
 def lanes_main(exe):
     lanes = 2
     # Smaller tables than the storm's defaults (2000 open connections and 2 s of TIME_WAIT need far fewer):
@@ -93,6 +111,7 @@ def lanes_main(exe):
                    and c["engine"]["tx_ring_full"] == s["engine"]["tx_ring_full"] == 0))
     checks.append(("memory figures for 2 lanes per side",
                    c["memory"]["lanes"] == s["memory"]["lanes"] == lanes and c["memory"]["mbuf_pool_bytes"] > 0))
+    checks += nic_checks(j)
     return report(checks, j)
 
 def main(exe):
@@ -123,7 +142,10 @@ def main(exe):
         ("connect latency recorded for each connection",
          j["latency_ns"]["connect"]["count"] == c["app"]["conn_connected"]),
         ("rate reported", j["connections_per_s"] > 0 and j["packets_per_s"] > 0),
-    ]
+        ("over IPv4 only: no IPv6 connection counted",
+         j["connections"]["v6"] == {"attempted": 0, "completed": 0, "failed": 0}
+         and c["app"]["conn_attempted_v6"] == s["app"]["conn_accepted_v6"] == 0),
+    ] + nic_checks(j)
     return report(checks, j)
 
 if __name__ == "__main__":

@@ -1,0 +1,147 @@
+// The TOML config file (--config): the same keys as the long options, with underscores.
+#include <toml++/toml.h>
+
+#include <limits>
+#include <set>
+
+#include "options.hpp"
+
+namespace synwave::app {
+
+bool load_config(const std::string& path, Options& o, std::string& err) {
+    toml::table t;
+    try {
+        t = toml::parse_file(path);
+    } catch (const toml::parse_error& e) {
+        err = path + ": " + std::string(e.description());
+        return false;
+    }
+    static const std::set<std::string> known = {
+        "duration", "json", "pcap", "max_conns", "max_timewait", "msl_ms", "cookies", "half_open_limit",
+        "tcp_keepalive", "response_bytes", "rate", "ramp_ms", "concurrency", "connections", "close", "request", "src",
+        "src_ports", "dst", "port", "ip", "behaviour", "body", "http_keepalive", "echo_slots", "port_id", "peer_mac",
+        "eal", "fail_tolerance", "quiet", "hold", "lanes", "loss", "loss_seed", "drain", "v6_share", "family",
+        "vlan", "vlan_pcp", "gateway"};
+    for (auto&& [k, v] : t) {
+        if (!known.count(std::string(k.str()))) {
+            err = path + ": unknown key '" + std::string(k.str()) + "'";
+            return false;
+        }
+    }
+    bool ok = true;
+    auto num = [&](const char* k, auto& dst) {
+        auto node = t[k];
+        if (!node) return;
+        auto v = node.value<int64_t>();
+        using T = std::remove_reference_t<decltype(dst)>;
+        if (!v || *v < 0 || static_cast<uint64_t>(*v) > static_cast<uint64_t>(std::numeric_limits<T>::max())) {
+            if (ok) err = path + ": key '" + k + "' must be an integer in [0, " +
+                          std::to_string(static_cast<uint64_t>(std::numeric_limits<T>::max())) + "]";
+            ok = false;
+            return;
+        }
+        dst = static_cast<T>(*v);
+    };
+    auto str = [&](const char* k, std::string& dst) {
+        auto node = t[k];
+        if (!node) return;
+        if (auto v = node.value<std::string>()) {
+            dst = *v;
+        } else {
+            if (ok) err = path + ": key '" + k + "' must be a string";
+            ok = false;
+        }
+    };
+    auto boolean = [&](const char* k, bool& dst) {
+        auto node = t[k];
+        if (!node) return;
+        if (auto v = node.value<bool>()) {
+            dst = *v;
+        } else {
+            if (ok) err = path + ": key '" + k + "' must be true or false";
+            ok = false;
+        }
+    };
+    auto real = [&](const char* k, double& dst) {
+        auto node = t[k];
+        if (!node) return;
+        if (auto v = node.value<double>()) {
+            dst = *v;
+        } else {
+            if (ok) err = path + ": key '" + k + "' must be a number";
+            ok = false;
+        }
+    };
+    // Keys whose absence means "not given" (the option's default depends on others).
+    auto opt_num = [&](const char* k, std::optional<uint32_t>& dst) {
+        if (!t[k]) return;
+        uint32_t v = 0;
+        num(k, v);
+        dst = v;
+    };
+    auto opt_real = [&](const char* k, std::optional<double>& dst) {
+        if (!t[k]) return;
+        double v = 0;
+        real(k, v);
+        dst = v;
+    };
+    real("duration", o.duration);
+    str("json", o.json_path);
+    str("pcap", o.pcap);
+    num("max_conns", o.max_conns);
+    num("max_timewait", o.max_timewait);
+    num("msl_ms", o.msl_ms);
+    str("cookies", o.cookies);
+    num("half_open_limit", o.half_open_limit);
+    boolean("tcp_keepalive", o.tcp_keepalive);
+    num("rate", o.rate);
+    num("ramp_ms", o.ramp_ms);
+    num("concurrency", o.concurrency);
+    num("connections", o.connections);
+    str("close", o.close);
+    boolean("request", o.request);
+    str("src", o.src);
+    str("src_ports", o.src_ports);
+    str("dst", o.dst);
+    num("port", o.port);
+    num("response_bytes", o.response_bytes);
+    str("ip", o.ip);
+    str("behaviour", o.behaviour);
+    num("body", o.body);
+    num("echo_slots", o.echo_slots);
+    boolean("http_keepalive", o.http_keepalive);
+    num("port_id", o.port_id);
+    str("peer_mac", o.peer_mac);
+    real("fail_tolerance", o.fail_tolerance);
+    boolean("quiet", o.quiet);
+    boolean("hold", o.hold);
+    boolean("drain", o.drain);
+    num("lanes", o.lanes);
+    real("loss", o.loss);
+    num("loss_seed", o.loss_seed);
+    opt_real("v6_share", o.v6_share);
+    opt_num("vlan", o.vlan);
+    opt_num("vlan_pcp", o.vlan_pcp);
+    str("gateway", o.gateway);
+    // family = 6 or family = "46": the number or its text.
+    if (auto n = t["family"].value<int64_t>()) o.family = std::to_string(*n);
+    else str("family", o.family);
+    if (auto* arr = t["eal"].as_array()) {
+        o.eal.clear();
+        for (auto&& e : *arr) {
+            auto v = e.value<std::string>();
+            if (!v) {
+                if (ok) err = path + ": key 'eal' must be an array of strings";
+                ok = false;
+                break;
+            }
+            o.eal.push_back(*v);
+        }
+    } else if (t["eal"]) {
+        if (ok) err = path + ": key 'eal' must be an array of strings";
+        ok = false;
+    }
+    return ok;
+}
+
+}  // namespace synwave::app
