@@ -1,12 +1,14 @@
 // The Internet checksum: RFC 1071 (computation), RFC 1624 (incremental update), RFC 9293 §3.1 and
-// RFC 792 (what TCP and ICMP cover), RFC 791 (IPv4 header).
+// RFC 792 (what TCP and ICMP cover), RFC 791 (IPv4 header), RFC 8200 §8.1 and RFC 4443 §2.3 (the IPv6
+// pseudo-header under TCP and ICMPv6).
 //
 // Byte order. The one's-complement sum is independent of byte order (RFC 1071 §2(B)): summing the
 // buffer as native little-endian 16-bit words gives the byte-swapped network-order sum, and storing the
 // folded result natively (memcpy, no swap) puts the right bytes on the wire. So every value here is in
 // *memory representation*: a 16-bit word is what `memcpy(&u16, p, 2)` reads from the packet, and the
 // checksum to store is written back the same way. Never hton/ntoh a checksum or a value fed to one,
-// except through csum_pseudo(), which takes host-order addresses and lengths and converts them itself.
+// except through csum_pseudo() and csum_pseudo6(), which take host-order lengths (and csum_pseudo() host-order
+// addresses) and convert them themselves.
 //
 // Speed. Every frame passes through csum_add() when the NIC has no checksum offload, so it reads 8 bytes
 // at a time into a 128-bit accumulator (the compiler emits add/adc: one cycle per 8 bytes); the carries
@@ -14,6 +16,7 @@
 #pragma once
 #include "core/endian.hpp"
 #include "core/ipv4addr.hpp"
+#include "core/ipv6addr.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -96,6 +99,23 @@ __extension__ typedef unsigned __int128 u128;  // __extension__: a GNU type, acc
 [[nodiscard]] inline uint32_t csum_pseudo(Ipv4 src, Ipv4 dst, uint8_t proto, uint16_t l4_len) {
     const uint64_t s = uint64_t{hton32(src.v)} + hton32(dst.v) + hton16(proto) + hton16(l4_len);
     return detail::fold64(s);
+}
+
+// Sum of the IPv6 pseudo-header (RFC 8200 §8.1): source, destination (network order, as stored in Ipv6),
+// the 32-bit upper-layer length and the next header value (the upper-layer protocol, not the first
+// extension header's). The result is a partial sum in memory representation, like csum_pseudo()'s.
+[[nodiscard]] inline uint32_t csum_pseudo6(const Ipv6& src, const Ipv6& dst, uint8_t next, uint32_t len) {
+    uint64_t a[4];
+    std::memcpy(a, src.b.data(), 16);
+    std::memcpy(a + 2, dst.b.data(), 16);
+    detail::u128 acc = a[0];
+    acc += a[1];
+    acc += a[2];
+    acc += a[3];
+    acc += uint64_t{hton32(len)} + hton32(next);  // the zero octets add nothing
+    const auto lo = static_cast<uint64_t>(acc);
+    const uint64_t s = lo + static_cast<uint64_t>(acc >> 64);
+    return detail::fold64(s + (s < lo));
 }
 
 // RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m'), for one 16-bit word m changed to m' (memory representation).
