@@ -250,7 +250,7 @@ TEST(TcpRoundTrip, RandomSegmentsBuildThenParse) {
         for (auto& b : h.l2.dst.b) b = static_cast<uint8_t>(rng());
         h.l2.vlan = bit();
         h.l2.vlan_tci = h.l2.vlan ? static_cast<uint16_t>(rng()) : 0;
-        h.ip_src = Ipv4{static_cast<uint32_t>(rng())};
+        h.ip_src = Ipv4{static_cast<uint32_t>(rng()) | 0x0100'0000u};  // never 0.0.0.0/8 (ipv4_martian_src)
         h.ip_dst = Ipv4{static_cast<uint32_t>(rng())};
         h.ip_id = static_cast<uint16_t>(rng());
         h.ttl = static_cast<uint8_t>(rng());

@@ -50,6 +50,46 @@ Bytes with_ip(const std::function<void(uint8_t* ip)>& edit, bool fix = true) {
     return f;
 }
 
+// ---- IPv6 ----
+Bytes tcp6() { return bytes_of(cap::kTcp6Data); }  // 119 bytes: 14 eth, 40 ipv6, 32 tcp, 33 payload
+Bytes echo6() { return bytes_of(cap::kEcho6Request); }
+
+// The frame with its IPv6 header edited (the TCP/ICMPv6 checksum fixed, unless told not to).
+Bytes with_ip6(Bytes f, const std::function<void(uint8_t* ip)>& edit, bool fix = true) {
+    edit(&f[l3_of(f)]);
+    if (fix) fix_csum6(f);
+    return f;
+}
+void set_ip6(uint8_t* p, const char* text) { store_ipv6(p, *Ipv6::parse(text)); }
+
+// `n` destination options headers of 8 bytes (PadN), chained, between the IPv6 header and TCP.
+Bytes dest_opts_chain(int n) {
+    Bytes f = tcp6(), ext;
+    for (int i = 0; i < n; ++i) ext.insert(ext.end(), {ipv6::kNextDestOpts, 0, 1, 4, 0, 0, 0, 0});
+    insert_ext6(f, ipv6::kNextDestOpts, ext, ext.size() - 8);
+    fix_csum6(f);
+    return f;
+}
+Bytes with_ext(Bytes f, uint8_t first, const Bytes& ext, size_t last_off) {
+    insert_ext6(f, first, ext, last_off);
+    fix_csum6(f);
+    return f;
+}
+// The ICMPv6 message of an NS or NA edited (checksum fixed).
+Bytes nd_edit(Bytes f, const std::function<void(uint8_t* ip, uint8_t* m)>& edit) {
+    edit(&f[14], &f[54]);
+    fix_csum6(f);
+    return f;
+}
+// The NS with its ICMPv6 message cut or grown to `len` bytes (payload length follows).
+Bytes ns_of_len(uint16_t len) {
+    Bytes f = bytes_of(cap::kNs6);
+    resize_to(f, 54 + len);
+    store_be16(&f[14 + 4], len);
+    fix_csum6(f);
+    return f;
+}
+
 Bytes vlan_in_vlan() {
     Bytes f = bytes_of(cap::kVlanTcpSynAck);
     const uint8_t tag[4] = {0x81, 0x00, 0x00, 0x07};  // a second C-tag behind the first
@@ -68,8 +108,10 @@ const DropCase kCases[] = {
      [] { Bytes f = bytes_of(cap::kVlanTcpSynAck); f[12] = 0x91; f[13] = 0x00; return f; }},
     {"VlanNested_ServiceTagInsideCTag", Drop::VlanNested,
      [] { Bytes f = bytes_of(cap::kVlanTcpSynAck); f[16] = 0x88; f[17] = 0xA8; return f; }},
-    {"UnsupportedEthertype_Ipv6", Drop::UnsupportedEthertype,
-     [] { Bytes f = tcp_ack(); f[12] = 0x86; f[13] = 0xDD; return f; }},
+    {"EthTooShort_Ipv6TagCutOff", Drop::EthTooShort,
+     [] { Bytes f = bytes_of(cap::kVlanNs6); f.resize(17); return f; }},
+    {"UnsupportedEthertype_Lldp", Drop::UnsupportedEthertype,
+     [] { Bytes f = tcp_ack(); f[12] = 0x88; f[13] = 0xCC; return f; }},
     {"UnsupportedEthertype_TaggedLldp", Drop::UnsupportedEthertype,
      [] { Bytes f = bytes_of(cap::kVlanArpRequest); f[16] = 0x88; f[17] = 0xCC; return f; }},
     {"ArpMalformed_Truncated", Drop::ArpMalformed,
@@ -97,6 +139,53 @@ const DropCase kCases[] = {
      [] { return with_ip([](uint8_t* ip) { store_be16(ip + 6, ipv4::kFlagDf | 185); }); }},
     {"Ipv4UnsupportedProto_Udp", Drop::Ipv4UnsupportedProto,
      [] { return with_ip([](uint8_t* ip) { ip[9] = 17; }); }},
+    {"Ipv4MartianSrc_ThisNetwork", Drop::Ipv4MartianSrc,
+     [] { Bytes f = tcp_ack(); store_be32(&f[14 + 12], 0x00010203); fix_csums(f); return f; }},  // 0.1.2.3
+    {"Ipv6TooShort_39Bytes", Drop::Ipv6TooShort, [] { Bytes f = tcp6(); f.resize(14 + 39); return f; }},
+    {"Ipv6BadVersion_4", Drop::Ipv6BadVersion, [] { return with_ip6(tcp6(), [](uint8_t* ip) { ip[0] = 0x40; }); }},
+    {"Ipv6BadVersion_Ipv4HeaderUnderIpv6Type", Drop::Ipv6BadVersion,
+     [] { Bytes f = tcp_ack(); f[12] = 0x86; f[13] = 0xDD; resize_to(f, 80); return f; }},
+    {"Ipv6BadPayloadLength_PastFrame", Drop::Ipv6BadPayloadLength,
+     [] { return with_ip6(tcp6(), [](uint8_t* ip) { store_be16(ip + 4, 66); }, false); }},  // 65 present
+    {"Ipv6ExtTruncated_ChainCutShort", Drop::Ipv6ExtTruncated,  // a destination options header, 4 of its 8 bytes
+     [] { Bytes f = tcp6(); f.resize(54 + 4); f[14 + 6] = 60; store_be16(&f[14 + 4], 4); return f; }},
+    {"Ipv6ExtTruncated_LengthPastPayload", Drop::Ipv6ExtTruncated,
+     [] { return with_ext(tcp6(), 60, {0, 9, 1, 4, 0, 0, 0, 0}, 0); }},  // says 80 bytes
+    {"Ipv6ExtTruncated_OptionPastHeader", Drop::Ipv6ExtTruncated,
+     [] { return with_ext(tcp6(), 60, {0, 0, 1, 5, 0, 0, 0, 0}, 0); }},  // PadN of 7 bytes in 6
+    {"Ipv6OptionUnrecognized_JumboPayload", Drop::Ipv6OptionUnrecognized,
+     [] { return with_ext(tcp6(), 0, {0, 0, 0xC2, 4, 0, 1, 0, 0}, 0); }},
+    {"Ipv6OptionUnrecognized_DiscardTypeAfterPadding", Drop::Ipv6OptionUnrecognized,  // Pad1, then type 01xxxxxx
+     [] { return with_ext(tcp6(), 60, {0, 0, 0, 0x4F, 2, 0, 0, 0}, 0); }},
+    {"Ipv6ExtTooMany_NineDestOpts", Drop::Ipv6ExtTooMany, [] { return dest_opts_chain(9); }},
+    {"Ipv6ExtMisplaced_HopByHopSecond", Drop::Ipv6ExtMisplaced,
+     [] { return with_ext(tcp6(), 60, {0, 0, 1, 4, 0, 0, 0, 0, 0, 0, 1, 4, 0, 0, 0, 0}, 8); }},
+    {"Ipv6ExtMisplaced_HopByHopAfterRouting", Drop::Ipv6ExtMisplaced,
+     [] { return with_ext(tcp6(), 43, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 4, 0, 0, 0, 0}, 8); }},
+    {"Ipv6RoutingSegmentsLeft_One", Drop::Ipv6RoutingSegmentsLeft,  // type 0, one address still to visit
+     [] { Bytes r(24, 0); r[1] = 2; r[3] = 1; r[8] = 0x20; return with_ext(tcp6(), 43, r, 0); }},
+    {"Ipv6Fragment_First", Drop::Ipv6Fragment,
+     [] { return with_ext(tcp6(), 44, {0, 0, 0x00, 0x01, 0, 0, 0x12, 0x34}, 0); }},  // offset 0, M set
+    {"Ipv6Fragment_Last", Drop::Ipv6Fragment,
+     [] { return with_ext(tcp6(), 44, {0, 0, 0x05, 0xC8, 0, 0, 0x12, 0x34}, 0); }},  // offset 185, M clear
+    {"Ipv6UnsupportedNext_Udp", Drop::Ipv6UnsupportedNext,
+     [] { return with_ip6(tcp6(), [](uint8_t* ip) { ip[6] = 17; }); }},
+    {"Ipv6UnsupportedNext_NoNextHeader", Drop::Ipv6UnsupportedNext,
+     [] { return with_ip6(tcp6(), [](uint8_t* ip) { ip[6] = ipv6::kNextNone; }); }},
+    {"Ipv6UnsupportedNext_UdpAfterDestOpts", Drop::Ipv6UnsupportedNext,
+     [] { Bytes f = tcp6(); insert_ext6(f, 60, {17, 0, 1, 4, 0, 0, 0, 0}, 0, false); return f; }},
+    {"Ipv6MartianSrc_TcpFromMulticast", Drop::Ipv6MartianSrc,
+     [] { return with_ip6(tcp6(), [](uint8_t* ip) { set_ip6(ip + 8, "ff02::1"); }); }},
+    {"Ipv6MartianSrc_TcpFromUnspecified", Drop::Ipv6MartianSrc,
+     [] { return with_ip6(tcp6(), [](uint8_t* ip) { set_ip6(ip + 8, "::"); }); }},
+    {"Ipv6MartianSrc_TcpFromV4Mapped", Drop::Ipv6MartianSrc,
+     [] { return with_ip6(tcp6(), [](uint8_t* ip) { set_ip6(ip + 8, "::ffff:192.0.2.1"); }); }},
+    {"Ipv6MartianSrc_EchoFromLoopback", Drop::Ipv6MartianSrc,
+     [] { return with_ip6(echo6(), [](uint8_t* ip) { set_ip6(ip + 8, "::1"); }); }},
+    {"Ipv6MartianSrc_NaFromUnspecified", Drop::Ipv6MartianSrc,
+     [] { return nd_edit(bytes_of(cap::kNa6), [](uint8_t* ip, uint8_t*) { set_ip6(ip + 8, "::"); }); }},
+    {"Ipv6MartianSrc_NsFromMulticast", Drop::Ipv6MartianSrc,
+     [] { return nd_edit(bytes_of(cap::kNs6), [](uint8_t* ip, uint8_t*) { set_ip6(ip + 8, "ff02::2"); }); }},
     {"IcmpMalformed_7Bytes", Drop::IcmpMalformed,
      [] { Bytes f = ping(); store_be16(&f[16], 27); fix_ip_csum(f); f.resize(14 + 27); return f; }},
     {"IcmpBadChecksum_DataChanged", Drop::IcmpBadChecksum, [] { Bytes f = ping(); f[60] ^= 0x40; return f; }},
@@ -104,6 +193,42 @@ const DropCase kCases[] = {
      [] { Bytes f = ping(); f[34] = 3; f[35] = 3; fix_csums(f); return f; }},
     {"IcmpUnsupportedType_Timestamp", Drop::IcmpUnsupportedType,
      [] { Bytes f = ping(); f[34] = 13; fix_csums(f); return f; }},
+    {"Icmp6Malformed_3Bytes", Drop::Icmp6Malformed,
+     [] { Bytes f = echo6(); f.resize(54 + 3); store_be16(&f[14 + 4], 3); return f; }},
+    {"Icmp6Malformed_Echo7Bytes", Drop::Icmp6Malformed,
+     [] { Bytes f = echo6(); f.resize(54 + 7); store_be16(&f[14 + 4], 7); fix_csum6(f); return f; }},
+    {"Icmp6BadChecksum_DataChanged", Drop::Icmp6BadChecksum, [] { Bytes f = echo6(); f[80] ^= 0x40; return f; }},
+    {"Icmp6BadChecksum_PseudoHeaderAddress", Drop::Icmp6BadChecksum,
+     [] { return with_ip6(echo6(), [](uint8_t* ip) { ip[39] ^= 1; }, false); }},
+    {"Icmp6BadChecksum_ChecksumZero", Drop::Icmp6BadChecksum,  // RFC 4443 has no "no checksum" (UDP/IPv4 has)
+     [] { Bytes f = echo6(); store_be16(&f[56], 0); return f; }},
+    {"Icmp6UnsupportedType_RouterSolicitation", Drop::Icmp6UnsupportedType, [] { return bytes_of(cap::kRs6); }},
+    {"Icmp6UnsupportedType_PacketTooBig", Drop::Icmp6UnsupportedType,
+     [] { Bytes f = echo6(); f[54] = 2; fix_csum6(f); return f; }},
+    {"NdMalformed_HopLimit254", Drop::NdMalformed,
+     [] { return nd_edit(bytes_of(cap::kNs6), [](uint8_t* ip, uint8_t*) { ip[7] = 254; }); }},
+    {"NdMalformed_NaHopLimit64", Drop::NdMalformed,
+     [] { return nd_edit(bytes_of(cap::kNa6), [](uint8_t* ip, uint8_t*) { ip[7] = 64; }); }},
+    {"NdMalformed_Code1", Drop::NdMalformed,
+     [] { return nd_edit(bytes_of(cap::kNs6), [](uint8_t*, uint8_t* m) { m[1] = 1; }); }},
+    {"NdMalformed_Shorter24", Drop::NdMalformed, [] { return ns_of_len(20); }},
+    {"NdMalformed_MulticastTarget", Drop::NdMalformed,
+     [] { return nd_edit(bytes_of(cap::kNs6), [](uint8_t*, uint8_t* m) { set_ip6(m + 8, "ff02::1"); }); }},
+    {"NdMalformed_NaMulticastTarget", Drop::NdMalformed,
+     [] { return nd_edit(bytes_of(cap::kNa6), [](uint8_t*, uint8_t* m) { set_ip6(m + 8, "ff05::2"); }); }},
+    {"NdMalformed_OptionLengthZero", Drop::NdMalformed,
+     [] { return nd_edit(bytes_of(cap::kNs6), [](uint8_t*, uint8_t* m) { m[25] = 0; }); }},
+    {"NdMalformed_OptionPastEnd", Drop::NdMalformed,
+     [] { return nd_edit(bytes_of(cap::kNs6), [](uint8_t*, uint8_t* m) { m[25] = 2; }); }},
+    {"NdMalformed_OptionHalf", Drop::NdMalformed, [] { Bytes f = ns_of_len(33); return f; }},  // 1 byte after SLLA
+    {"NdMalformed_SllaNotEthernetLength", Drop::NdMalformed,
+     [] { Bytes f = ns_of_len(40); f[54 + 25] = 2; fix_csum6(f); return f; }},
+    {"NdMalformed_DadProbeWithSlla", Drop::NdMalformed,
+     [] { return nd_edit(bytes_of(cap::kNs6), [](uint8_t* ip, uint8_t*) { set_ip6(ip + 8, "::"); }); }},
+    {"NdMalformed_DadProbeToUnicast", Drop::NdMalformed,
+     [] { return nd_edit(bytes_of(cap::kNs6Dad), [](uint8_t* ip, uint8_t*) { set_ip6(ip + 24, "2001:db8::2"); }); }},
+    {"NdMalformed_SolicitedNaToMulticast", Drop::NdMalformed,
+     [] { return nd_edit(bytes_of(cap::kNa6), [](uint8_t* ip, uint8_t*) { set_ip6(ip + 24, "ff02::1"); }); }},
     {"TcpTooShort_19Bytes", Drop::TcpTooShort,
      [] { Bytes f = tcp_ack(); store_be16(&f[16], 20 + 19); fix_ip_csum(f); return f; }},
     {"TcpBadDataOffset_4", Drop::TcpBadDataOffset,
@@ -112,6 +237,12 @@ const DropCase kCases[] = {
      [] { Bytes f = tcp_ack(); f[34 + 12] = 0x90; fix_csums(f); return f; }},  // 36 > 32 bytes
     {"TcpBadChecksum_PayloadChanged", Drop::TcpBadChecksum,
      [] { Bytes f = bytes_of(cap::kTcpData); f[70] ^= 0x01; return f; }},
+    {"TcpBadChecksum_Ipv6PayloadChanged", Drop::TcpBadChecksum, [] { Bytes f = tcp6(); f[90] ^= 0x01; return f; }},
+    {"TcpBadChecksum_Ipv6PseudoHeaderAddress", Drop::TcpBadChecksum,
+     [] { return with_ip6(tcp6(), [](uint8_t* ip) { ip[20] ^= 0x10; }, false); }},
+    {"TcpTooShort_Ipv6_19Bytes", Drop::TcpTooShort,
+     [] { return with_ip6(tcp6(), [](uint8_t* ip) { store_be16(ip + 4, 19); }, false); }},
+    {"TcpBadFlags_Ipv6SynFin", Drop::TcpBadFlags, [] { Bytes f = tcp6(); f[54 + 13] = 0x03; fix_csum6(f); return f; }},
     {"TcpBadChecksum_PseudoHeaderAddress", Drop::TcpBadChecksum,
      [] { Bytes f = tcp_ack(); f[14 + 15] ^= 0x01; fix_ip_csum(f); return f; }},  // source address
     {"TcpBadFlags_None", Drop::TcpBadFlags, [] { return tcp_with_flags(0); }},
