@@ -20,8 +20,9 @@ void write_l2(uint8_t* p, const L2& l2, uint16_t ethertype) {
 }
 
 // Writes the TCP header, its options and the payload (unless it already lies in place) at `t`; returns the
-// TCP length (header + payload). The checksum field is left 0.
-uint32_t write_tcp(uint8_t* t, const TcpSegment& seg, const TcpOptionsLayout& lay) {
+// TCP length (header + payload). The checksum field is left 0. Inlined into both TCP builders: as a call it
+// costs each frame about 20 instructions (callgrind).
+[[gnu::always_inline]] inline uint32_t write_tcp(uint8_t* t, const TcpSegment& seg, const TcpOptionsLayout& lay) {
     const uint32_t tcp_hlen = tcp::kMinHeader + lay.len;
     store_be16(t + tcp::kOffSrcPort, seg.src_port);
     store_be16(t + tcp::kOffDstPort, seg.dst_port);
