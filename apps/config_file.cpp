@@ -110,7 +110,24 @@ bool load_config(const std::string& path, Options& o, std::string& err) {
     num("body", o.body);
     num("echo_slots", o.echo_slots);
     boolean("http_keepalive", o.http_keepalive);
-    num("port_id", o.port_id);
+    // port_id = 0, port_id = [0, 1] or port_id = "0,1".
+    if (auto* arr = t["port_id"].as_array()) {
+        o.port_id.clear();
+        for (auto&& e : *arr) {
+            auto v = e.value<int64_t>();
+            if (!v || *v < 0 || *v > 65535) {
+                if (ok) err = path + ": key 'port_id' must be a port id in [0, 65535], or an array of them";
+                ok = false;
+                break;
+            }
+            if (!o.port_id.empty()) o.port_id += ',';
+            o.port_id += std::to_string(*v);
+        }
+    } else if (auto v = t["port_id"].value<int64_t>()) {
+        o.port_id = std::to_string(*v);
+    } else {
+        str("port_id", o.port_id);
+    }
     str("peer_mac", o.peer_mac);
     real("fail_tolerance", o.fail_tolerance);
     boolean("quiet", o.quiet);

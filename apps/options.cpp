@@ -2,8 +2,6 @@
 
 #include <CLI/CLI.hpp>
 
-#include <cstdio>
-
 namespace synwave::app {
 
 void add_options(CLI::App& s, Options& o) {
@@ -48,7 +46,11 @@ void add_options(CLI::App& s, Options& o) {
     s.add_option("--echo-slots", o.echo_slots, "server echo: connections echoing at once per lcore (4 KiB x 2 each)");
     s.add_option("--body", o.body, "server: HTTP body bytes (the test pattern, see --behaviour sink; at most 256 MiB)");
     s.add_flag("--http-keepalive", o.http_keepalive, "server: keep connections open for more requests (HTTP/1.1 keep-alive)");
-    s.add_option("--port-id", o.port_id, "DPDK port to use (server/client)");
+    s.add_option("--port-id", o.port_id,
+                 "server/client: the DPDK port(s) to use, e.g. 0 or 0,1 (default 0). The lcores are spread over the "
+                 "ports (port k gets the k-th share of them, one queue each); --ip, --src, --dst, --gateway and "
+                 "--peer-mac then take one list for every port or one per port separated by ';' "
+                 "(e.g. --ip '10.0.0.1;10.0.1.1'); a client's ports sharing one --src get disjoint slices of it");
     s.add_option("--peer-mac", o.peer_mac, "fixed next-hop MAC for every destination (no ARP / ND; excludes --gateway)");
     s.add_option("--gateway", o.gateway,
                  "next hop for every destination, at most one IPv4 and one IPv6 address (e.g. 10.0.0.254,fd00::fe), "
@@ -101,215 +103,12 @@ bool parse_port_range(const std::string& s, uint16_t& lo, uint16_t& hi) {
     return true;
 }
 
-std::string SrcSlice::addrs_text() const {
-    std::string t = has4() ? range_text(lo, hi) : "";
-    if (count6) {
-        if (!t.empty()) t += ',';
-        t += range6_text(lo6, count6);
-    }
-    return t;
-}
-
-std::vector<SrcSlice> split_sources(const Options& o, uint32_t lanes) {
-    const AddrSet& a = o.src_addrs;
-    SrcSlice all;
-    if (lanes == 0 || (!a.has4 && !a.has6) || !parse_port_range(o.src_ports, all.port_lo, all.port_hi)) return {};
-    if (a.has4) {
-        all.lo = a.lo4;
-        all.hi = a.hi4;
-    }
-    if (a.has6) {
-        all.lo6 = a.lo6;
-        all.count6 = a.count6;
-    }
-    const uint64_t ports = uint64_t{all.port_hi} - all.port_lo + 1;
-    std::vector<SrcSlice> out;
-    // Lane i gets [i*n/lanes, (i+1)*n/lanes): contiguous runs whose sizes differ by one at most.
-    auto cut = [&](uint64_t n, uint32_t i) { return n * i / lanes; };
-    if ((!a.has4 || a.count4() >= lanes) && (!a.has6 || a.count6 >= lanes)) {
-        for (uint32_t i = 0; i < lanes; ++i) {
-            SrcSlice s = all;
-            if (a.has4) {
-                s.lo = Ipv4{static_cast<uint32_t>(a.lo4.v + cut(a.count4(), i))};
-                s.hi = Ipv4{static_cast<uint32_t>(a.lo4.v + cut(a.count4(), i + 1) - 1)};
-            }
-            if (a.has6) {
-                s.lo6 = a.lo6.with_low32(static_cast<uint32_t>(a.lo6.low32() + cut(a.count6, i)));
-                s.count6 = static_cast<uint32_t>(cut(a.count6, i + 1) - cut(a.count6, i));
-            }
-            out.push_back(s);
-        }
-    } else if (ports >= lanes) {
-        // One family has fewer addresses than lanes: the ports are split instead, the same run for both
-        // families (a lane's IPv4 and IPv6 tuples never meet another lane's: the ports differ).
-        for (uint32_t i = 0; i < lanes; ++i) {
-            SrcSlice s = all;
-            s.port_lo = static_cast<uint16_t>(all.port_lo + cut(ports, i));
-            s.port_hi = static_cast<uint16_t>(all.port_lo + cut(ports, i + 1) - 1);
-            out.push_back(s);
-        }
-    }
-    return out;
-}
-
 std::string range_text(uint16_t lo, uint16_t hi) {
     return lo == hi ? std::to_string(lo) : std::to_string(lo) + "-" + std::to_string(hi);
 }
 
-namespace {
-
-// The default addresses of each family (--family): the server's, and the client's sources.
-constexpr const char* kServer4 = "10.0.0.1";
-constexpr const char* kSources4 = "10.1.0.1-10.1.0.64";
-constexpr const char* kServer6 = "fd00::1";
-constexpr const char* kSources6 = "fd00:1::1-fd00:1::40";
-
-std::string share_text(double v) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%g", v);
-    return buf;
-}
-
-// --family, --ip, --src, --dst and --v6-share: parsed, checked against each other, the defaults filled in, and
-// the families the client will not use dropped from its sources and destinations.
-bool resolve_addresses(Options& o, std::string& err) {
-    const bool storm = o.mode == Mode::Storm;
-    if (!o.family.empty() && o.family != "4" && o.family != "6" && o.family != "46") {
-        err = "family: must be 4, 6 or 46: '" + o.family + "'";
-        return false;
-    }
-    if (!o.family.empty() && !storm) {
-        err = "family: only for storm (server and client take their addresses from --ip, --src and --dst)";
-        return false;
-    }
-    if (storm && !o.ip.empty()) {
-        err = "ip: storm's server answers on the client's --dst addresses: give --dst (or --family)";
-        return false;
-    }
-    const bool four = o.family != "6", six = o.family == "6" || o.family == "46";
-    auto pick = [&](const char* v4, const char* v6) {
-        return std::string(four ? v4 : "") + (four && six ? "," : "") + (six ? v6 : "");
-    };
-    if (o.src.empty()) o.src = pick(kSources4, kSources6);
-    if (o.dst.empty()) o.dst = pick(kServer4, kServer6);
-    if (o.ip.empty()) o.ip = storm ? o.dst : kServer4;
-    std::string why;
-    if (!parse_addrs(o.src, o.src_addrs, why)) {
-        err = "src: " + why;
-        return false;
-    }
-    if (!parse_addrs(o.dst, o.dst_addrs, why)) {
-        err = "dst: " + why;
-        return false;
-    }
-    if (o.dst_addrs.count4() > 1 || o.dst_addrs.count6 > 1) {
-        err = "dst: '" + o.dst + "' has a range: the client connects to one address per family";
-        return false;
-    }
-    if (!parse_addrs(o.ip, o.ip_addrs, why)) {
-        err = "ip: " + why;
-        return false;
-    }
-    const AddrSet &src = o.src_addrs, &dst = o.dst_addrs;
-    // --family names the families: addresses given beside it (options or config) must be of those.
-    if (!o.family.empty()) {
-        for (const auto& [key, a] : {std::pair<const char*, const AddrSet*>{"src", &src}, {"dst", &dst}}) {
-            if (a->has4 == four && a->has6 == six) continue;
-            const char* why = a->has4 && !four   ? "has an IPv4 address"
-                              : a->has6 && !six   ? "has an IPv6 address"
-                              : !a->has4 && four ? "has no IPv4 address"
-                                                 : "has no IPv6 address";
-            err = "family: " + o.family + ", but " + key + " '" + addrs_text(*a) + "' " + why;
-            return false;
-        }
-    }
-    const bool both4 = src.has4 && dst.has4, both6 = src.has6 && dst.has6;
-    const std::string given = " (src '" + o.src + "', dst '" + o.dst + "')";
-    if (!both4 && !both6) {
-        err = "src, dst: no family has both a source and a destination address" + given;
-        return false;
-    }
-    if (!o.v6_share) o.v6_share = both6 ? (both4 ? 0.5 : 1.0) : 0.0;
-    const double share = *o.v6_share;
-    if (!(share >= 0 && share <= 1)) {
-        err = "v6_share: must be in [0, 1]: " + share_text(share);
-        return false;
-    }
-    if (share > 0 && !both6) {
-        err = "v6_share: " + share_text(share) + " > 0 needs IPv6 addresses in both src and dst" + given;
-        return false;
-    }
-    if (share < 1 && !both4) {
-        err = "v6_share: " + share_text(share) + " < 1 needs IPv4 addresses in both src and dst" + given;
-        return false;
-    }
-    // A family the client opens no connection over takes no part in its tuples (nor in the storm server's
-    // addresses, which are the client's destinations).
-    if (share == 0) o.src_addrs.has6 = o.dst_addrs.has6 = false;
-    if (share == 1) o.src_addrs.has4 = o.dst_addrs.has4 = false;
-    if (storm) o.ip_addrs = o.dst_addrs;
-    return true;
-}
-
-// --vlan, --vlan-pcp, --gateway and --peer-mac.
-bool resolve_link(Options& o, std::string& err) {
-    if (o.vlan && (*o.vlan < 1 || *o.vlan > 4094)) {
-        err = "vlan: must be in [1, 4094] (IEEE 802.1Q: VLAN IDs 0 and 4095 are reserved): " + std::to_string(*o.vlan);
-        return false;
-    }
-    if (o.vlan_pcp && !o.vlan) {
-        err = "vlan_pcp: given without vlan (the priority is a field of the VLAN tag)";
-        return false;
-    }
-    if (o.vlan_pcp && *o.vlan_pcp > 7) {
-        err = "vlan_pcp: must be in [0, 7]: " + std::to_string(*o.vlan_pcp);
-        return false;
-    }
-    if (!o.peer_mac.empty() && !Mac::parse(o.peer_mac)) {
-        err = "peer_mac: not a MAC address aa:bb:cc:dd:ee:ff: '" + o.peer_mac + "'";
-        return false;
-    }
-    o.gateway4.reset();
-    o.gateway6.reset();
-    if (o.gateway.empty()) return true;
-    AddrSet g;
-    std::string why;
-    if (!parse_addrs(o.gateway, g, why)) {
-        err = "gateway: " + why;
-        return false;
-    }
-    if (g.count4() > 1 || g.count6 > 1) {
-        err = "gateway: '" + o.gateway + "' has a range: give one address per family";
-        return false;
-    }
-    // A fixed next-hop MAC sends every frame there without resolving anything, so a gateway beside it would
-    // be silently unused: one or the other.
-    if (!o.peer_mac.empty()) {
-        err = "gateway: give either gateway (a next hop resolved by ARP / ND) or peer_mac (a fixed next-hop MAC), "
-              "not both";
-        return false;
-    }
-    if (o.mode == Mode::Storm) {
-        err = "gateway: storm's client and server lanes are joined directly by their ring pair (no next hop)";
-        return false;
-    }
-    const AddrSet& ours = o.mode == Mode::Server ? o.ip_addrs : o.src_addrs;
-    const char* key = o.mode == Mode::Server ? "ip" : "src";
-    if ((g.has4 && !ours.has4) || (g.has6 && !ours.has6)) {
-        err = std::string("gateway: an IPv") + (g.has4 && !ours.has4 ? "4" : "6") + " gateway, but " + key +
-              " has no IPv" + (g.has4 && !ours.has4 ? "4" : "6") + " address of ours to use it from";
-        return false;
-    }
-    if (g.has4) o.gateway4 = g.lo4;
-    if (g.has6) o.gateway6 = g.lo6;
-    return true;
-}
-
-}  // namespace
-
 bool finalize(Options& o, std::string& err) {
     const bool storm = o.mode == Mode::Storm;
-    uint16_t plo = 0, phi = 0;
     if (o.duration == -1) o.duration = storm ? 10 : 0;
     if (o.duration < 0 || o.duration > 86400 || (storm && o.duration == 0))
         err = storm ? "duration: must be in (0, 86400] seconds" : "duration: must be in [0, 86400] seconds (0: until Ctrl-C)";
@@ -322,20 +121,19 @@ bool finalize(Options& o, std::string& err) {
     else if (o.behaviour != "http" && o.behaviour != "close" && o.behaviour != "echo" && o.behaviour != "sink")
         err = "behaviour: must be http, close, echo or sink";
     else if (o.echo_slots > (1u << 20)) err = "echo_slots: must be at most 1048576";
-    else if (!resolve_addresses(o, err)) {
-    } else if (!parse_port_range(o.src_ports, plo, phi))
-        err = "src_ports: not a port or range lo[-hi] within [1, 65535]: '" + o.src_ports + "'";
-    else if (o.lanes == 0 || o.lanes > kMaxLanes)
+    else if (!resolve_network(o, err)) {
+    } else if (o.lanes == 0 || o.lanes > kMaxLanes)
         err = "lanes: must be in [1, " + std::to_string(kMaxLanes) + "] (2 lcores each, at most 128 lcores)";
     else if (o.lanes > 1 && !storm)
         err = "lanes: only for storm (server and client run one lane per EAL lcore: give them `-l`)";
-    else if (split_sources(o, o.lanes).empty()) {
-        const AddrSet& a = o.src_addrs;
+    else if (split_sources(o.ports[0].src, o.lanes).empty()) {
+        const SrcSlice& a = o.ports[0].src;
+        const uint64_t n4 = a.has4() ? uint64_t{a.hi.v} - a.lo.v + 1 : 0;
         err = "lanes: " + std::to_string(o.lanes) + " lanes need as many disjoint source slices, but src '" +
-              addrs_text(a) + "' has " +
-              (a.has4 && a.has6 ? std::to_string(a.count4()) + " IPv4 and " + std::to_string(a.count6) + " IPv6"
-                                : std::to_string(a.count4() + a.count6)) +
-              " address(es) and src_ports '" + o.src_ports + "' has " + std::to_string(phi - plo + 1) +
+              a.addrs_text() + "' has " +
+              (n4 && a.count6 ? std::to_string(n4) + " IPv4 and " + std::to_string(a.count6) + " IPv6"
+                              : std::to_string(n4 + a.count6)) +
+              " address(es) and src_ports '" + o.src_ports + "' has " + std::to_string(a.port_hi - a.port_lo + 1) +
               " port(s) (the addresses of each family, or the ports, must number at least " +
               std::to_string(o.lanes) + ")";
     } else if (o.port == 0) err = "port: must be in [1, 65535]";
@@ -344,36 +142,10 @@ bool finalize(Options& o, std::string& err) {
         err = "body: must be at most " + std::to_string(kMaxBody) + " bytes (the response is held in memory, once per lcore)";
     else if (o.fail_tolerance < 0 || o.fail_tolerance > 1) err = "fail_tolerance: must be in [0, 1]";
     else if (!(o.loss >= 0 && o.loss <= 50)) err = "loss: must be in [0, 50] percent";
-    else (void)resolve_link(o, err);
     if (!err.empty()) return false;
     if (o.max_timewait == 0) o.max_timewait = storm ? (1u << 21) : (1u << 20);
     if (o.msl_ms == 0) o.msl_ms = storm ? 1000 : 30000;
     return true;
-}
-
-std::string describe(const Options& o) {
-    const bool storm = o.mode == Mode::Storm;
-    std::string t;
-    auto line = [&](const std::string& k, const std::string& v) { t += "  " + k + ": " + v + "\n"; };
-    t += std::string("synwave ") + (storm ? "storm" : o.mode == Mode::Server ? "server" : "client") + "\n";
-    if (o.mode != Mode::Client) line(storm ? "server addresses (--dst)" : "ip", addrs_text(o.ip_addrs));
-    if (o.mode != Mode::Server) {
-        line("src", addrs_text(o.src_addrs) + " ports " + o.src_ports);
-        line("dst", addrs_text(o.dst_addrs) + " port " + std::to_string(o.port));
-        line("v6_share", share_text(o.v6_share.value_or(0)));
-    }
-    line("vlan", o.vlan ? std::to_string(*o.vlan) + " (pcp " + std::to_string(o.vlan_pcp.value_or(0)) + ")" : "none");
-    std::string gw = o.gateway4 ? o.gateway4->str() : "";
-    if (o.gateway6) gw += (gw.empty() ? "" : ",") + o.gateway6->str();
-    line("gateway", gw.empty() ? "none (destinations on-link)" : gw);
-    if (!o.peer_mac.empty()) line("peer_mac", o.peer_mac);
-    if (storm) {
-        const std::vector<SrcSlice> slices = split_sources(o, o.lanes);
-        for (size_t i = 0; i < slices.size(); ++i)
-            line("lane " + std::to_string(i) + " src",
-                 slices[i].addrs_text() + " ports " + range_text(slices[i].port_lo, slices[i].port_hi));
-    }
-    return t;
 }
 
 engine::CloseMode close_mode(const std::string& s) {
@@ -407,18 +179,18 @@ engine::ServerConfig server_config(const Options& o) {
     return s;
 }
 
-engine::ClientConfig client_config(const Options& o) {
+engine::ClientConfig client_config(const Options& o, const PortSetup& p) {
     engine::ClientConfig c;
-    const AddrSet &src = o.src_addrs, &dst = o.dst_addrs;
     // A family the client does not use: no sources (lo > hi, an empty direct index) and no destination.
-    c.src_lo = src.has4 ? src.lo4 : Ipv4{1};
-    c.src_hi = src.has4 ? src.hi4 : Ipv4{0};
-    c.dst = dst.has4 ? dst.lo4 : Ipv4{0};
-    c.src6_lo = src.lo6;
-    c.src6_count = src.has6 ? src.count6 : 0;
-    c.dst6 = dst.has6 ? dst.lo6 : Ipv6{};
+    c.src_lo = p.src.lo;
+    c.src_hi = p.src.hi;
+    c.src6_lo = p.src.lo6;
+    c.src6_count = p.src.count6;
+    c.sport_lo = p.src.port_lo;
+    c.sport_hi = p.src.port_hi;
+    c.dst = p.dst.has4 ? p.dst.lo4 : Ipv4{0};
+    c.dst6 = p.dst.has6 ? p.dst.lo6 : Ipv6{};
     c.v6_share = o.v6_share.value_or(0);
-    (void)parse_port_range(o.src_ports, c.sport_lo, c.sport_hi);
     c.dport = o.port;
     c.rate = o.rate;
     c.ramp_ms = o.ramp_ms;

@@ -18,6 +18,31 @@ namespace synwave::app {
 
 enum class Mode : uint8_t { Storm, Server, Client };
 
+// A client's share of the source tuple space: addresses x ports, inclusive, per family.
+struct SrcSlice {
+    Ipv4 lo{1}, hi{0};      // lo > hi: no IPv4 sources
+    Ipv6 lo6;               // lo6 and the next count6 - 1 addresses
+    uint32_t count6 = 0;    // 0: no IPv6 sources
+    uint16_t port_lo = 1024, port_hi = 65535;
+    [[nodiscard]] bool has4() const { return lo.v <= hi.v; }
+    // "10.1.0.1-10.1.0.32,fd00:1::1-fd00:1::20" (the families it has).
+    [[nodiscard]] std::string addrs_text() const;
+};
+
+// One port's network settings, resolved from the options (the families the client does not use dropped).
+struct PortSetup {
+    uint16_t id = 0;
+    AddrSet ip;        // our addresses (server; storm: its server's, the client's destinations)
+    SrcSlice src;      // client: its sources on this port (a slice of --src when several ports share it)
+    AddrSet dst;       // client: its destinations (one address per family)
+    std::optional<Ipv4> gateway4;
+    std::optional<Ipv6> gateway6;
+    std::optional<Mac> peer_mac;
+};
+
+// The most ports a server or client drives (--port-id).
+inline constexpr size_t kMaxPorts = 32;
+
 struct Options {
     Mode mode = Mode::Storm;
     std::string config;
@@ -39,7 +64,8 @@ struct Options {
     std::string close = "server";
     bool request = true;
     // Addresses (--src, --dst, --ip): IPv4 and IPv6 addresses and ranges, comma-separated, at most one range
-    // per family (see addresses.hpp); "": the defaults of `family`.
+    // per family (see addresses.hpp); with several ports, one such list for all of them or one per port,
+    // separated by ';'. "": the defaults of `family`.
     std::string src;
     std::string src_ports = "1024-65535";  // client source ports lo[-hi]
     std::string dst;
@@ -52,9 +78,10 @@ struct Options {
     bool http_keepalive = false;
     uint32_t echo_slots = 1024;   // server echo: connections echoing at once per lcore  // server: answer every request on a connection; close when the peer does
     // ports
-    uint16_t port_id = 0;
-    std::string peer_mac;         // fixed next hop (no ARP); empty: resolve by ARP
-    std::string gateway;          // next hop per family, resolved by ARP / ND ("" : destinations on-link)
+    std::string port_id;          // server/client: the DPDK port ids "0" or "0,1,..." ("": 0)
+    std::string peer_mac;         // fixed next hop (no ARP), or one per port separated by ';'; "": resolve
+    std::string gateway;          // next hop per family, resolved by ARP / ND, or one list per port (';');
+                                  // "": destinations on-link
     std::optional<uint32_t> vlan;      // 802.1Q VLAN ID of every frame (1..4094); unset: untagged
     std::optional<uint32_t> vlan_pcp;  // its priority (0..7, default 0)
     // IPv6: the fraction of the client's new connections opened over IPv6; unset: 1 when only IPv6 has both
@@ -74,11 +101,8 @@ struct Options {
     bool hold = false;            // server/client: after the run, keep the port open until SIGINT/SIGTERM (memif peers)
     bool check = false;           // print what the options resolve to and exit (no EAL)
 
-    // Resolved by finalize() from the texts above (the families the client does not use are dropped from
-    // src_addrs and dst_addrs).
-    AddrSet ip_addrs, src_addrs, dst_addrs;
-    std::optional<Ipv4> gateway4;
-    std::optional<Ipv6> gateway6;
+    // Resolved by finalize() from the texts above: one entry per port (storm: one, for its ring pairs).
+    std::vector<PortSetup> ports;
 };
 
 // The most storm lanes: 2 lcores each, and DPDK 22.11 (Debian) has RTE_MAX_LCORE 128.
@@ -86,17 +110,6 @@ inline constexpr uint32_t kMaxLanes = 64;
 
 // The largest HTTP body (--body): 256 MiB, held in memory once per lcore.
 inline constexpr uint32_t kMaxBody = 256u << 20;
-
-// A client lane's share of the source tuple space: addresses x ports, inclusive, per family.
-struct SrcSlice {
-    Ipv4 lo{1}, hi{0};      // lo > hi: no IPv4 sources
-    Ipv6 lo6;               // lo6 and the next count6 - 1 addresses
-    uint32_t count6 = 0;    // 0: no IPv6 sources
-    uint16_t port_lo = 1024, port_hi = 65535;
-    [[nodiscard]] bool has4() const { return lo.v <= hi.v; }
-    // "10.1.0.1-10.1.0.32,fd00:1::1-fd00:1::20" (the families it has).
-    [[nodiscard]] std::string addrs_text() const;
-};
 
 // Adds the options to a subcommand (each writes into `o`).
 void add_options(CLI::App& cmd, Options& o);
@@ -107,12 +120,14 @@ void add_options(CLI::App& cmd, Options& o);
 
 // "lo[-hi]" ports, 1 <= lo <= hi <= 65535.
 [[nodiscard]] bool parse_port_range(const std::string& s, uint16_t& lo, uint16_t& hi);
-// `lanes` disjoint slices of the source tuple space (--src x --src-ports, each family the client uses), one
-// per client lane, from the resolved o.src_addrs: each family's addresses split into contiguous runs when
-// every family has at least as many as lanes, otherwise every lane gets all the addresses and a contiguous run
-// of the ports (so no two lanes share a 4-tuple of either family). Empty when the space cannot give each lane
-// a slice.
-[[nodiscard]] std::vector<SrcSlice> split_sources(const Options& o, uint32_t lanes);
+// Address options, checked against each other, the defaults of --family filled in, one PortSetup per port
+// (network.cpp); false with `err` naming the key and the reason.
+[[nodiscard]] bool resolve_network(Options& o, std::string& err);
+// `n` disjoint slices of `all` (storm lanes, or ports sharing one --src), one each: each family's addresses
+// split into contiguous runs when every family has at least n, otherwise every slice gets all the addresses
+// and a contiguous run of the ports (so no two slices share a 4-tuple of either family). Empty when `all`
+// cannot give each a slice.
+[[nodiscard]] std::vector<SrcSlice> split_sources(const SrcSlice& all, uint32_t n);
 // "lo-hi" (one value when lo == hi).
 [[nodiscard]] std::string range_text(uint16_t lo, uint16_t hi);
 // What the options resolved to, as text (--check).
@@ -120,6 +135,7 @@ void add_options(CLI::App& cmd, Options& o);
 [[nodiscard]] engine::CloseMode close_mode(const std::string& s);
 [[nodiscard]] tcp::StackConfig stack_config(const Options& o);
 [[nodiscard]] engine::ServerConfig server_config(const Options& o);
-[[nodiscard]] engine::ClientConfig client_config(const Options& o);
+// A client on port `p` (its sources are p.src, or a lane's slice of them, set by the caller).
+[[nodiscard]] engine::ClientConfig client_config(const Options& o, const PortSetup& p);
 
 }  // namespace synwave::app

@@ -134,7 +134,7 @@ json lanes_json(const std::vector<Lane>& lanes, const std::vector<engine::Worker
     for (size_t i = 0; i < lanes.size(); ++i) {
         if ((lanes[i].client != nullptr) != client) continue;
         const engine::WorkerStats& w = fin[i];
-        json l = {{"lcore", lanes[i].lcore}};
+        json l = {{"lcore", lanes[i].lcore}, {"port", lanes[i].port}, {"queue", lanes[i].queue}};
         if (client && lanes[i].src) {
             const SrcSlice& src = *lanes[i].src;
             if (src.has4()) l["src"] = range_text(src.lo, src.hi);
@@ -160,12 +160,13 @@ void print_lanes(const std::vector<Lane>& lanes, const std::vector<engine::Worke
         const auto& a = fin[i].app;
         if (client) {
             const SrcSlice src = lanes[i].src.value_or(SrcSlice{});
-            std::printf("    lane %u (lcore %u, src %s ports %s): attempted %lu, completed %lu, failed %lu\n", k,
-                        lanes[i].lcore, src.addrs_text().c_str(),
+            std::printf("    lane %u (lcore %u, port %u queue %u, src %s ports %s): attempted %lu, completed %lu, "
+                        "failed %lu\n", k, lanes[i].lcore, lanes[i].port, lanes[i].queue, src.addrs_text().c_str(),
                         range_text(src.port_lo, src.port_hi).c_str(), a.conn_attempted, a.conn_completed, a.conn_failed);
         } else {
-            std::printf("    lane %u (lcore %u): accepted %lu, responses %lu, completed %lu, failed %lu\n", k,
-                        lanes[i].lcore, a.conn_accepted, a.responses_sent, a.conn_completed, a.conn_failed);
+            std::printf("    lane %u (lcore %u, port %u queue %u): accepted %lu, responses %lu, completed %lu, "
+                        "failed %lu\n", k, lanes[i].lcore, lanes[i].port, lanes[i].queue, a.conn_accepted,
+                        a.responses_sent, a.conn_completed, a.conn_failed);
         }
         ++k;
     }
@@ -289,28 +290,14 @@ void hold_until_signal() {
     while (g_signals.load() <= g_signals_seen) std::this_thread::sleep_for(std::chrono::milliseconds(10));
 }
 
-std::string make_lane(Lane& lane, const Options& o, bool client, engine::WorkerConfig wc, TscRate rate,
-                      Instant now, const flow::ToeplitzV4* rss, const flow::Reta* reta) {
+std::string make_lane(Lane& lane, const Options& o, const PortSetup& net, bool client, engine::WorkerConfig wc,
+                      TscRate rate, Instant now, const flow::ToeplitzV4* rss, const flow::Reta* reta) {
     const uint64_t rss0 = resident_bytes();
     if (client) {
-        engine::ClientConfig cc = client_config(o);
-        if (lane.src) {
-            cc.src_lo = lane.src->lo;
-            cc.src_hi = lane.src->hi;
-            cc.src6_lo = lane.src->lo6;
-            cc.src6_count = lane.src->count6;
-            cc.sport_lo = lane.src->port_lo;
-            cc.sport_hi = lane.src->port_hi;
-        } else {
-            SrcSlice all;
-            all.lo = cc.src_lo;
-            all.hi = cc.src_hi;
-            all.lo6 = cc.src6_lo;
-            all.count6 = cc.src6_count;
-            all.port_lo = cc.sport_lo;
-            all.port_hi = cc.sport_hi;
-            lane.src = all;
-        }
+        if (!lane.src) lane.src = net.src;
+        PortSetup mine = net;
+        mine.src = *lane.src;
+        engine::ClientConfig cc = client_config(o, mine);
         cc.queue = wc.queue;
         cc.rss = rss;
         cc.reta = reta;
@@ -366,7 +353,8 @@ int run_lanes(std::vector<Lane>& lanes, const std::vector<io::Port>& ports, cons
     Side cli, srv, pcli, psrv;
     uint32_t sec = 0;
     // IPv6 in play: a column of the connections opened (or accepted) over IPv6 each second.
-    const bool v6 = o.mode == Mode::Server ? o.ip_addrs.has6 : o.src_addrs.has6;
+    bool v6 = false;
+    for (const PortSetup& p : o.ports) v6 |= o.mode == Mode::Server ? p.ip.has6 : p.src.count6 != 0;
     uint64_t nic_prev = nic_drops(ports);
     if (!o.quiet) {
         std::printf("%s\n%4s %10s %10s %8s %8s %8s %8s %8s %8s %8s %8s%s\n", title.c_str(), "t",

@@ -16,6 +16,7 @@ namespace synwave::app {
 
 struct Lane {
     unsigned lcore = 0;                          // lanes[0] runs on the main lcore
+    uint16_t port = 0, queue = 0;                // the lane's port and RX/TX queue pair
     engine::Client* client = nullptr;            // set when app is a Client
     std::unique_ptr<engine::Application> app;    // Server or Client
     std::unique_ptr<io::PcapWriter> pcap;
@@ -24,18 +25,18 @@ struct Lane {
     // application slots, worker), measured by make_lane; and the bytes of its mbuf pool (set by the caller).
     uint64_t rss_bytes = 0;
     uint64_t pool_bytes = 0;
-    // Client: its source tuples. Set by the caller to give the lane a slice of --src x --src-ports (storm
-    // lanes); make_lane fills in the whole range otherwise.
+    // Client: its source tuples. Set by the caller to give the lane a slice of its port's sources (storm
+    // lanes); make_lane fills in all of them otherwise.
     std::optional<SrcSlice> src;
 };
 
-// Builds the lane's application, capture file and worker (the worker config's stack, pool, port and queue
-// are the caller's). Returns an error text, or empty.
-// A client uses the lane's `src` slice when set.
+// Builds the lane's application, capture file and worker (the worker config's stack, pool, port, queue and
+// addresses are the caller's). Returns an error text, or empty.
+// A client connects from the lane's `src` slice when set, else from all of `net`'s sources.
 // A client on a multi-queue RSS port gets the port's key and RETA mirror to pick its source ports.
-[[nodiscard]] std::string make_lane(Lane& lane, const Options& o, bool client, engine::WorkerConfig wc,
-                                    TscRate rate, Instant now, const flow::ToeplitzV4* rss = nullptr,
-                                    const flow::Reta* reta = nullptr);
+[[nodiscard]] std::string make_lane(Lane& lane, const Options& o, const PortSetup& net, bool client,
+                                    engine::WorkerConfig wc, TscRate rate, Instant now,
+                                    const flow::ToeplitzV4* rss = nullptr, const flow::Reta* reta = nullptr);
 
 // Waits (not polling any port) until SIGINT or SIGTERM arrives after run_lanes returned: `--hold`, so that
 // a net_memif peer can stop polling before this process closes its port (see config/memif-server.toml).

@@ -35,8 +35,8 @@ struct Rig {
     std::vector<io::MempoolPtr> pools;
     std::vector<io::RingPair> rings;
     std::vector<io::Port> ports;
-    std::unique_ptr<flow::ToeplitzV4> rss;
-    std::unique_ptr<flow::Reta> reta;
+    std::vector<std::unique_ptr<flow::ToeplitzV4>> rss;  // per port (client on an RSS port), else null
+    std::vector<std::unique_ptr<flow::Reta>> reta;
     std::vector<Lane> lanes;
 };
 
@@ -72,7 +72,8 @@ uint64_t mempool_bytes(rte_mempool* mp) {
     return bytes;
 }
 
-engine::WorkerConfig worker_config(const Options& o, const io::Port& port, uint16_t queue, rte_mempool* pool) {
+engine::WorkerConfig worker_config(const Options& o, const PortSetup& net, const io::Port& port, uint16_t queue,
+                                   rte_mempool* pool) {
     engine::WorkerConfig w;
     w.port = port.id();
     w.queue = queue;
@@ -83,17 +84,17 @@ engine::WorkerConfig worker_config(const Options& o, const io::Port& port, uint1
     w.stack = stack_config(o);
     w.rx_loss = static_cast<uint32_t>(o.loss / 100.0 * 4294967296.0);
     w.loss_seed = o.loss_seed ^ (uint64_t{port.id()} << 16 | queue);
-    if (!o.peer_mac.empty()) {
+    if (net.peer_mac) {
         w.static_neighbour = true;
-        w.neighbour_mac = *Mac::parse(o.peer_mac);
+        w.neighbour_mac = *net.peer_mac;
     }
     if (o.vlan) {
         w.vlan = true;
         w.vlan_id = static_cast<uint16_t>(*o.vlan);
         w.vlan_pcp = static_cast<uint8_t>(o.vlan_pcp.value_or(0));
     }
-    w.gateway4 = o.gateway4;
-    w.gateway6 = o.gateway6;
+    w.gateway4 = net.gateway4;
+    w.gateway6 = net.gateway6;
     return w;
 }
 
@@ -193,7 +194,8 @@ int run_storm(Options& o) {
         if (err.empty()) {
             const TscRate rate{rte_get_tsc_hz()};
             const Instant now{rte_rdtsc()};
-            const std::vector<SrcSlice> slices = split_sources(o, n);
+            const PortSetup& net = o.ports[0];
+            const std::vector<SrcSlice> slices = split_sources(net.src, n);
             // Lane i: the server (lcore 2i; lane 0's is the main lcore) on port a of pair i, the client
             // (lcore 2i+1) on port b. Neighbours are fixed.
             rig.lanes.resize(2 * n);
@@ -202,11 +204,11 @@ int run_storm(Options& o) {
                 const io::Port& pa = rig.ports[2 * i];
                 const io::Port& pb = rig.ports[2 * i + 1];
                 rte_mempool* pool = rig.pools[i].get();
-                engine::WorkerConfig ws = worker_config(o, pa, 0, pool);
-                set_addresses(ws, o.ip_addrs);  // the client's destinations (finalize)
+                engine::WorkerConfig ws = worker_config(o, net, pa, 0, pool);
+                set_addresses(ws, net.ip);  // the client's destinations (resolve_network)
                 ws.static_neighbour = true;
                 ws.neighbour_mac = pb.mac();
-                engine::WorkerConfig wc = worker_config(o, pb, 0, pool);
+                engine::WorkerConfig wc = worker_config(o, net, pb, 0, pool);
                 set_addresses(wc, slices[i]);
                 wc.static_neighbour = true;
                 wc.neighbour_mac = pa.mac();
@@ -217,8 +219,10 @@ int run_storm(Options& o) {
                 cli.lcore = lcore;
                 lcore = rte_get_next_lcore(lcore, 1, 0);
                 if (n > 1) cli.src = slices[i];  // one lane: the whole range, as make_lane gives it
-                err = make_lane(srv, o, false, ws, rate, now);
-                if (err.empty()) err = make_lane(cli, o, true, wc, rate, now);
+                srv.port = pa.id();
+                cli.port = pb.id();
+                err = make_lane(srv, o, net, false, ws, rate, now);
+                if (err.empty()) err = make_lane(cli, o, net, true, wc, rate, now);
                 const uint64_t pool_bytes = mempool_bytes(pool) / 2;  // shared by the lane's two lcores
                 srv.pool_bytes = cli.pool_bytes = pool_bytes;
                 if (err.empty()) srv.worker->stack().listen(o.port);
@@ -260,49 +264,73 @@ int run_port(Options& o, const std::vector<std::string>& cmdline_eal) {
     {
         Rig rig;
         const bool client = o.mode == Mode::Client;
-        const uint16_t want = static_cast<uint16_t>(rte_lcore_count());
-        std::string err = open_pools(rig, client ? "cli" : "srv", want, o);
-        if (err.empty()) {
-            // One queue per lcore; a device without RSS gets one queue and one lane.
+        const size_t nports = o.ports.size();
+        const auto lcores = static_cast<uint32_t>(rte_lcore_count());
+        std::vector<unsigned> lcore_ids{rte_get_main_lcore()};  // lanes[0] runs on the main lcore
+        while (lcore_ids.size() < lcores) lcore_ids.push_back(rte_get_next_lcore(lcore_ids.back(), 1, 0));
+        std::string err;
+        if (lcores < nports)
+            err = "port_id: " + std::to_string(nports) + " ports need an lcore each, EAL has " + std::to_string(lcores) +
+                  " (give more with -l)";
+        else
+            err = open_pools(rig, client ? "cli" : "srv", lcores, o);
+        // Port k gets the k-th share of the lcores, [k*L/P, (k+1)*L/P), one RX/TX queue pair (and one pool) each;
+        // a device without RSS gets one queue, and the rest of its share stays idle.
+        std::vector<uint32_t> first(nports);
+        for (size_t k = 0; k < nports && err.empty(); ++k) {
+            first[k] = static_cast<uint32_t>(k * lcores / nports);
+            const auto want = static_cast<uint16_t>((k + 1) * lcores / nports - first[k]);
             std::vector<rte_mempool*> pools;
-            for (auto& p : rig.pools) pools.push_back(p.get());
+            for (uint32_t i = 0; i < want; ++i) pools.push_back(rig.pools[first[k] + i].get());
             io::PortConfig pc;
-            pc.port_id = o.port_id;
+            pc.port_id = o.ports[k].id;
             pc.queues = want;
             auto port = io::Port::open(pc, pools);
             if (!port.ok() && want > 1) {
-                std::cerr << "synwave: " << want << " queues refused (" << port.error() << "); using 1 queue\n";
+                std::cerr << "synwave: port " << pc.port_id << ": " << want << " queues refused (" << port.error()
+                          << "); using 1 queue (" << want - 1 << " lcore(s) idle)\n";
                 pc.queues = 1;
                 port = io::Port::open(pc, std::span<rte_mempool* const>(pools.data(), 1));
             }
-            if (!port.ok()) err = "port " + std::to_string(o.port_id) + ": " + port.error();
+            if (!port.ok()) err = "port " + std::to_string(pc.port_id) + ": " + port.error();
             else rig.ports.push_back(std::move(port.value()));
         }
         if (err.empty()) {
-            const io::Port& port = rig.ports[0];
-            for (const auto& n : port.info().notes) std::cerr << "synwave: port " << port.id() << ": " << n << "\n";
-            if (client && port.rss()) {
-                rig.rss = std::make_unique<flow::ToeplitzV4>(port.info().rss_key);
-                rig.reta = std::make_unique<flow::Reta>(static_cast<uint32_t>(port.reta().size()), port.queues());
-                for (uint32_t i = 0; i < port.reta().size(); ++i) rig.reta->set(i, port.reta()[i]);
-            }
             const TscRate rate{rte_get_tsc_hz()};
             const Instant now{rte_rdtsc()};
-            rig.lanes.resize(port.queues());
-            unsigned lcore = rte_get_main_lcore();
-            for (uint16_t q = 0; q < port.queues() && err.empty(); ++q) {
-                engine::WorkerConfig wc = worker_config(o, port, q, rig.pools[q].get());
-                set_addresses(wc, client ? o.src_addrs : o.ip_addrs);  // every lane: all of them (RSS spreads)
-                rig.lanes[q].lcore = lcore;
-                lcore = rte_get_next_lcore(lcore, 1, 0);
-                err = make_lane(rig.lanes[q], o, client, wc, rate, now, rig.rss.get(), rig.reta.get());
-                rig.lanes[q].pool_bytes = mempool_bytes(rig.pools[q].get());
-                if (err.empty() && !client) rig.lanes[q].worker->stack().listen(o.port);
+            std::string title = std::string("synwave ") + (client ? "client" : "server") + ": ";
+            uint32_t nlanes = 0;
+            for (const io::Port& port : rig.ports) nlanes += port.queues();
+            rig.lanes.resize(nlanes);
+            rig.rss.resize(nports);
+            rig.reta.resize(nports);
+            size_t li = 0;
+            for (size_t k = 0; k < nports && err.empty(); ++k) {
+                const io::Port& port = rig.ports[k];
+                const PortSetup& net = o.ports[k];
+                for (const auto& n : port.info().notes) std::cerr << "synwave: port " << port.id() << ": " << n << "\n";
+                if (client && port.rss()) {
+                    rig.rss[k] = std::make_unique<flow::ToeplitzV4>(port.info().rss_key);
+                    rig.reta[k] = std::make_unique<flow::Reta>(static_cast<uint32_t>(port.reta().size()), port.queues());
+                    for (uint32_t i = 0; i < port.reta().size(); ++i) rig.reta[k]->set(i, port.reta()[i]);
+                }
+                title += (k ? ", port " : "port ") + std::to_string(port.id()) + " (" + port.info().driver + ")";
+                for (uint16_t q = 0; q < port.queues() && err.empty(); ++q, ++li) {
+                    Lane& lane = rig.lanes[li];
+                    rte_mempool* pool = rig.pools[first[k] + q].get();
+                    engine::WorkerConfig wc = worker_config(o, net, port, q, pool);
+                    if (client) set_addresses(wc, net.src);  // every lane of the port: all of them (RSS spreads)
+                    else set_addresses(wc, net.ip);
+                    lane.lcore = lcore_ids[first[k] + q];
+                    lane.port = port.id();
+                    lane.queue = q;
+                    err = make_lane(lane, o, net, client, wc, rate, now, rig.rss[k].get(), rig.reta[k].get());
+                    lane.pool_bytes = mempool_bytes(pool);
+                    if (err.empty() && !client) lane.worker->stack().listen(o.port);
+                }
             }
             if (err.empty()) {
-                const std::string title = std::string("synwave ") + (client ? "client" : "server") + ": port " +
-                                          std::to_string(port.id()) + " (" + port.info().driver + "), " +
-                                          std::to_string(port.queues()) + " lcore(s)";
+                title += ", " + std::to_string(nlanes) + " lcore(s)";
                 rc = run_lanes(rig.lanes, rig.ports, o, title);
                 if (o.hold) hold_until_signal();
             }

@@ -5,7 +5,10 @@ connections completed with none failed, the server resolved by ARP over the link
 sent received by the other, every segment either sent or counted as dropped, and the memory figures
 consistent with what the process holds.
 
-Usage: memif_check.py <synwave executable> <config directory>"""
+Usage: memif_check.py <synwave executable> <config directory> [ports]
+  ports: two memif pairs instead, each process on 2 lcores with `--port-id 0,1` and one address per port
+  (';'): each port carries its own lane's connections from its own addresses, and each port's own counters
+  agree with its lane's."""
 import json, os, signal, subprocess, sys, tempfile, time
 
 SECS = 3
@@ -15,11 +18,15 @@ SECS = 3
 CONCURRENCY = 1000
 
 
-def eal(role, lcore, sock, prefix):
-    mac = "02:88:00:00:00:01" if role == "server" else "02:88:00:00:00:02"
-    return ["--", "-l", str(lcore), "--no-huge", "-m", "512", "--no-pci", "--no-shconf", "--file-prefix", prefix,
-            "--log-level=lib.eal:error",
-            f"--vdev=net_memif0,role={role},id=0,socket={sock},socket-abstract=no,rsize=12,bsize=2048,mac={mac}"]
+def eal(role, lcores, socks, prefix):
+    """EAL arguments: one net_memif port per socket (port i: memif id i, MAC 02:88:00:00:0i:01 or :02)."""
+    args = ["--", "-l", lcores, "--no-huge", "-m", "512", "--no-pci", "--no-shconf", "--file-prefix", prefix,
+            "--log-level=lib.eal:error"]
+    for i, sock in enumerate(socks):
+        mac = f"02:88:00:00:{i:02x}:" + ("01" if role == "server" else "02")
+        args.append(f"--vdev=net_memif{i},role={role},id={i},socket={sock},socket-abstract=no,rsize=12,bsize=2048,"
+                    f"mac={mac}")
+    return args
 
 
 def wait_for(pred, timeout):
@@ -31,23 +38,35 @@ def wait_for(pred, timeout):
     return False
 
 
-def run(exe, confdir, d):
+# Two ports: the server's address on each, and the client's source on each (one per port, ';').
+PORTS_SERVER = ["--port-id", "0,1", "--ip", "10.88.0.1;10.88.1.1"]
+PORTS_CLIENT = ["--port-id", "0,1", "--src", "10.88.0.2;10.88.1.2", "--dst", "10.88.0.1;10.88.1.1"]
+
+
+def run(exe, confdir, d, ports=1):
     tag = f"swtest-memif-{os.getpid()}"
-    sock = f"/tmp/{tag}.sock"
-    if os.path.exists(sock):
-        os.unlink(sock)
+    socks = [f"/tmp/{tag}-{i}.sock" for i in range(ports)]
+    for sock in socks:
+        if os.path.exists(sock):
+            os.unlink(sock)
+    # One port: each process on one lcore of its own; two: each on both (4 lcores share the 2 CPUs here).
+    lcores = ("0", "1") if ports == 1 else ("0-1", "0-1")
+    extra = ([], []) if ports == 1 else (PORTS_SERVER, PORTS_CLIENT)
     srv_json, cli_json = os.path.join(d, "server.json"), os.path.join(d, "client.json")
     srv_log, cli_log = open(os.path.join(d, "server.txt"), "w+"), open(os.path.join(d, "client.txt"), "w+")
     procs = []
     try:
         srv = subprocess.Popen([exe, "server", "--config", os.path.join(confdir, "memif-server.toml"), "--quiet",
-                                "--json", srv_json] + eal("server", 0, sock, tag + "-s"),
+                                "--json", srv_json] + extra[0] + eal("server", lcores[0], socks, tag + "-s"),
                                stdout=srv_log, stderr=subprocess.STDOUT)
         procs.append(srv)
-        if not wait_for(lambda: os.path.exists(sock) or srv.poll() is not None, 20) or not os.path.exists(sock):
-            return None, "the server did not create its memif socket"
+        def created():
+            return all(os.path.exists(s) for s in socks)
+        if not wait_for(lambda: created() or srv.poll() is not None, 20) or not created():
+            return None, "the server did not create its memif socket(s)"
         cli = subprocess.Popen([exe, "client", "--config", os.path.join(confdir, "memif-client.toml"), "--quiet",
-                                "--hold", "--duration", str(SECS), "--concurrency", str(CONCURRENCY), "--json", cli_json] + eal("client", 1, sock, tag + "-c"),
+                                "--hold", "--duration", str(SECS), "--concurrency", str(CONCURRENCY // ports),
+                                "--json", cli_json] + extra[1] + eal("client", lcores[1], socks, tag + "-c"),
                                stdout=cli_log, stderr=subprocess.STDOUT)
         procs.append(cli)
 
@@ -69,8 +88,9 @@ def run(exe, confdir, d):
             if p.poll() is None:
                 p.kill()
                 p.wait()
-        if os.path.exists(sock):
-            os.unlink(sock)
+        for sock in socks:
+            if os.path.exists(sock):
+                os.unlink(sock)
         for f, name in ((srv_log, "server"), (cli_log, "client")):
             f.seek(0)
             print(f"--- {name} output\n{f.read()}")
@@ -155,5 +175,54 @@ def main(exe, confdir):
     return 1 if bad else 0
 
 
+def ports_main(exe, confdir):
+    with tempfile.TemporaryDirectory() as d:
+        res, err = run(exe, confdir, d, ports=2)
+    if err:
+        print(f"FAIL: {err}")
+        return 1
+    sj, cj = res
+    conns = cj["connections"]
+    cl = sorted(cj["client"].get("per_lane", []), key=lambda l: l["port"])
+    sl = sorted(sj["server"].get("per_lane", []), key=lambda l: l["port"])
+    checks = [
+        ("each process ran a lane on port 0 and one on port 1",
+         [l["port"] for l in cl] == [0, 1] and [l["port"] for l in sl] == [0, 1]),
+        ("the two lanes of a process on distinct lcores", len({l["lcore"] for l in cl}) == len({l["lcore"] for l in sl}) == 2),
+        ("connections attempted > 1000", conns["attempted"] > 1000),
+        ("no failed connections", conns["failed"] == 0),
+        ("attempted == connected == completed", conns["attempted"] == conns["connected"] == conns["completed"]),
+    ]
+    if len(cl) == 2 and len(sl) == 2:
+        checks += [
+            ("the client's lane on port k connects from its port's address",
+             [l.get("src") for l in cl] == ["10.88.0.2", "10.88.1.2"]),
+            ("every lane of both processes completed connections",
+             all(l["app"]["conn_completed"] > 0 for l in cl + sl)),
+            # Each port is its own memif link: what a lane sent on it, the peer's lane on that port received.
+            ("port k: client lane frames sent == server lane frames received, and back",
+             all(cl[k]["tx_packets"] == sl[k]["rx_packets"] and sl[k]["tx_packets"] == cl[k]["rx_packets"]
+                 for k in range(2))),
+            ("port k: server lane accepted == client lane connected",
+             all(sl[k]["app"]["conn_accepted"] == cl[k]["app"]["conn_connected"] for k in range(2))),
+        ]
+        for side, j, lanes in (("client", cj, cl), ("server", sj, sl)):
+            nic = j.get("nic", {})
+            checks.append((f"{side}: each port's own counters == its lane's frames, no device drops",
+                           sorted(nic) == ["0", "1"]
+                           and all(nic[str(k)].get("ipackets") == lanes[k]["rx_packets"]
+                                   and nic[str(k)].get("opackets") == lanes[k]["tx_packets"]
+                                   and nic[str(k)].get("imissed") == nic[str(k)].get("rx_nombuf") == 0
+                                   for k in range(2))))
+    bad = [name for name, ok in checks if not ok]
+    for name, ok in checks:
+        print(("ok   " if ok else "FAIL ") + name)
+    if bad:
+        print(json.dumps({"client": cj, "server": sj}, indent=1)[:8000])
+    return 1 if bad else 0
+
+
 if __name__ == "__main__":
+    if len(sys.argv) > 3 and sys.argv[3] == "ports":
+        sys.exit(ports_main(sys.argv[1], sys.argv[2]))
     sys.exit(main(sys.argv[1], sys.argv[2]))

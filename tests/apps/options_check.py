@@ -67,6 +67,21 @@ def address_cases(conf):
                                                         "--gateway", "10.1.0.254"],
          "gateway: an IPv4 gateway, but src has no IPv4 address"),
         ("gateway for storm", ["storm", "--gateway", "10.0.0.254"], "gateway: storm's client and server lanes"),
+        # Several ports (--port-id 0,1): per-port lists separated by ';'.
+        ("a port given twice", ["server", "--port-id", "0,0"], "port_id: port 0 given twice"),
+        ("a port id that is not a number", ["client", "--port-id", "0,eth1"], "port_id: not a port id"),
+        ("port_id for storm", ["storm", "--port-id", "1"], "port_id: storm makes its own ports"),
+        ("three per-port lists for two ports", ["server", "--port-id", "0,1", "--ip", "10.0.0.1;10.0.1.1;10.0.2.1"],
+         "ip: 3 lists separated by ';' for 2 port(s)"),
+        ("two per-port lists for one port", ["client", "--dst", "10.0.0.1;10.0.1.1"], "dst: 2 lists separated by ';' for 1 port(s)"),
+        ("one source tuple shared by two ports", ["client", "--port-id", "0,1", "--src", "10.1.0.1", "--src-ports", "5000"],
+         "src: 2 ports share '10.1.0.1' x src_ports '5000'"),
+        ("a bad address in the second port's list", ["server", "--port-id", "0,1", "--ip", "10.0.0.1;127.0.0.2"],
+         "ip (port 1): '127.0.0.2' is in 127.0.0.0/8"),
+        ("a bad MAC in the second port's peer_mac", ["client", "--port-id", "0,1", "--peer-mac", "02:00:00:00:00:01;zz"],
+         "peer_mac (port 1): not a MAC address"),
+        ("config: port_id array with a negative id", ["server", "--config", conf("ports.toml", "port_id = [0, -1]\n")],
+         "key 'port_id' must be a port id in [0, 65535], or an array of them"),
         # The same checks for the config file's keys.
         ("config: IPv6 range reversed",
          ["client", "--config", conf("rev6.toml", 'src = "fd00:1::9-fd00:1::1"\ndst = "fd00::1"\n')],
@@ -122,6 +137,16 @@ def accepted_cases(conf):
          ["client", "--config", conf("all.toml", 'src = "10.1.0.1,fd00:1::1"\ndst = "10.0.0.1,fd00::1"\n'
                                                   'v6_share = 0.25\nvlan = 4094\nvlan_pcp = 7\ngateway = "fd00::fe"\n')],
          ["v6_share: 0.25\n", "vlan: 4094 (pcp 7)", "gateway: fd00::fe"]),
+        ("two ports sharing the client's sources: a half each", ["client", "--port-id", "0,1"],
+         ["port 0 src: 10.1.0.1-10.1.0.32 ports 1024-65535", "port 1 src: 10.1.0.33-10.1.0.64 ports 1024-65535",
+          "port 0 dst: 10.0.0.1 port 80", "port 1 dst: 10.0.0.1 port 80"]),
+        ("two ports with their own addresses and gateways",
+         ["client", "--port-id", "0,1", "--src", "10.1.0.1,fd00:1::1;10.2.0.1,fd00:2::1",
+          "--dst", "10.0.0.1,fd00::1;10.0.1.1,fd00::1", "--gateway", "10.1.0.254;fd00:2::fe"],
+         ["port 0 src: 10.1.0.1,fd00:1::1 ports", "port 1 src: 10.2.0.1,fd00:2::1 ports", "port 1 dst: 10.0.1.1,fd00::1",
+          "port 0 gateway: 10.1.0.254\n", "port 1 gateway: fd00:2::fe\n", "v6_share: 0.5\n"]),
+        ("config file port_id = [0, 2]", ["server", "--config", conf("ports2.toml", 'port_id = [0, 2]\nip = "10.0.0.1;10.0.2.1"\n')],
+         ["port 0 ip: 10.0.0.1\n", "port 2 ip: 10.0.2.1\n"]),
         ("config file family = 6", ["storm", "--config", conf("fam6.toml", "family = 6\n")], ["v6_share: 1\n"]),
         ("config file family = \"46\", the command line's --v6-share wins",
          ["storm", "--config", conf("fam46.toml", 'family = "46"\nv6_share = 0.1\n'), "--v6-share", "0.75"],
@@ -207,7 +232,7 @@ def main(exe, confdir=None):
     # --help explains every option it accepts.
     p = run(exe, ["server", "--help"])
     wanted = ["--max-conns", "--half-open-limit", "--cookies", "--msl-ms", "--config", "--json", "--v6-share",
-              "--family", "--vlan", "--vlan-pcp", "--gateway", "--check"]
+              "--family", "--vlan", "--vlan-pcp", "--gateway", "--check", "--port-id"]
     ok = p.returncode == 0 and all(w in p.stdout for w in wanted)
     failed += not ok
     print(f"{'ok' if ok else 'not ok'} {len(cases) + len(accepted) + 1} - server --help lists {', '.join(wanted)}")
