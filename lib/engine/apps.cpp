@@ -18,8 +18,15 @@ std::string http_response(uint32_t body_bytes, bool keepalive) {
     return r;
 }
 
-std::string http_request(Ipv4 host) {
-    return "GET / HTTP/1.1\r\nHost: " + host.str() + "\r\nUser-Agent: synwave\r\nConnection: close\r\n\r\n";
+std::string http_request(const std::string& host) {
+    return "GET / HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: synwave\r\nConnection: close\r\n\r\n";
+}
+std::string http_request(Ipv4 host) { return http_request(host.str()); }
+// RFC 9110 §7.2 / RFC 3986 §3.2.2: an IPv6 literal in Host is bracketed.
+std::string http_request(const Ipv6& host) {
+    std::string h(1, '[');
+    h.append(host.str()).push_back(']');
+    return http_request(h);
 }
 
 // ---------------------------------------------------------------------------------------------- server
@@ -27,6 +34,7 @@ std::string http_request(Ipv4 host) {
 Server::Server(const ServerConfig& cfg) : cfg_(cfg), response_(http_response(cfg.body_bytes, cfg.keepalive)) {}
 
 void Server::set_slots(uint32_t n) {
+    v6_.assign(n, 0);
     if (cfg_.behaviour == ServerBehaviour::Sink) sink_off_.assign(n, 0);
     if (cfg_.behaviour != ServerBehaviour::Echo) return;
     echo_of_.assign(n, kNoSlot);
@@ -104,11 +112,15 @@ void Server::on_event(tcp::Stack& st, const Event& ev) {
     switch (ev.kind) {
     case EventKind::Accepted:
         ++c.conn_accepted;
+        if (ev.conn < v6_.size()) {
+            v6_[ev.conn] = flow::AddrTable::is_handle(st.tcb(ev.conn).key.remote_ip);
+            c.conn_accepted_v6 += v6_[ev.conn];
+        }
         if (ev.conn < sink_off_.size()) sink_off_[ev.conn] = 0;
         if (cfg_.behaviour == ServerBehaviour::Close) {
             if (cfg_.close == CloseMode::Rst) {
                 st.abort(ev.conn);
-                ++c.conn_completed;
+                completed(ev.conn);
             } else if (cfg_.close == CloseMode::ServerFirst) {
                 st.close(ev.conn);
             }
@@ -128,7 +140,7 @@ void Server::on_event(tcp::Stack& st, const Event& ev) {
                     if (cfg_.close == CloseMode::ServerFirst) st.close(ev.conn);
                     if (cfg_.close == CloseMode::Rst) {
                         st.abort(ev.conn);
-                        ++c.conn_completed;
+                        completed(ev.conn);
                     }
                 }
             }
@@ -156,11 +168,12 @@ void Server::on_event(tcp::Stack& st, const Event& ev) {
         break;
     case EventKind::Closed:
         echo_free(ev.conn);
-        ++c.conn_completed;
+        completed(ev.conn);
         break;
     case EventKind::Aborted:
         echo_free(ev.conn);
         ++c.conn_failed;
+        if (ev.conn < v6_.size()) c.conn_failed_v6 += v6_[ev.conn];
         if (ev.reason == tcp::AbortReason::Reset) ++c.conn_failed_reset;
         else ++c.conn_failed_timeout;
         break;
@@ -174,13 +187,33 @@ namespace {
 constexpr uint32_t kConnectLookahead = 8;
 }
 
-Client::Client(const ClientConfig& cfg, TscRate rate) : cfg_(cfg), rate_(rate), request_(http_request(cfg.dst)) {}
+Client::Client(const ClientConfig& cfg, TscRate rate)
+    : cfg_(cfg), rate_(rate), request_(http_request(cfg.dst)), request6_(http_request(cfg.dst6)) {
+    if (cfg_.src6_count == 0) cfg_.v6_share = 0;
+}
+
+// The handles of our IPv6 sources (consecutive: the worker pinned them in order, or we do it here on a stack of
+// our own) and of the destination. Without them, every connection goes over IPv4.
+void Client::enter_v6(tcp::Stack& st) {
+    flow::AddrTable& a = st.addrs();
+    src6_base_ = a.find(cfg_.src6_lo);
+    bool ok = true;
+    for (uint32_t i = 0; i < cfg_.src6_count && ok; ++i) {
+        const Ipv6 ip = cfg_.src6_lo.with_low32(cfg_.src6_lo.low32() + i);
+        const uint32_t h = src6_base_ != 0 ? a.find(ip) : a.pin(ip);
+        if (i == 0) src6_base_ = h;
+        ok = h != 0 && h == src6_base_ + i;
+    }
+    dst6_ = a.pin(cfg_.dst6);
+    if (!ok || dst6_ == 0) cfg_.v6_share = 0;
+}
 
 void Client::tick(tcp::Stack& st, Instant now) {
     if (!started_) {
         started_ = true;
         start_ = now;
         last_ = now;
+        if (cfg_.v6_share > 0) enter_v6(st);
     }
     if (stopped_.load(std::memory_order_relaxed)) return;
     uint32_t budget = cfg_.launch_burst;
@@ -195,7 +228,6 @@ void Client::tick(tcp::Stack& st, Instant now) {
         budget = static_cast<uint32_t>(tokens_);
     }
     last_ = now;
-    const uint32_t n_ips = cfg_.src_hi.v - cfg_.src_lo.v + 1;
     const uint32_t n_ports = static_cast<uint32_t>(cfg_.sport_hi - cfg_.sport_lo) + 1;
     uint32_t tries = 0;
     while (budget > 0) {
@@ -208,40 +240,57 @@ void Client::tick(tcp::Stack& st, Instant now) {
             return;
         }
         if (++tries > cfg_.launch_burst * 64) return;  // tuple space busy: try again next turn
-        const Ipv4 src{cfg_.src_lo.v + next_ip_};
-        const uint16_t sport = static_cast<uint16_t>(cfg_.sport_lo + next_port_);
+        // The family of this connection: IPv6 for a v6_share of them, spread evenly (an error accumulator).
+        bool v6 = false;
+        if (cfg_.v6_share > 0) {
+            v6_acc_ += cfg_.v6_share;
+            if (v6_acc_ >= 1) {
+                v6_acc_ -= 1;
+                v6 = true;
+            }
+        }
+        // IPv6 addresses are handles in the stack's keys (flow/addr_table.hpp).
+        const uint32_t src_base = v6 ? src6_base_ : cfg_.src_lo.v;
+        const uint32_t n_ips = v6 ? cfg_.src6_count : cfg_.src_hi.v - cfg_.src_lo.v + 1;
+        const Ipv4 dst{v6 ? dst6_ : cfg_.dst.v};
+        Walk& w = v6 ? walk6_ : walk4_;
+        const Ipv4 src{src_base + w.ip};
+        const uint16_t sport = static_cast<uint16_t>(cfg_.sport_lo + w.port);
         // Walk ports within an address first, then addresses (sequential order, as firewall tests expect).
-        if (++next_port_ == n_ports) {
-            next_port_ = 0;
-            if (++next_ip_ == n_ips) next_ip_ = 0;
+        if (++w.port == n_ports) {
+            w.port = 0;
+            if (++w.ip == n_ips) w.ip = 0;
         }
         // connect() first looks the new 4-tuple up in the flow table: a cache miss on a random bucket that
         // was most of its time. Start loading the bucket of the tuple kConnectLookahead steps further on now,
         // so that its connect() finds it in cache (the walk goes on across ticks, so it is always ahead).
         if (n_ports > kConnectLookahead) {
-            uint32_t ap = next_port_ + kConnectLookahead - 1, ai = next_ip_;
+            uint32_t ap = w.port + kConnectLookahead - 1, ai = w.ip;
             if (ap >= n_ports) {
                 ap -= n_ports;
                 if (++ai == n_ips) ai = 0;
             }
-            st.prefetch_flow(flow::FlowKey{cfg_.src_lo.v + ai, cfg_.dst.v, static_cast<uint16_t>(cfg_.sport_lo + ap),
-                                           cfg_.dport});
+            st.prefetch_flow(flow::FlowKey{src_base + ai, dst.v, static_cast<uint16_t>(cfg_.sport_lo + ap), cfg_.dport});
         }
         // The server's packets (src = server, dst = us) must hash to our queue.
-        if (cfg_.rss && cfg_.reta->queue_of(cfg_.rss->hash(cfg_.dst.v, src.v, cfg_.dport, sport)) != cfg_.queue)
+        if (!v6 && cfg_.rss && cfg_.reta->queue_of(cfg_.rss->hash(cfg_.dst.v, src.v, cfg_.dport, sport)) != cfg_.queue)
+            continue;
+        if (v6 && cfg_.rss6 &&
+            cfg_.reta->queue_of(cfg_.rss6->hash(cfg_.dst6, st.addrs().addr(src.v), cfg_.dport, sport)) != cfg_.queue)
             continue;
         uint32_t conn = 0;
-        const auto r = st.connect(src, sport, cfg_.dst, cfg_.dport, static_cast<uint32_t>(c.conn_attempted), now, &conn);
+        const auto r = st.connect(src, sport, dst, cfg_.dport, static_cast<uint32_t>(c.conn_attempted), now, &conn);
         if (r == tcp::Stack::ConnectResult::Exists) {
             ++c.port_busy;
             continue;
         }
         if (r != tcp::Stack::ConnectResult::Ok) return;  // table or pool full: counted by the stack
         ++c.conn_attempted;
+        c.conn_attempted_v6 += v6;
         ++open_;
         --budget;
         if (cfg_.rate != 0) tokens_ -= 1;
-        if (conn < slots_.size()) slots_[conn] = Slot{now.cycles, 0, 0, 0};
+        if (conn < slots_.size()) slots_[conn] = Slot{now.cycles, 0, 0, 0, v6};
     }
 }
 
@@ -252,8 +301,8 @@ void Client::on_event(tcp::Stack& st, const Event& ev) {
         ++c.conn_connected;
         if (s) connect_ns.record(rate_.to_ns(st.now() - Instant{s->started}));
         if (cfg_.send_request) {
-            if (st.send(ev.conn, reinterpret_cast<const uint8_t*>(request_.data()),
-                        static_cast<uint32_t>(request_.size()))) {
+            const std::string& req = s && s->v6 ? request6_ : request_;
+            if (st.send(ev.conn, reinterpret_cast<const uint8_t*>(req.data()), static_cast<uint32_t>(req.size()))) {
                 ++c.requests_sent;
                 if (s) s->requested = st.now().cycles;
             }
@@ -262,7 +311,7 @@ void Client::on_event(tcp::Stack& st, const Event& ev) {
             if (s) s->closed = 1;
         } else if (cfg_.close == CloseMode::Rst) {
             st.abort(ev.conn);
-            ++c.conn_completed;
+            completed(s);
             --open_;
         }
         break;
@@ -280,7 +329,7 @@ void Client::on_event(tcp::Stack& st, const Event& ev) {
                 }
                 if (cfg_.close == CloseMode::Rst) {
                     st.abort(ev.conn);
-                    ++c.conn_completed;
+                    completed(s);
                     --open_;
                 }
             }
@@ -297,7 +346,7 @@ void Client::on_event(tcp::Stack& st, const Event& ev) {
         if (s && s->requested == 0 && (s->got != 0 || !cfg_.send_request)) s->closed = 1;
         break;
     case EventKind::Closed:
-        ++c.conn_completed;
+        completed(s);
         --open_;
         break;
     case EventKind::Aborted:
@@ -305,11 +354,12 @@ void Client::on_event(tcp::Stack& st, const Event& ev) {
         if (s && s->closed && ev.reason == tcp::AbortReason::Reset) {
             // The exchange was done and we had closed; only the peer's last ACK was missing (RFC 9293: a
             // segment to no connection gets a RST, so a peer that dropped its state answers our FIN so).
-            ++c.conn_completed;
+            completed(s);
             ++c.conn_reset_at_close;
             break;
         }
         ++c.conn_failed;
+        if (s) c.conn_failed_v6 += s->v6;
         switch (ev.reason) {
         case tcp::AbortReason::Refused: ++c.conn_failed_refused; break;
         case tcp::AbortReason::Reset: ++c.conn_failed_reset; break;

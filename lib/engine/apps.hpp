@@ -97,6 +97,7 @@ struct ClientConfig {
     // With RSS on a multi-queue port: use only source ports whose return traffic the NIC hashes to `queue`
     // (software Toeplitz over the port's key and a mirror of its RETA), so a connection stays on its lcore.
     const flow::ToeplitzV4* rss = nullptr;
+    const flow::ToeplitzV6* rss6 = nullptr;  // the same for IPv6 connections
     const flow::Reta* reta = nullptr;
     uint16_t queue = 0;
 
@@ -140,6 +141,10 @@ private:
     void echo_flush(tcp::Stack& st, uint32_t conn);
     void echo_free(uint32_t conn);
     void sink_data(const tcp::Event& ev);
+    void completed(uint32_t conn) {
+        ++c.conn_completed;
+        if (conn < v6_.size()) c.conn_completed_v6 += v6_[conn];
+    }
     [[nodiscard]] uint8_t* echo_buf(uint32_t slot, uint8_t which) {
         return echo_mem_.data() + (static_cast<size_t>(slot) * 2 + which) * cfg_.echo_buffer;
     }
@@ -151,6 +156,7 @@ private:
     std::vector<uint8_t> echo_mem_;
     std::vector<uint32_t> echo_free_;
     std::vector<uint64_t> sink_off_;     // TCB handle -> stream offset of the next byte (sink only)
+    std::vector<uint8_t> v6_;            // TCB handle -> 1 for an IPv6 connection
     static constexpr uint32_t kNoSlot = UINT32_MAX;
 };
 
@@ -177,11 +183,20 @@ private:
         uint64_t started = 0;     // TSC at connect()
         uint64_t requested = 0;   // TSC at request
         uint32_t got = 0;         // response bytes so far
-        uint32_t closed = 0;      // 1 once we closed with the exchange complete (a later RST ends a done connection)
+        uint8_t closed = 0;       // 1 once we closed with the exchange complete (a later RST ends a done connection)
+        uint8_t v6 = 0;           // an IPv6 connection
     };
+    struct Walk {                 // where the sequential walk over one family's source tuples stands
+        uint32_t ip = 0, port = 0;
+    };
+    void enter_v6(tcp::Stack& st);
+    void completed(const Slot* s) {
+        ++c.conn_completed;
+        if (s) c.conn_completed_v6 += s->v6;
+    }
     ClientConfig cfg_;
     TscRate rate_;
-    std::string request_;
+    std::string request_, request6_;
     std::vector<Slot> slots_;
     Instant start_{};
     bool started_ = false;
@@ -189,12 +204,14 @@ private:
     double tokens_ = 0;
     Instant last_{};
     uint32_t open_ = 0;
-    uint32_t next_ip_ = 0;
-    uint32_t next_port_ = 0;
+    Walk walk4_, walk6_;
+    uint32_t src6_base_ = 0, dst6_ = 0;  // handles of our first IPv6 source and of the destination
+    double v6_acc_ = 0;
 };
 
 // The HTTP/1.1 response the server sends for a body of n bytes (so a client can know its length).
 [[nodiscard]] std::string http_response(uint32_t body_bytes, bool keepalive);
 [[nodiscard]] std::string http_request(Ipv4 host);
+[[nodiscard]] std::string http_request(const Ipv6& host);
 
 }  // namespace synwave::engine

@@ -12,26 +12,39 @@ namespace synwave::engine {
 
 namespace {
 constexpr uint64_t kPublishMs = 200;  // snapshot refresh for the stats thread
-constexpr uint32_t kArpFrameLen = 60;  // ARP in Ethernet: 42 bytes, padded to the 60-byte minimum
-// Ethernet + 802.1Q tag + IPv4 without options + TCP with the longest options.
-inline uint32_t arp_slot(uint32_t ip) { return (ip * 2654435761u) >> 20; }  // Fibonacci hash to 12 bits
-inline uint64_t mac_bits(const Mac& m) {
-    uint64_t v = 0;
-    std::memcpy(&v, m.b.data(), m.b.size());
-    return v;
+
+// The stack's configuration with an address table when we have IPv6 addresses: room for them (pinned there)
+// and, unless configured, for 2^16 peers' addresses at once (2.5 MiB; more show as addr_table_full).
+tcp::StackConfig with_addr_room(tcp::StackConfig s, uint32_t ip6_count) {
+    if (ip6_count == 0) return s;
+    const uint64_t need = uint64_t{ip6_count} + (s.addrs6 != 0 ? s.addrs6 : uint32_t{1} << 16);
+    s.addrs6 = static_cast<uint32_t>(std::min<uint64_t>(need, flow::AddrTable::kLimit - 1));
+    return s;
 }
 }  // namespace
 
 Worker::Worker(const WorkerConfig& cfg, TscRate rate, Instant now, const tcp::Secrets& secrets, Application* app)
     : cfg_(cfg),
       rate_(rate),
-      stack_(cfg.stack, rate, now, secrets, app),
+      stack_(with_addr_room(cfg.stack, cfg.ip6_count), rate, now, secrets, app),
       app_(app),
-      tx_(cfg.port, cfg.queue, rate.us(50), now),
-      arp_(new ArpEntry[kArpSlots]()),
-      tpl_(wire::make_tcp_template(wire::L2{cfg.mac, Mac{}})) {
+      tx_(cfg.port, cfg.queue, rate.us(50), now) {
     now_ = now;
     last_publish_ = now;
+    n4_ = cfg.ip_lo.v <= cfg.ip_hi.v ? uint64_t{cfg.ip_hi.v} - cfg.ip_lo.v + 1 : 0;
+    vlan_tci_ = static_cast<uint16_t>((uint32_t{cfg.vlan_pcp} << 13) | (cfg.vlan_id & 0x0FFFu));
+    tpl_ = wire::make_tcp_template(l2());
+    tpl6_ = wire::make_tcp_template6(l2());
+    // Our IPv6 addresses get consecutive handles (the table hands out the lowest free one), so that local6()
+    // is a subtraction.
+    for (uint32_t i = 0; i < cfg.ip6_count; ++i) {
+        const uint32_t h = stack_.addrs().pin(cfg.ip6_lo.with_low32(cfg.ip6_lo.low32() + i));
+        if (i == 0) local6_base_ = h;
+        if (h == 0 || h != local6_base_ + i) {  // cannot happen with_addr_room; never mis-route if it did
+            cfg_.ip6_count = i;
+            break;
+        }
+    }
     // SplitMix64 of the seed (so that nearby seeds give unrelated sequences), never 0 for xorshift.
     uint64_t z = cfg.loss_seed + 0x9E37'79B9'7F4A'7C15ULL;
     z = (z ^ (z >> 30)) * 0xBF58'476D'1CE4'E5B9ULL;
@@ -43,111 +56,10 @@ Worker::~Worker() {
     for (uint32_t i = 0; i < nheld_; ++i) rte_pktmbuf_free(held_[i].m);
 }
 
-// Called for every frame that reaches us (ARP and IPv4): the common case, a known address with the same MAC,
-// is two compares and no write.
-void Worker::learn(Ipv4 ip, const Mac& mac) {
-    ArpEntry& e = arp_[arp_slot(ip.v)];
-    const bool fresh = e.ip != ip.v || !e.known;
-    if (!fresh && mac_bits(e.mac) == mac_bits(mac)) return;
-    e.ip = ip.v;
-    e.known = true;
-    e.mac = mac;
-    if (SYNWAVE_UNLIKELY(fresh && nheld_ != 0)) release_held(ip, mac);
-}
-
-void Worker::hold(rte_mbuf* m, Ipv4 ip) {
-    if (nheld_ == kHoldSlots) {
-        ++c_.tx_no_arp;
-        rte_pktmbuf_free(m);
-        return;
-    }
-    held_[nheld_++] = Held{m, ip.v, now_.cycles};
-    ++c_.arp_held;
-}
-
-void Worker::release_held(Ipv4 ip, const Mac& mac) {
-    for (uint32_t i = 0; i < nheld_;) {
-        if (held_[i].ip != ip.v) {
-            ++i;
-            continue;
-        }
-        rte_mbuf* m = held_[i].m;
-        std::memcpy(rte_pktmbuf_mtod(m, uint8_t*), mac.b.data(), mac.b.size());  // Ethernet destination
-        held_[i] = held_[--nheld_];
-        ++c_.arp_released;
-        send(m);
-    }
-}
-
-void Worker::expire_held() {
-    const uint64_t limit = rate_.sec(1).cycles;
-    for (uint32_t i = 0; i < nheld_;) {
-        if (now_.cycles - held_[i].since < limit) {
-            ++i;
-            continue;
-        }
-        rte_pktmbuf_free(held_[i].m);
-        held_[i] = held_[--nheld_];
-        ++c_.tx_no_arp;
-    }
-}
-
-bool Worker::resolve(Ipv4 ip, Mac& out) {
-    if (cfg_.static_neighbour) {
-        out = cfg_.neighbour_mac;
-        return true;
-    }
-    ArpEntry& e = arp_[arp_slot(ip.v)];
-    if (e.ip == ip.v && e.known) {
-        out = e.mac;
-        return true;
-    }
-    if (e.ip != ip.v) {  // a new address takes the slot; its MAC is not known yet
-        e.ip = ip.v;
-        e.known = false;
-        e.asked_at = 0;
-    }
-    if (now_.cycles - e.asked_at > rate_.ms(100).cycles) {
-        e.asked_at = now_.cycles;
-        if (send_arp_request(ip)) ++c_.arp_requests_tx;
-    }
-    return false;
-}
-
-bool Worker::send_arp_request(Ipv4 ip) {
-    rte_mbuf* m = io::alloc_frame(cfg_.pool, kArpFrameLen, c_.tx_no_mbuf);
-    if (!m) return false;
-    const uint32_t len = wire::build_arp_request(rte_pktmbuf_mtod(m, uint8_t*), kArpFrameLen, cfg_.mac, cfg_.ip_lo, ip);
-    return push_frame(m, len);
-}
-
-// Hands a frame of `len` bytes (padded to Ethernet's minimum) to the TX batch; frees it if building failed.
-bool Worker::push_frame(rte_mbuf* m, uint32_t len) {
-    if (len == 0) {
-        ++c_.tx_build_failed;
-        rte_pktmbuf_free(m);
-        return false;
-    }
-    if (len < kArpFrameLen) {
-        // Ethernet's minimum: pad with zeros, never with what the buffer held before (CVE-2003-0001).
-        std::memset(rte_pktmbuf_mtod(m, uint8_t*) + len, 0, kArpFrameLen - len);
-        len = kArpFrameLen;
-    }
-    m->data_len = static_cast<uint16_t>(len);
-    m->pkt_len = len;
-    send(m);
-    return true;
-}
-
 // Every frame leaves through here, so the capture sees what the port was given.
 void Worker::send(rte_mbuf* m) {
     if (SYNWAVE_UNLIKELY(cfg_.pcap != nullptr)) cfg_.pcap->write(m, cfg_.pcap_clock.unix_ns(now_));
     tx_.push(m);
-}
-
-void Worker::announce() {
-    // Gratuitous ARP (RFC 5227 §3: an ARP request for our own address) so switches and peers learn us.
-    if (send_arp_request(cfg_.ip_lo)) ++c_.arp_requests_tx;
 }
 
 void Worker::handle(rte_mbuf* m, Instant now, rte_mbuf** keep, uint32_t& nkeep) {
@@ -164,50 +76,58 @@ void Worker::handle(rte_mbuf* m, Instant now, rte_mbuf** keep, uint32_t& nkeep) 
         ++drops_[static_cast<size_t>(d)];
         return;
     }
-    // A host takes unicast frames for its own MAC only (a promiscuous port sees others'), and broadcasts for ARP.
-    const uint64_t dst = mac_bits(f.dst);
-    if (SYNWAVE_UNLIKELY(dst != mac_bits(cfg_.mac)) &&
-        !(f.kind == wire::FrameKind::Arp && dst == mac_bits(Mac::broadcast()))) {
-        ++c_.rx_not_ours;
+    // IEEE 802.1Q: a host on VLAN v takes frames tagged v only (priority bits aside); a host without one takes
+    // untagged frames only, as a Linux interface without a VLAN sub-interface does.
+    if (SYNWAVE_UNLIKELY(f.has_vlan != cfg_.vlan || (f.has_vlan && (f.vlan_tci & 0x0FFFu) != cfg_.vlan_id))) {
+        ++c_.rx_vlan_other;
         return;
     }
+    if (f.ethertype == wire::eth::kTypeIpv6) ++c_.rx_ipv6;
+    // A host takes unicast frames for its own MAC only (a promiscuous port sees others'); broadcast and
+    // multicast only for ARP and Neighbor Discovery (a solicited-node group, RFC 4861 §7.2.2).
+    if (SYNWAVE_UNLIKELY(!(f.dst == cfg_.mac))) {
+        const bool group = (f.dst.b[0] & 1) != 0;
+        if (!group || (f.kind != wire::FrameKind::Arp && f.kind != wire::FrameKind::NdSolicit &&
+                       f.kind != wire::FrameKind::NdAdvert)) {
+            ++c_.rx_not_ours;
+            return;
+        }
+    }
     switch (f.kind) {
-    case wire::FrameKind::Arp:
-        ++c_.arp_rx;
-        learn(f.arp.spa, f.arp.sha);
-        if (f.arp.op == wire::arp::kOpRequest && ours(f.arp.tpa)) {
-            // Answer in place of the request's mbuf: build into a fresh one (the request may be shorter).
-            rte_mbuf* r = io::alloc_frame(cfg_.pool, kArpFrameLen, c_.tx_no_mbuf);
-            if (!r) return;
-            const uint32_t len = wire::build_arp_reply(rte_pktmbuf_mtod(r, uint8_t*), kArpFrameLen, f, cfg_.mac);
-            if (push_frame(r, len)) ++c_.arp_replies_tx;
-        }
-        return;
+    case wire::FrameKind::Tcp: input_tcp(f, now); return;
+    case wire::FrameKind::Arp: handle_arp(f); return;
+    case wire::FrameKind::NdSolicit:
+    case wire::FrameKind::NdAdvert: handle_nd(f); return;
     case wire::FrameKind::IcmpEcho:
-        if (!ours(f.ip_dst)) {
-            ++c_.rx_not_ours;
-            return;
-        }
-        if (f.icmp.type == wire::icmp::kTypeEchoRequest) {
-            const uint32_t len = wire::icmp_echo_reply_in_place(data, f, cfg_.mac);
-            if (len != 0) {
-                m->data_len = static_cast<uint16_t>(len);
-                m->pkt_len = len;
-                io::clear_tx_offload(m);
-                ++c_.icmp_echo_replies;
-                keep[nkeep++] = m;  // the mbuf now belongs to the TX batch
-            }
-        }
+    case wire::FrameKind::Icmp6Echo:
+        if (echo_reply(m, data, f)) keep[nkeep++] = m;  // the mbuf now belongs to the TX batch
         return;
-    case wire::FrameKind::Tcp:
-        if (!ours(f.ip_dst)) {
+    }
+}
+
+void Worker::input_tcp(const wire::ParsedFrame& f, Instant now) {
+    if (SYNWAVE_LIKELY(f.ip_version == 4)) {
+        if (!ours4(f.ip_dst)) {
             ++c_.rx_not_ours;
             return;
         }
-        if (!cfg_.static_neighbour) learn(f.ip_src, f.src);  // a fixed neighbour is never looked up
+        if (!cfg_.static_neighbour) learn4(f.ip_src, f.src);  // a fixed neighbour is never looked up
         stack_.input(tcp::InSegment{f.ip_src, f.ip_dst, f.tcp}, now);
         return;
     }
+    const uint32_t local = local6(f.ip6_dst);
+    if (local == 0) {
+        ++c_.rx_not_ours;
+        return;
+    }
+    // The peer's address as a handle, for this turn unless a connection record keeps it.
+    const uint32_t remote = stack_.addrs().acquire(f.ip6_src);
+    if (remote == 0) {
+        ++c_.addr_table_full;
+        return;
+    }
+    if (!cfg_.static_neighbour) learn6(f.ip6_src, f.src);
+    stack_.input(tcp::InSegment{Ipv4{remote}, Ipv4{local}, f.tcp}, now);
 }
 
 // The stack's segments become frames. Mbufs come from the pool in bulk (one pass over the lcore's mempool
@@ -245,25 +165,53 @@ void Worker::transmit() {
     out.clear();
 }
 
+// One segment into a frame. The next hop is the gateway when there is one, else the destination; its MAC is
+// zero while unresolved: the frame is built and held until the ARP reply or Neighbor Advertisement fills it in.
 void Worker::build_and_send(const tcp::OutSegment& o, rte_mbuf* m) {
-    Mac dmac;  // zero while unresolved: the frame is built and held until the ARP reply fills it in
-    const bool resolved = resolve(o.dst, dmac);
     const auto mode = cfg_.tx_csum_offload ? wire::CsumMode::Offload : wire::CsumMode::Software;
-    const uint32_t len = wire::build_tcp_frame(rte_pktmbuf_mtod(m, uint8_t*), rte_pktmbuf_tailroom(m), tpl_, dmac,
-                                               o.src, o.dst, ip_id_++, o.seg, mode);
-    if (len == 0) {  // larger than an mbuf's room
+    uint8_t* buf = rte_pktmbuf_mtod(m, uint8_t*);
+    const uint32_t cap = rte_pktmbuf_tailroom(m);
+    Mac dmac = cfg_.neighbour_mac;
+    if (SYNWAVE_LIKELY(!flow::AddrTable::is_handle(o.dst.v))) {
+        const Ipv4 next = SYNWAVE_UNLIKELY(cfg_.gateway4.has_value()) ? *cfg_.gateway4 : o.dst;
+        const bool resolved = cfg_.static_neighbour || resolve4(next, dmac);
+        const uint32_t len = wire::build_tcp_frame(buf, cap, tpl_, dmac, o.src, o.dst, ip_id_++, o.seg, mode);
+        if (cfg_.tx_csum_offload) io::set_tx_tcp_csum_offload(m, tpl_.l2_len, wire::ipv4::kMinHeader);
+        if (SYNWAVE_LIKELY(resolved)) {
+            send_built(m, len);
+        } else if (set_len(m, len)) {
+            hold(m, hop_key(next));
+        }
+        return;
+    }
+    const flow::AddrTable& a = stack_.addrs();
+    const Ipv6& dst = a.addr(o.dst.v);
+    const Ipv6& next = cfg_.gateway6 ? *cfg_.gateway6 : dst;
+    const bool resolved = cfg_.static_neighbour || resolve6(next, dmac);
+    const uint32_t len = wire::build_tcp_frame6(buf, cap, tpl6_, dmac, a.addr(o.src.v), dst, o.seg, mode);
+    if (cfg_.tx_csum_offload) io::set_tx_tcp6_csum_offload(m, tpl6_.l2_len, wire::ipv6::kHeaderLen);
+    ++c_.tx_ipv6;
+    if (resolved) {
+        send_built(m, len);
+    } else if (set_len(m, len)) {
+        hold(m, next);
+    }
+}
+
+// A built frame of `len` bytes to the TX batch; 0 means it did not fit the mbuf.
+void Worker::send_built(rte_mbuf* m, uint32_t len) {
+    if (SYNWAVE_LIKELY(set_len(m, len))) send(m);
+}
+
+bool Worker::set_len(rte_mbuf* m, uint32_t len) {
+    if (SYNWAVE_UNLIKELY(len == 0)) {  // larger than an mbuf's room
         ++c_.tx_build_failed;
         rte_pktmbuf_free(m);
-        return;
+        return false;
     }
     m->data_len = static_cast<uint16_t>(len);
     m->pkt_len = len;
-    if (cfg_.tx_csum_offload) io::set_tx_tcp_csum_offload(m, wire::eth::kHeaderLen, wire::ipv4::kMinHeader);
-    if (resolved) {
-        send(m);
-    } else {
-        hold(m, o.dst);
-    }
+    return true;
 }
 
 // Before any frame of a burst is processed, its cache misses are started together (DPDK's usual pattern, as
@@ -277,9 +225,12 @@ void Worker::prefetch_burst(rte_mbuf* const* rx, uint16_t n) {
     uint32_t nk = 0;
     for (uint16_t i = 0; i < n; ++i) {
         const uint8_t* d = rte_pktmbuf_mtod(rx[i], const uint8_t*);
-        // Untagged IPv4 without options carrying TCP: the storm's and a server's frames. Others are parsed
-        // as usual, just without the head start.
-        if (rte_pktmbuf_data_len(rx[i]) < 54 || d[12] != 0x08 || d[13] != 0x00 || d[14] != 0x45 || d[23] != 6) continue;
+        // IPv4 without options carrying TCP, untagged or with our tag: the storm's and a server's frames.
+        // Others (IPv6 among them: its key needs the address table) are parsed as usual, without the head start.
+        if (cfg_.vlan) d += wire::eth::kVlanTagLen;  // the tag's 4 bytes sit before the ethertype
+        if (rte_pktmbuf_data_len(rx[i]) < 54 + tpl_.l2_len - wire::eth::kHeaderLen || d[12] != 0x08 ||
+            d[13] != 0x00 || d[14] != 0x45 || d[23] != 6)
+            continue;
         flow::FlowKey& k = keys[nk++];
         k.local_ip = load_be32(d + 30);
         k.remote_ip = load_be32(d + 26);
@@ -337,6 +288,7 @@ uint32_t Worker::run_once(Instant now) {
     if (stack_.timers_due(now)) stack_.poll(now, cfg_.timer_budget);
     app_->tick(stack_, now);
     transmit();
+    stack_.addrs().sweep();  // IPv6 addresses this turn used and no connection keeps
     if (nspare_ != 0) {  // what this turn's replies did not need goes back: nothing is held between turns
         rte_pktmbuf_free_bulk(spare_, nspare_);
         nspare_ = 0;

@@ -1,8 +1,13 @@
 // The per-lcore worker: owns one RX/TX queue pair, a tcp::Stack (connection table, pools, wheel, counters),
-// an ARP cache and a TX batch, and runs the loop
+// neighbour caches for ARP and Neighbor Discovery and a TX batch, and runs the loop
 //
-//   RX burst -> parse (wire) -> ARP / ICMP echo / TCP -> stack.input -> application events
-//   -> timers (bounded) -> application tick (client launches) -> build frames -> TX flush
+//   RX burst -> parse (wire) -> VLAN filter -> ARP / ND / ICMP(v6) echo / TCP -> stack.input -> application
+//   events -> timers (bounded) -> application tick (client launches) -> build frames -> TX flush
+//
+// IPv4 and IPv6 share the stack: an IPv6 address is entered in the stack's address table and stands in the
+// 4-tuple as a 32-bit handle (flow/addr_table.hpp); frames are built with the wire addresses behind it.
+// worker.cpp holds the loop and the TCP path; control.cpp ARP, Neighbor Discovery, ICMP echo, the neighbour
+// caches and the hold queue.
 //
 // No locks, no heap allocation, no exceptions and one TSC read per turn on this path. Other lcores see its
 // counters only through publish(): a seqlock-protected copy refreshed about once a second by the worker.
@@ -16,6 +21,7 @@
 #include "core/ipv6addr.hpp"
 #include "core/time.hpp"
 #include "engine/apps.hpp"
+#include "engine/neighbours.hpp"
 #include "io/pcap.hpp"
 #include "io/txbatch.hpp"
 #include "stats/counters.hpp"
@@ -111,7 +117,8 @@ public:
     uint32_t run_once(Instant now);
     // Sends what is pending now (shutdown, tests).
     void flush();
-    // Gratuitous ARP for our first address (start-up).
+    // Start-up: gratuitous ARP for our first IPv4 address, an unsolicited Neighbor Advertisement for our first
+    // IPv6 one, and requests for the gateways so that they are resolved before traffic needs them.
     void announce();
 
     // Copies the counters into the published snapshot (seqlock); called by the worker itself.
@@ -130,15 +137,35 @@ private:
     void transmit();
     void build_and_send(const tcp::OutSegment& o, rte_mbuf* m);
     bool push_frame(rte_mbuf* m, uint32_t len);
+    void send_built(rte_mbuf* m, uint32_t len);
+    [[nodiscard]] bool set_len(rte_mbuf* m, uint32_t len);
     void send(rte_mbuf* m);
     void sync_tx_counters();
-    [[nodiscard]] bool resolve(Ipv4 ip, Mac& out);
-    void learn(Ipv4 ip, const Mac& mac);
+    void input_tcp(const wire::ParsedFrame& f, Instant now);
+    // control.cpp
+    void handle_arp(const wire::ParsedFrame& f);
+    void handle_nd(const wire::ParsedFrame& f);
+    bool echo_reply(rte_mbuf* m, uint8_t* data, const wire::ParsedFrame& f);
+    [[nodiscard]] bool resolve4(Ipv4 ip, Mac& out);
+    [[nodiscard]] bool resolve6(const Ipv6& ip, Mac& out);
+    void learn4(Ipv4 ip, const Mac& mac) {
+        if (SYNWAVE_UNLIKELY(arp_.learn(ip, mac)) && nheld_ != 0) release_held(hop_key(ip), mac);
+    }
+    void learn6(const Ipv6& ip, const Mac& mac) {
+        if (SYNWAVE_UNLIKELY(nd_.learn(ip, mac)) && nheld_ != 0) release_held(ip, mac);
+    }
     bool send_arp_request(Ipv4 ip);
-    void hold(rte_mbuf* m, Ipv4 ip);
-    void release_held(Ipv4 ip, const Mac& mac);
+    bool send_ns(const Ipv6& target);
+    void hold(rte_mbuf* m, const Ipv6& hop);
+    void release_held(const Ipv6& hop, const Mac& mac);
     void expire_held();
-    [[nodiscard]] bool ours(Ipv4 ip) const { return ip.v - cfg_.ip_lo.v <= cfg_.ip_hi.v - cfg_.ip_lo.v; }
+    [[nodiscard]] bool ours4(Ipv4 ip) const { return uint64_t{ip.v - cfg_.ip_lo.v} < n4_; }
+    // The handle of our IPv6 address `a` (pinned in order at start), or 0 when it is not ours.
+    [[nodiscard]] uint32_t local6(const Ipv6& a) const {
+        const uint32_t i = a.low32() - cfg_.ip6_lo.low32();
+        return i < cfg_.ip6_count && a.same_high96(cfg_.ip6_lo) ? local6_base_ + i : 0;
+    }
+    [[nodiscard]] wire::L2 l2() const { return wire::L2{cfg_.mac, Mac{}, cfg_.vlan, vlan_tci_}; }
 
     WorkerConfig cfg_;
     TscRate rate_;
@@ -149,25 +176,22 @@ private:
     std::array<uint64_t, wire::kDropCount> drops_{};
     uint16_t ip_id_ = 0;
     Instant last_publish_{};
-    // Direct-mapped ARP cache: ip -> mac, learned from ARP and from every IPv4 frame that reaches us.
-    struct ArpEntry {
-        uint32_t ip = 0;
-        bool known = false;     // mac is valid (learned), not merely asked for
-        Mac mac;
-        uint64_t asked_at = 0;  // last request sent (rate limit: one per 100 ms per address)
-    };
-    static constexpr uint32_t kArpSlots = 4096;
-    std::unique_ptr<ArpEntry[]> arp_;
+    uint64_t n4_ = 0;              // our IPv4 addresses: ip_lo + [0, n4_)
+    uint32_t local6_base_ = 0;     // the handle of ip6_lo; the others follow
+    uint16_t vlan_tci_ = 0;        // PCP and VID of every frame we send (when cfg_.vlan)
+    NeighbourCache<Ipv4> arp_;
+    NeighbourCache<Ipv6> nd_;
     // Received mbufs this turn is done with, reused for this turn's frames (io::reuse_for_tx); freed at the
     // end of the turn.
     static constexpr uint32_t kSpares = 64;
     rte_mbuf* spare_[kSpares] = {};
     uint32_t nspare_ = 0;
-    wire::TcpFrameTemplate tpl_;  // Ethernet source and IPv4 constants of every TCP frame this worker sends
-    // Frames waiting for an ARP answer (bounded; what waits over 1 s is dropped: TCP will resend it).
+    wire::TcpFrameTemplate tpl_;    // Ethernet header (+ tag) and IPv4 constants of every TCP frame we send
+    wire::TcpFrameTemplate6 tpl6_;  // the same for IPv6
+    // Frames waiting for an ARP or ND answer (bounded; what waits over 1 s is dropped: TCP will resend it).
     struct Held {
         rte_mbuf* m;
-        uint32_t ip;
+        Ipv6 hop;  // IPv4 next hops in their IPv4-mapped form
         uint64_t since;
     };
     static constexpr uint32_t kHoldSlots = 256;

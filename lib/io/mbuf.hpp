@@ -69,6 +69,12 @@ inline void set_tx_tcp_csum_offload(rte_mbuf* m, uint16_t l2_len, uint16_t l3_le
     m->l2_len = l2_len & 0x7f;   // 7-bit field
     m->l3_len = l3_len & 0x1ff;  // 9-bit field
 }
+// The same for TCP over IPv6: no header checksum, the TCP one over the IPv6 pseudo-header.
+inline void set_tx_tcp6_csum_offload(rte_mbuf* m, uint16_t l2_len, uint16_t l3_len) {
+    m->ol_flags |= RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_TCP_CKSUM;
+    m->l2_len = l2_len & 0x7f;
+    m->l3_len = l3_len & 0x1ff;
+}
 
 // Whether a received mbuf, done with, can carry one of our frames next instead of going back to the pool and
 // another coming out: a direct, single-segment buffer of `pool` that nobody else holds (refcnt 1). If so it is
@@ -82,7 +88,7 @@ inline void set_tx_tcp_csum_offload(rte_mbuf* m, uint16_t l2_len, uint16_t l3_le
 
 // Removes TX offload requests, e.g. from an RX mbuf reused for a reply with software checksums.
 inline void clear_tx_offload(rte_mbuf* m) {
-    m->ol_flags &= ~(RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_TCP_CKSUM | RTE_MBUF_F_TX_L4_MASK);
+    m->ol_flags &= ~(RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_TCP_CKSUM | RTE_MBUF_F_TX_L4_MASK);
 }
 
 // The device's verdict on a received checksum (RTE_MBUF_F_RX_*_CKSUM_*).

@@ -9,7 +9,8 @@
 //       build/tests/dpdk/bench_engine 100000
 //   (Collected / connections)
 // BENCH_NO_DIRECT=1 leaves the client's 4-tuples in the hash table (StackConfig::direct unset), for an A/B of
-// the direct index. Without valgrind it prints the wall-clock rate of the one thread doing both ends (a figure for
+// the direct index. BENCH_V6=1 runs every connection over IPv6 (fd00:1::1-4 to fd00::1), BENCH_V6=0.5 half of
+// them, for the IPv6 vs IPv4 cost. Without valgrind it prints the wall-clock rate of the one thread doing both ends (a figure for
 // comparisons in one session, not a benchmark of the storm's two lcores).
 #include <rte_cycles.h>
 
@@ -124,11 +125,20 @@ int main(int argc, char** argv) {
         ccfg.concurrency = 2000;
         ccfg.max_connections = conns;
         ccfg.response_bytes = http_response(64, false).size();
+        const char* v6 = std::getenv("BENCH_V6");
+        ccfg.v6_share = v6 ? std::strtod(v6, nullptr) : 0.0;
+        ccfg.src6_lo = *Ipv6::parse("fd00:1::1");
+        ccfg.src6_count = 4;
+        ccfg.dst6 = *Ipv6::parse("fd00::1");
         Client client(ccfg, kRate);
 
         WorkerConfig ws = config(sport, spool.get(), server_ip, server_ip, cport.mac());
         WorkerConfig wc = config(cport, cpool, client_lo, client_hi, sport.mac());
         wc.stack.max_timewait = 1024;
+        ws.ip6_lo = ccfg.dst6;
+        ws.ip6_count = 1;
+        wc.ip6_lo = ccfg.src6_lo;
+        wc.ip6_count = ccfg.src6_count;
         if (std::getenv("BENCH_NO_DIRECT") == nullptr) wc.stack.direct = ccfg.tuples();
         server.set_slots(ws.stack.max_conns);
         client.set_slots(wc.stack.max_conns);

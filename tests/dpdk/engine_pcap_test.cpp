@@ -298,6 +298,9 @@ TEST(EnginePcap, ReplayedPeerFramesGetExactlyTheRightAnswers) {
             }
             break;
         }
+        case wire::FrameKind::Icmp6Echo:
+        case wire::FrameKind::NdSolicit:
+        case wire::FrameKind::NdAdvert: ADD_FAILURE() << "IPv6 frame " << i << " from an IPv4-only replay"; break;
         }
     }
     EXPECT_TRUE(seen_arp && seen_echo && seen_synack && seen_rst81 && seen_rst);
