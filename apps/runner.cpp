@@ -291,7 +291,8 @@ void hold_until_signal() {
 }
 
 std::string make_lane(Lane& lane, const Options& o, const PortSetup& net, bool client, engine::WorkerConfig wc,
-                      TscRate rate, Instant now, const flow::ToeplitzV4* rss, const flow::Reta* reta) {
+                      TscRate rate, Instant now, const flow::ToeplitzV4* rss, const flow::Reta* reta,
+                      const flow::ToeplitzV6* rss6) {
     const uint64_t rss0 = resident_bytes();
     if (client) {
         if (!lane.src) lane.src = net.src;
@@ -300,6 +301,7 @@ std::string make_lane(Lane& lane, const Options& o, const PortSetup& net, bool c
         engine::ClientConfig cc = client_config(o, mine);
         cc.queue = wc.queue;
         cc.rss = rss;
+        cc.rss6 = rss6;
         cc.reta = reta;
         wc.stack.direct = cc.tuples();  // the client's own 4-tuples: found by index, not by hash
         auto c = std::make_unique<engine::Client>(cc, rate);

@@ -36,7 +36,8 @@ struct Lane {
 // A client on a multi-queue RSS port gets the port's key and RETA mirror to pick its source ports.
 [[nodiscard]] std::string make_lane(Lane& lane, const Options& o, const PortSetup& net, bool client,
                                     engine::WorkerConfig wc, TscRate rate, Instant now,
-                                    const flow::ToeplitzV4* rss = nullptr, const flow::Reta* reta = nullptr);
+                                    const flow::ToeplitzV4* rss = nullptr, const flow::Reta* reta = nullptr,
+                                    const flow::ToeplitzV6* rss6 = nullptr);
 
 // Waits (not polling any port) until SIGINT or SIGTERM arrives after run_lanes returned: `--hold`, so that
 // a net_memif peer can stop polling before this process closes its port (see config/memif-server.toml).

@@ -36,6 +36,7 @@ struct Rig {
     std::vector<io::RingPair> rings;
     std::vector<io::Port> ports;
     std::vector<std::unique_ptr<flow::ToeplitzV4>> rss;  // per port (client on an RSS port), else null
+    std::vector<std::unique_ptr<flow::ToeplitzV6>> rss6;
     std::vector<std::unique_ptr<flow::Reta>> reta;
     std::vector<Lane> lanes;
 };
@@ -303,6 +304,7 @@ int run_port(Options& o, const std::vector<std::string>& cmdline_eal) {
             for (const io::Port& port : rig.ports) nlanes += port.queues();
             rig.lanes.resize(nlanes);
             rig.rss.resize(nports);
+            rig.rss6.resize(nports);
             rig.reta.resize(nports);
             size_t li = 0;
             for (size_t k = 0; k < nports && err.empty(); ++k) {
@@ -311,6 +313,9 @@ int run_port(Options& o, const std::vector<std::string>& cmdline_eal) {
                 for (const auto& n : port.info().notes) std::cerr << "synwave: port " << port.id() << ": " << n << "\n";
                 if (client && port.rss()) {
                     rig.rss[k] = std::make_unique<flow::ToeplitzV4>(port.info().rss_key);
+                    // IPv6 source ports are picked only where the device hashes the TCP/IPv6 4-tuple as well.
+                    if (port.info().rss_hf & RTE_ETH_RSS_NONFRAG_IPV6_TCP)
+                        rig.rss6[k] = std::make_unique<flow::ToeplitzV6>(port.info().rss_key);
                     rig.reta[k] = std::make_unique<flow::Reta>(static_cast<uint32_t>(port.reta().size()), port.queues());
                     for (uint32_t i = 0; i < port.reta().size(); ++i) rig.reta[k]->set(i, port.reta()[i]);
                 }
@@ -324,7 +329,8 @@ int run_port(Options& o, const std::vector<std::string>& cmdline_eal) {
                     lane.lcore = lcore_ids[first[k] + q];
                     lane.port = port.id();
                     lane.queue = q;
-                    err = make_lane(lane, o, net, client, wc, rate, now, rig.rss[k].get(), rig.reta[k].get());
+                    err = make_lane(lane, o, net, client, wc, rate, now, rig.rss[k].get(), rig.reta[k].get(),
+                                   rig.rss6[k].get());
                     lane.pool_bytes = mempool_bytes(pool);
                     if (err.empty() && !client) lane.worker->stack().listen(o.port);
                 }

@@ -196,11 +196,11 @@ Client::Client(const ClientConfig& cfg, TscRate rate)
 // our own) and of the destination. Without them, every connection goes over IPv4.
 void Client::enter_v6(tcp::Stack& st) {
     flow::AddrTable& a = st.addrs();
-    src6_base_ = a.find(cfg_.src6_lo);
+    const bool pinned = a.find(cfg_.src6_lo) != 0;
     bool ok = true;
     for (uint32_t i = 0; i < cfg_.src6_count && ok; ++i) {
         const Ipv6 ip = cfg_.src6_lo.with_low32(cfg_.src6_lo.low32() + i);
-        const uint32_t h = src6_base_ != 0 ? a.find(ip) : a.pin(ip);
+        const uint32_t h = pinned ? a.find(ip) : a.pin(ip);
         if (i == 0) src6_base_ = h;
         ok = h != 0 && h == src6_base_ + i;
     }

@@ -21,9 +21,10 @@ std::string hex64(uint64_t v) {
 
 std::string errtext(int ret) { return std::string(rte_strerror(ret < 0 ? -ret : ret)); }
 
-// The hash types synwave needs: the TCP/IPv4 4-tuple (what the flow layer's software Toeplitz
-// reproduces) and plain IPv4 for the rest (ICMP, fragments), so they spread too.
-constexpr uint64_t kWantedRssHf = RTE_ETH_RSS_NONFRAG_IPV4_TCP | RTE_ETH_RSS_IPV4;
+// The hash types synwave needs: the TCP/IPv4 and TCP/IPv6 4-tuples (what the flow layer's software Toeplitz
+// reproduces) and plain IPv4 / IPv6 for the rest (ICMP, fragments), so they spread too.
+constexpr uint64_t kWantedRssHf =
+    RTE_ETH_RSS_NONFRAG_IPV4_TCP | RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_NONFRAG_IPV6_TCP | RTE_ETH_RSS_IPV6;
 
 constexpr uint64_t kTxCsum = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
 constexpr uint64_t kRxCsum = RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_CKSUM;

@@ -25,6 +25,7 @@ protected:
         tcp::StackConfig st;
         st.max_conns = 4096;
         st.max_timewait = 4096;
+        st.addrs6 = 64;
         const TscRate rate{1'000'000'000};
         ccfg.src_lo = ccfg.src_hi = kClientIp;
         ccfg.dst = kServerIp;
@@ -251,6 +252,40 @@ TEST_F(AppsTest, RssQueueFilterPicksOnlyPortsWhoseReturnLandsOnOurQueue) {
     }
     // About a quarter of the ports walked were usable: the first 200 accepted come from ~800 candidates.
     EXPECT_GT(out.back().seg.src_port - c.sport_lo, 400);
+}
+
+// The same over IPv6: the client's IPv6 sources and destination become handles in its stack (pinned in order),
+// and the ports it picks hash, by the IPv6 Toeplitz, to our queue.
+TEST_F(AppsTest, Ipv6ClientPinsItsAddressesAndPicksPortsByTheIpv6Hash) {
+    const flow::ToeplitzV6 rss6(flow::kDefaultRssKey);
+    const flow::ToeplitzV4 rss(flow::kDefaultRssKey);
+    const flow::Reta reta(128, 4);
+    ServerConfig s;
+    ClientConfig c = http_client(0, CloseMode::ServerFirst);
+    c.concurrency = 100;
+    c.launch_burst = 100;
+    c.src6_lo = *Ipv6::parse("2001:db8:1::1");
+    c.src6_count = 2;
+    c.dst6 = *Ipv6::parse("2001:db8::80");
+    c.v6_share = 1;
+    c.rss = &rss;
+    c.rss6 = &rss6;
+    c.reta = &reta;
+    c.queue = 1;
+    make(s, c);
+    client->tick(*cst, now);
+    const auto& out = cst->out();
+    ASSERT_EQ(out.size(), 100u);
+    const flow::AddrTable& a = cst->addrs();
+    EXPECT_EQ(a.size(), 3u);  // two sources, one destination
+    for (const auto& o : out) {
+        ASSERT_TRUE(flow::AddrTable::is_handle(o.src.v) && flow::AddrTable::is_handle(o.dst.v));
+        EXPECT_EQ(a.addr(o.dst.v), c.dst6);
+        EXPECT_EQ(a.addr(o.src.v), c.src6_lo);  // the walk stays on the first address for its 64k ports
+        EXPECT_EQ(reta.queue_of(rss6.hash(c.dst6, a.addr(o.src.v), o.seg.dst_port, o.seg.src_port)), 1u);
+        EXPECT_EQ(o.seg.opt.mss, 1440);
+    }
+    EXPECT_EQ(client->c.conn_attempted_v6, 100u);
 }
 
 TEST_F(AppsTest, LatenciesAreStampedWithTheTimeOfTheEvent) {
