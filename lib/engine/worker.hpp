@@ -137,11 +137,11 @@ private:
     void transmit();
     void build_and_send(const tcp::OutSegment& o, rte_mbuf* m);
     bool push_frame(rte_mbuf* m, uint32_t len);
-    void send_built(rte_mbuf* m, uint32_t len);
-    [[nodiscard]] bool set_len(rte_mbuf* m, uint32_t len);
+    [[gnu::always_inline]] inline void send_built(rte_mbuf* m, uint32_t len);
+    [[nodiscard, gnu::always_inline]] inline bool set_len(rte_mbuf* m, uint32_t len);
     void send(rte_mbuf* m);
     void sync_tx_counters();
-    void input_tcp(const wire::ParsedFrame& f, Instant now);
+    [[gnu::always_inline]] inline void input_tcp(const wire::ParsedFrame& f, Instant now);
     // control.cpp
     void handle_arp(const wire::ParsedFrame& f);
     void handle_nd(const wire::ParsedFrame& f);
