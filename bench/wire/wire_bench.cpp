@@ -9,10 +9,20 @@
 // The frame stays in L1 (the engine prefetches the next mbufs, so this is the hot-cache cost). After each
 // loop the result is checked, so a benchmark that silently took a drop path reports an error instead.
 // Run: build/bench/wire/bench_wire --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+// Wall times vary by 10 %+ on a shared machine; instruction counts do not. --loop=KIND:N runs N iterations of
+// one operation outside Google Benchmark, for callgrind (KIND: parse4, parse6 (the 64-byte TS ACK, checksums
+// verified; parse4-nic and parse6-nic without), build4, build6 (the SYN-ACK, software checksums; build4-nic
+// and build6-nic in offload mode)). Per-operation instructions = the difference of two runs / the difference
+// of their N:
+//   valgrind --tool=callgrind --callgrind-out-file=/dev/null build/bench/wire/bench_wire --loop=parse4:100000
 #include "wire/frame.hpp"
 
 #include <benchmark/benchmark.h>
 
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
 #include <vector>
 
 using namespace synwave;
@@ -189,6 +199,55 @@ void Checksum(benchmark::State& state) {
 }
 BENCHMARK(Checksum)->Arg(20)->Arg(64)->Arg(1460)->Arg(9000);
 
+// --loop=KIND:N (see the top). Exit 2 for an unknown kind.
+int run_loop(const char* arg) {
+    const char* colon = std::strchr(arg, ':');
+    const std::string kind = colon ? std::string(arg, colon) : std::string(arg);
+    const long n = colon ? std::strtol(colon + 1, nullptr, 10) : 0;
+    const bool nic = kind.size() > 4 && kind.compare(kind.size() - 4, 4, "-nic") == 0;
+    const std::string op = nic ? kind.substr(0, kind.size() - 4) : kind;
+    if ((op != "parse4" && op != "parse6" && op != "build4" && op != "build6") || n <= 0) {
+        std::fprintf(stderr, "bench_wire: --loop=KIND:N with KIND parse4, parse6, build4, build6 (each also -nic), N > 0\n");
+        return 2;
+    }
+    const L2L3 h = addrs();
+    const std::vector<uint8_t> payload(64, 'x');
+    alignas(64) static uint8_t frame[2048];
+    long sum = 0;
+    if (op == "parse4" || op == "parse6") {
+        const uint32_t len = op == "parse4" ? build_tcp_frame(frame, sizeof frame, h, ts_ack(payload), CsumMode::Software)
+                                            : build_tcp_frame6(frame, sizeof frame, make_tcp_template6(h.l2), h.l2.dst,
+                                                               kSrc6, kDst6, ts_ack(payload), CsumMode::Software);
+        const ParseConfig cfg{!nic, !nic};
+        ParsedFrame out;
+        for (long i = 0; i < n; ++i) {
+            benchmark::DoNotOptimize(frame);
+            sum += parse_frame(frame, len, cfg, out) == Drop::None;
+        }
+    } else {
+        const CsumMode mode = nic ? CsumMode::Offload : CsumMode::Software;
+        const TcpFrameTemplate tpl = make_tcp_template(h.l2);
+        const TcpFrameTemplate6 tpl6 = make_tcp_template6(h.l2);
+        TcpSegment s = syn_ack();
+        for (long i = 0; i < n; ++i) {
+            s.opt.tsval += 1;
+            sum += op == "build4" ? build_tcp_frame(frame, sizeof frame, tpl, h.l2.dst, h.ip_src, h.ip_dst, 0, s, mode)
+                                  : build_tcp_frame6(frame, sizeof frame, tpl6, h.l2.dst, kSrc6, kDst6, s, mode);
+            benchmark::DoNotOptimize(frame);
+        }
+    }
+    std::printf("%s: %ld iterations, checksum %ld\n", kind.c_str(), n, sum);
+    return 0;
+}
+
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i)
+        if (std::strncmp(argv[i], "--loop=", 7) == 0) return run_loop(argv[i] + 7);
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}
