@@ -34,28 +34,45 @@ def lab_unavailable():
     return None
 
 
-class Lab:
-    """One lab (two namespaces and a veth pair) for the life of a `with` block."""
+def family_field(ip):
+    """tshark's field prefix for an address: ip or ipv6."""
+    return "ipv6" if ":" in ip else "ip"
 
-    def __init__(self, build, netem=None, lcores="0"):
+
+class Lab:
+    """One lab (two namespaces and a veth pair; with routed=True a router namespace between them) for the life
+    of a `with` block. ipv6, vlan (an ID) and routed are scripts/lab's --ipv6, --vlan ID and --routed; the
+    addresses are then read back from `scripts/lab env` (dut_ip6, peer_ip6, gw_ip, gw_ip6, vlan_dut_ip, ...)."""
+
+    def __init__(self, build, netem=None, lcores="0", ipv6=False, vlan=None, routed=False):
         self.build = build
         self.id = f"swe{os.getpid() % 10000}"
         self.env = dict(os.environ, LAB_ID=self.id, SYNWAVE_BUILD=build, LAB_LCORES=lcores)
         self.netem = netem
+        self.options = (["--ipv6"] if ipv6 else []) + (["--vlan", str(vlan)] if vlan else []) + \
+            (["--routed"] if routed else [])
         self.dut_ip = "10.77.0.1"
         self.peer_ip = "10.77.0.2"
         self.peer_ns = f"{self.id}-peer"
         self.dut_ns = f"{self.id}-dut"
         self.peer_if = f"{self.id}p"
+        self.dut_if = f"{self.id}d"
+        self.rtr_ns = f"{self.id}-rtr"
+        self.rtr_if = f"{self.id}a"
         self.procs = []
         self.tmp = tempfile.mkdtemp(prefix="swe2e-")
 
     def __enter__(self):
-        args = [LAB, "up"] + (["--netem", self.netem] if self.netem else [])
+        args = [LAB, "up"] + (["--netem", self.netem] if self.netem else []) + self.options
         r = subprocess.run(args, env=self.env, capture_output=True, text=True)
         if r.returncode != 0:
             self.__exit__(None, None, None)  # remove what `lab up` made before it failed
             raise AssertionError("lab up failed: " + r.stderr.strip()[-500:])
+        if self.options:
+            r = subprocess.run([LAB, "env"], env=self.env, capture_output=True, text=True, check=True)
+            for line in r.stdout.splitlines():
+                k, _, v = line.partition("=")
+                setattr(self, k.lower(), v)
         return self
 
     def __exit__(self, *exc):
@@ -71,13 +88,14 @@ class Lab:
         return os.path.join(self.tmp, name)
 
     # ---- processes ----
-    def peer_popen(self, cmd, **kw):
-        p = subprocess.Popen(["ip", "netns", "exec", self.peer_ns] + cmd, env=self.env, **kw)
+    def peer_popen(self, cmd, ns=None, **kw):
+        p = subprocess.Popen(["ip", "netns", "exec", ns or self.peer_ns] + cmd, env=self.env, **kw)
         self.procs.append(p)
         return p
 
-    def peer(self, cmd, timeout=60, check=False, **kw):
-        r = subprocess.run(["ip", "netns", "exec", self.peer_ns] + cmd, env=self.env, capture_output=True,
+    def peer(self, cmd, timeout=60, check=False, ns=None, **kw):
+        """Runs a command in the peer namespace (or ns, e.g. the router's)."""
+        r = subprocess.run(["ip", "netns", "exec", ns or self.peer_ns] + cmd, env=self.env, capture_output=True,
                            timeout=timeout, **kw)
         # Decoded by hand: text mode would turn HTTP's \r\n into \n.
         r.stdout = r.stdout.decode("utf-8", "replace")
@@ -99,18 +117,20 @@ class Lab:
         self.procs.append(p)
         return Synwave(self, p, jpath, out.name)
 
-    def wait_reachable(self, timeout=10):
-        """Until synwave answers ARP and ICMP echo for its address."""
+    def wait_reachable(self, timeout=10, ip=None):
+        """Until synwave answers ARP (or Neighbor Discovery) and ICMP (or ICMPv6) echo for its address."""
+        ip = ip or self.dut_ip
         deadline = time.time() + timeout
         while time.time() < deadline:
-            r = self.peer(["ping", "-c", "1", "-W", "1", self.dut_ip], timeout=5)
+            r = self.peer(["ping", "-c", "1", "-W", "1", ip], timeout=5)
             if r.returncode == 0:
                 return
-        raise AssertionError(f"{self.dut_ip} did not answer ping within {timeout} s")
+        raise AssertionError(f"{ip} did not answer ping within {timeout} s")
 
     # ---- capture ----
-    def capture(self, name="peer.pcap", snaplen=256, bpf=None):
-        return Capture(self, self.path(name), snaplen, bpf)
+    def capture(self, name="peer.pcap", snaplen=256, bpf=None, router=False):
+        """tcpdump on the peer's veth, or (router=True) on the router's leg facing synwave."""
+        return Capture(self, self.path(name), snaplen, bpf, router)
 
 
 class Synwave:
@@ -157,15 +177,16 @@ class Synwave:
 class Capture:
     """tcpdump on the peer's veth for the life of a `with` block; judge() asks tshark about the frames."""
 
-    def __init__(self, lab, path, snaplen=256, bpf=None):
+    def __init__(self, lab, path, snaplen=256, bpf=None, router=False):
         self.lab, self.path, self.proc = lab, path, None
         self.snaplen, self.bpf = snaplen, bpf
+        self.ns, self.iface = (lab.rtr_ns, lab.rtr_if) if router else (lab.peer_ns, lab.peer_if)
         self.dropped = 0  # frames tcpdump lost (kernel buffer full): the capture is then incomplete
 
     def __enter__(self):
-        self.proc = self.lab.peer_popen(["tcpdump", "-i", self.lab.peer_if, "--immediate-mode", "-U", "-B", "65536",
+        self.proc = self.lab.peer_popen(["tcpdump", "-i", self.iface, "--immediate-mode", "-U", "-B", "65536",
                                          "-s", str(self.snaplen), "-w", self.path] + ([self.bpf] if self.bpf else []),
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                                        ns=self.ns, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         # tcpdump says "listening on ..." once the capture runs; frames before that would be missed.
         deadline = time.time() + 10
         line = ""
@@ -204,23 +225,26 @@ class Capture:
         TCP analysis flags. `allow` lists tcp.analysis field names that the scenario expects (e.g. under
         loss: tcp.analysis.retransmission). A D-SACK block (RFC 2883: octets that arrived twice, which tshark
         marks as a warning) is always allowed: the duplicate is the peer's or the path's, the report is right.
-        Raises with the offending frames printed."""
+        Raises with the offending frames printed. An IPv6 src_ip: ipv6.src, and ICMPv6 checksums (ND, echo) too."""
         allow = tuple(allow) + ("tcp.options.sack.dsack",)
-        base = (f'ip.src == {src_ip} && (tcp.checksum.status == 0 || ip.checksum.status == 0 || _ws.malformed'
-                f' || _ws.expert.severity >= "Warning" || tcp.analysis.flags)')
+        fam = family_field(src_ip)
+        bad = "tcp.checksum.status == 0 || ip.checksum.status == 0 || _ws.malformed"
+        if fam == "ipv6":
+            bad += " || icmpv6.checksum.status == 0"
+        base = f'{fam}.src == {src_ip} && ({bad} || _ws.expert.severity >= "Warning" || tcp.analysis.flags)'
         rows = self.fields(base, ["frame.number", "tcp.flags.str", "tcp.seq_raw", "tcp.ack_raw",
                                   "_ws.expert.message"])
         if allow:
             # Keep a frame only if it has a problem not on the allowed list.
             allowed = " || ".join(allow)
-            strict = (f'ip.src == {src_ip} && (tcp.checksum.status == 0 || ip.checksum.status == 0 || _ws.malformed'
+            strict = (f'{fam}.src == {src_ip} && ({bad}'
                       f' || ((_ws.expert.severity >= "Warning" || tcp.analysis.flags) && !({allowed})))')
             rows = self.fields(strict, ["frame.number", "tcp.flags.str", "tcp.seq_raw", "tcp.ack_raw",
                                         "_ws.expert.message"])
         if rows:
             lines = "\n".join("  " + " | ".join(r) for r in rows[:30])
             raise AssertionError(f"tshark flags {len(rows)} frame(s) from {src_ip} in {self.path}:\n{lines}")
-        n = len(self.fields(f"ip.src == {src_ip} && tcp", ["frame.number"]))
+        n = len(self.fields(f"{fam}.src == {src_ip} && tcp", ["frame.number"]))
         if n == 0:
             raise AssertionError(f"the capture has no TCP frame from {src_ip}")
         return n
@@ -277,7 +301,7 @@ def note(msg):
 KERNEL_RTX = "(tcp.analysis.retransmission || tcp.analysis.spurious_retransmission || tcp.analysis.fast_retransmission)"
 
 
-def judge_clean(cap, L, side, syn_rtx=0, rto_rtx=0):
+def judge_clean(cap, L, side, syn_rtx=0, rto_rtx=0, pairs=None):
     """A wire without loss: synwave retransmits nothing, and tshark flags none of its frames except duplicate
     ACKs that its counters account for. Two things make a lossless lab send synwave segments it already has:
     the kernel's tail-loss probe, a few ms after its FIN, when synwave (busy-polling; two cores shared with
@@ -286,7 +310,10 @@ def judge_clean(cap, L, side, syn_rtx=0, rto_rtx=0):
     tw_fin_reacked, or tw_acked in TIME_WAIT. `side` is synwave's JSON section ("client" or "server").
     `rto_rtx`: segments synwave retransmits on its RTO because the scenario itself holds one of its segments
     longer than that (client_role's FinCrosser); rtx_segments and rto_expired must both be exactly that, and
-    exactly that many of synwave's frames tshark flags as retransmissions (the caller checks which)."""
+    exactly that many of synwave's frames tshark flags as retransmissions (the caller checks which).
+    `pairs`: the (synwave, kernel) addresses whose frames to judge; (L.dut_ip, L.peer_ip) unless given (an IPv6
+    or dual-stack run). Returns the number of TCP frames from synwave judged."""
+    pairs = pairs or [(L.dut_ip, L.peer_ip)]
     tcp, eng = side["tcp"], side["engine"]
     keys = ("rtx_segments", "rto_expired", "fast_retransmits", "challenge_acks", "bad_ack_rst", "rst_no_conn",
             "paws_rejected", "ooo_dropped", "syn_in_synchronized")
@@ -295,9 +322,15 @@ def judge_clean(cap, L, side, syn_rtx=0, rto_rtx=0):
     check(not nz and tcp["syn_rtx"] == syn_rtx, f"on a clean wire: {nz} (expected 0"
           + (f"; rtx_segments and rto_expired {rto_rtx}" if rto_rtx else "")
           + f"), syn_rtx {tcp['syn_rtx']} (expected {syn_rtx})")
-    check(eng["rx_dropped"] == 0 and eng["tx_ring_full"] == 0 and eng["tx_no_mbuf"] == 0, f"engine drops: {eng}")
-    krtx = len(cap.fields(f"ip.src == {L.peer_ip} && {KERNEL_RTX}", ["frame.number"]))
-    dups = len(cap.fields(f"ip.src == {L.dut_ip} && tcp.analysis.duplicate_ack", ["frame.number"]))
+    # A kernel with IPv6 sends Multicast Listener Reports for its groups (RFC 3810 §6) to every host on the link;
+    # synwave takes no ICMPv6 beyond echo and ND and counts them as icmp6_unsupported_type. Nothing else.
+    drops = side.get("rx_drops") or {}
+    background = drops.get("icmp6_unsupported_type", 0) if any(":" in d for d, _ in pairs) else 0
+    check(eng["rx_dropped"] == background and eng["tx_ring_full"] == 0 and eng["tx_no_mbuf"] == 0,
+          f"engine drops: {eng}; by reason {drops}")
+    krtx = sum(len(cap.fields(f"{family_field(p)}.src == {p} && {KERNEL_RTX}", ["frame.number"])) for _, p in pairs)
+    dups = sum(len(cap.fields(f"{family_field(d)}.src == {d} && tcp.analysis.duplicate_ack", ["frame.number"]))
+               for d, _ in pairs)
     answered = tcp["unacceptable_seq"] + tcp["tw_fin_reacked"] + tcp["tw_acked"]
     if krtx or dups or answered:
         note(f"kernel retransmissions {krtx}; synwave's duplicate ACKs {dups}; unacceptable_seq "
@@ -306,10 +339,10 @@ def judge_clean(cap, L, side, syn_rtx=0, rto_rtx=0):
     check(dups <= answered, f"{dups} duplicate ACKs from synwave, but its counters account for {answered}")
     allow = ("tcp.analysis.duplicate_ack",) if dups else ()
     if rto_rtx:
-        rtx = len(cap.fields(f"ip.src == {L.dut_ip} && {KERNEL_RTX}", ["frame.number"]))
+        rtx = sum(len(cap.fields(f"{family_field(d)}.src == {d} && {KERNEL_RTX}", ["frame.number"])) for d, _ in pairs)
         check(rtx == rto_rtx, f"{rtx} retransmissions from synwave captured, {rto_rtx} expected")
         allow += ("tcp.analysis.retransmission", "tcp.analysis.spurious_retransmission")
-    return cap.judge(L.dut_ip, allow=allow)
+    return sum(cap.judge(d, allow=allow) for d, _ in pairs)
 
 
 def main(tap):
