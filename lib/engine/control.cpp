@@ -15,6 +15,12 @@ constexpr uint32_t kCtlFrameCap = 128;  // the longest control frame we build: a
 constexpr uint64_t kAskIntervalMs = 100;
 }  // namespace
 
+// An answer built from a request carries the request's 802.1Q tag; ours has our priority (the VLAN ID is the
+// same: other VLANs never get this far).
+void Worker::retag(uint8_t* frame) const {
+    if (cfg_.vlan) store_be16(frame + wire::eth::kOffTci, vlan_tci_);
+}
+
 // Hands a frame of `len` bytes (padded to Ethernet's minimum) to the TX batch; frees it if building failed.
 bool Worker::push_frame(rte_mbuf* m, uint32_t len) {
     if (len == 0) {
@@ -124,8 +130,9 @@ void Worker::handle_arp(const wire::ParsedFrame& f) {
     if (f.arp.op != wire::arp::kOpRequest || !ours4(f.arp.tpa)) return;
     rte_mbuf* r = io::alloc_frame(cfg_.pool, kMinFrame, c_.tx_no_mbuf);
     if (!r) return;
-    if (push_frame(r, wire::build_arp_reply(rte_pktmbuf_mtod(r, uint8_t*), kMinFrame, f, cfg_.mac)))
-        ++c_.arp_replies_tx;
+    const uint32_t len = wire::build_arp_reply(rte_pktmbuf_mtod(r, uint8_t*), kMinFrame, f, cfg_.mac);
+    if (len != 0) retag(rte_pktmbuf_mtod(r, uint8_t*));
+    if (push_frame(r, len)) ++c_.arp_replies_tx;
 }
 
 void Worker::handle_nd(const wire::ParsedFrame& f) {
@@ -141,7 +148,9 @@ void Worker::handle_nd(const wire::ParsedFrame& f) {
     if (local6(f.nd.target) == 0) return;
     rte_mbuf* r = io::alloc_frame(cfg_.pool, kCtlFrameCap, c_.tx_no_mbuf);
     if (!r) return;
-    if (push_frame(r, wire::build_na(rte_pktmbuf_mtod(r, uint8_t*), kCtlFrameCap, f, cfg_.mac))) ++c_.nd_adverts_tx;
+    const uint32_t len = wire::build_na(rte_pktmbuf_mtod(r, uint8_t*), kCtlFrameCap, f, cfg_.mac);
+    if (len != 0) retag(rte_pktmbuf_mtod(r, uint8_t*));
+    if (push_frame(r, len)) ++c_.nd_adverts_tx;
 }
 
 // An echo request to one of our addresses becomes its reply in the same mbuf; true when it did.
@@ -155,6 +164,7 @@ bool Worker::echo_reply(rte_mbuf* m, uint8_t* data, const wire::ParsedFrame& f) 
     const uint32_t len = v6 ? wire::icmp6_echo_reply_in_place(data, f, cfg_.mac)
                             : wire::icmp_echo_reply_in_place(data, f, cfg_.mac);
     if (len == 0) return false;
+    retag(data);
     m->data_len = static_cast<uint16_t>(len);
     m->pkt_len = len;
     io::clear_tx_offload(m);

@@ -146,6 +146,7 @@ private:
     void handle_arp(const wire::ParsedFrame& f);
     void handle_nd(const wire::ParsedFrame& f);
     bool echo_reply(rte_mbuf* m, uint8_t* data, const wire::ParsedFrame& f);
+    void retag(uint8_t* frame) const;
     [[nodiscard]] bool resolve4(Ipv4 ip, Mac& out);
     [[nodiscard]] bool resolve6(const Ipv6& ip, Mac& out);
     void learn4(Ipv4 ip, const Mac& mac) {

@@ -160,7 +160,8 @@ TEST(NullPort, RssIsEnabledWithSymmetricKeyAndRoundRobinReta) {
         auto p = Port::open(PortConfig{.port_id = *id, .queues = 2}, pools);
         ASSERT_TRUE(p.ok()) << p.error();
         EXPECT_TRUE(p->rss());
-        EXPECT_EQ(p->info().rss_hf, RTE_ETH_RSS_NONFRAG_IPV4_TCP | RTE_ETH_RSS_IPV4);
+        EXPECT_EQ(p->info().rss_hf, RTE_ETH_RSS_NONFRAG_IPV4_TCP | RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_NONFRAG_IPV6_TCP |
+                                        RTE_ETH_RSS_IPV6);
         std::vector<uint8_t> sym(40);
         for (size_t i = 0; i < sym.size(); ++i) sym[i] = i % 2 ? 0x5a : 0x6d;
         EXPECT_EQ(p->info().rss_key, sym);
