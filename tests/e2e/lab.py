@@ -307,7 +307,10 @@ def judge_clean(cap, L, side, syn_rtx=0, rto_rtx=0, pairs=None):
     the kernel's tail-loss probe, a few ms after its FIN, when synwave (busy-polling; two cores shared with
     the peer, tcpdump and other work) is descheduled that long; and the veth itself, which reorders when the
     kernel transmits from both CPUs. synwave must answer each with one ACK and count it: unacceptable_seq,
-    tw_fin_reacked, or tw_acked in TIME_WAIT. `side` is synwave's JSON section ("client" or "server").
+    tw_fin_reacked, or tw_acked in TIME_WAIT. When the veth delivers the kernel's last ACK before its
+    retransmitted FIN, synwave has closed the connection (LAST-ACK) by the time the FIN comes: it answers with an
+    RST, <SEQ=SEG.ACK> (RFC 9293 §3.10.7.1), counted as rst_no_conn; each such RST must answer a retransmission
+    of the kernel's in the same stream. `side` is synwave's JSON section ("client" or "server").
     `rto_rtx`: segments synwave retransmits on its RTO because the scenario itself holds one of its segments
     longer than that (client_role's FinCrosser); rtx_segments and rto_expired must both be exactly that, and
     exactly that many of synwave's frames tshark flags as retransmissions (the caller checks which).
@@ -315,20 +318,9 @@ def judge_clean(cap, L, side, syn_rtx=0, rto_rtx=0, pairs=None):
     or dual-stack run). Returns the number of TCP frames from synwave judged."""
     pairs = pairs or [(L.dut_ip, L.peer_ip)]
     tcp, eng = side["tcp"], side["engine"]
-    keys = ("rtx_segments", "rto_expired", "fast_retransmits", "challenge_acks", "bad_ack_rst", "rst_no_conn",
+    keys = ("rtx_segments", "rto_expired", "fast_retransmits", "challenge_acks", "bad_ack_rst",
             "paws_rejected", "ooo_dropped", "syn_in_synchronized")
     want = {"rtx_segments": rto_rtx, "rto_expired": rto_rtx}
-    # The same kernel retransmission can reach synwave after the connection has ended (its LAST-ACK was
-    # acknowledged in between): a segment to no connection, answered by RST (RFC 9293 §3.10.7.1). Allowed, one
-    # per connection whose kernel side retransmitted; any other RST still fails.
-    rsts, rtx_ports = [], set()
-    for d, p in pairs:
-        f = family_field(d)
-        rsts += [r[0] for r in cap.fields(f"{f}.src == {d} && tcp.flags.reset == 1", ["tcp.srcport"])]
-        rtx_ports |= {r[0] for r in cap.fields(f"{f}.src == {p} && {KERNEL_RTX}", ["tcp.dstport"])}
-    if rsts and len(rsts) == tcp["rst_no_conn"] and all(port in rtx_ports for port in rsts):
-        note(f"{len(rsts)} RSTs answered kernel retransmissions that arrived after their connection ended")
-        want["rst_no_conn"] = len(rsts)
     nz = {k: tcp[k] for k in keys if tcp[k] != want.get(k, 0)}
     check(not nz and tcp["syn_rtx"] == syn_rtx, f"on a clean wire: {nz} (expected 0"
           + (f"; rtx_segments and rto_expired {rto_rtx}" if rto_rtx else "")
@@ -349,6 +341,17 @@ def judge_clean(cap, L, side, syn_rtx=0, rto_rtx=0, pairs=None):
              f"tw_rst_killed {tcp['tw_rst_killed']}")
     check(dups <= answered, f"{dups} duplicate ACKs from synwave, but its counters account for {answered}")
     allow = ("tcp.analysis.duplicate_ack",) if dups else ()
+    rsts, late = [], set()
+    for d, p in pairs:
+        rsts += cap.fields(f"{family_field(d)}.src == {d} && tcp.flags.reset == 1", ["tcp.stream", "tcp.seq_raw"])
+        late |= {tuple(r) for r in cap.fields(f"{family_field(p)}.src == {p} && {KERNEL_RTX}",
+                                              ["tcp.stream", "tcp.ack_raw"])}
+    stray = [r for r in rsts if tuple(r) not in late]
+    check(len(rsts) == tcp["rst_no_conn"] and not stray, f"{len(rsts)} RSTs from synwave captured (rst_no_conn "
+          f"{tcp['rst_no_conn']}); not answering a kernel retransmission (stream, seq): {stray[:5]}")
+    if rsts:
+        note(f"{len(rsts)} RSTs from synwave, each answering a kernel retransmission that came after the last ACK")
+        allow += ("tcp.flags.reset == 1",)
     if rto_rtx:
         rtx = sum(len(cap.fields(f"{family_field(d)}.src == {d} && {KERNEL_RTX}", ["frame.number"])) for d, _ in pairs)
         check(rtx == rto_rtx, f"{rtx} retransmissions from synwave captured, {rto_rtx} expected")

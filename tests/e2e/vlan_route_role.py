@@ -63,7 +63,7 @@ def _():
         clean_icmpv6(cap, L.vlan_dut_ip6)
         lab.judge_clean(cap, L, j["server"], pairs=[(L.vlan_dut_ip, L.vlan_peer_ip),
                                                      (L.vlan_dut_ip6, L.vlan_peer_ip6)])
-        note(f"rx_vlan_other {j['server']['engine']['rx_vlan_other']} (the untagged parent's own frames)")
+        note(f"rx_vlan_other {j['server']['engine']['rx_vlan_other']} (untagged frames on the link)")
 
 
 @tap.case("vlan: untagged frames to synwave's address are ignored and counted (rx_vlan_other); tagged still work")
