@@ -244,6 +244,22 @@ int run_storm(Options& o) {
     return rc;
 }
 
+// A client's first SYNs on a link that is not up yet would be lost, held for ARP or ND until they expire, and
+// count against the run (a net_memif link comes up when the peer has answered on the control socket, which may
+// take a while on a loaded machine): wait for every port's link, 10 s at most, before the run starts.
+void wait_for_links(const std::vector<io::Port>& ports) {
+    const uint64_t hz = rte_get_tsc_hz();
+    const uint64_t t0 = rte_rdtsc();
+    for (const io::Port& p : ports) {
+        while (!p.link().up && rte_rdtsc() - t0 < 10 * hz) rte_delay_ms(10);
+        const double waited = static_cast<double>(rte_rdtsc() - t0) / static_cast<double>(hz);
+        if (!p.link().up)
+            std::cerr << "synwave: port " << p.id() << ": link still down after 10 s; starting anyway\n";
+        else if (waited >= 0.1)
+            std::cerr << "synwave: port " << p.id() << ": link up after " << waited << " s\n";
+    }
+}
+
 // server / client on a real port (or any vdev): one lane per lcore, each with its own RX/TX queue pair.
 int run_port(Options& o, const std::vector<std::string>& cmdline_eal) {
     std::vector<std::string> args = cmdline_eal.empty() ? o.eal : cmdline_eal;
@@ -337,6 +353,7 @@ int run_port(Options& o, const std::vector<std::string>& cmdline_eal) {
             }
             if (err.empty()) {
                 title += ", " + std::to_string(nlanes) + " lcore(s)";
+                if (client) wait_for_links(rig.ports);
                 rc = run_lanes(rig.lanes, rig.ports, o, title);
                 if (o.hold) hold_until_signal();
             }

@@ -2,11 +2,12 @@
 """Runs `synwave storm` for a few seconds and checks its JSON summary: every connection completed, none
 failed, and the two sides' counters agree exactly (what one sent, the other received).
 
-Usage: storm_check.py <synwave executable> [lanes]
+Usage: storm_check.py <synwave executable> [lanes|family]
   lanes: `storm --lanes 2` instead (2 client and 2 server lcores, sharing the CPUs here): both client lanes
   complete connections, their source slices are disjoint and cover --src, each lane talks only to its own
-  server lane, and every side total is the sum of its lanes."""
-import ipaddress, json, os, subprocess, sys, tempfile
+  server lane, and every side total is the sum of its lanes.
+  family: `storm --family 46 --lanes 2` over VLAN 100, then `storm --family 6` (see family_main)."""
+import ipaddress, json, os, struct, subprocess, sys, tempfile
 
 def run_storm(exe, args):
     with tempfile.TemporaryDirectory() as d:
@@ -114,6 +115,95 @@ def lanes_main(exe):
     checks += nic_checks(j)
     return report(checks, j)
 
+def pcap_frames(path):
+    """The frames of a classic pcap file (microsecond or nanosecond, little-endian as synwave writes it)."""
+    data = open(path, "rb").read()
+    off, out = 24, []
+    while off + 16 <= len(data):
+        incl = struct.unpack_from("<I", data, off + 8)[0]
+        out.append(data[off + 16:off + 16 + incl])
+        off += 16 + incl
+    return out
+
+def vlan_capture(exe):
+    """A short `storm --family 46 --vlan 100 --vlan-pcp 5 --pcap`: every frame either lcore sent or received
+    carries the 802.1Q tag (TPID 0x8100, PCP 5, VID 100) and then IPv4, IPv6 or ARP."""
+    with tempfile.TemporaryDirectory() as d:
+        base = os.path.join(d, "cap")
+        out = os.path.join(d, "storm.json")
+        p = subprocess.run([exe, "storm", "--quiet", "--json", out, "--family", "46", "--vlan", "100", "--vlan-pcp",
+                            "5", "--connections", "200", "--concurrency", "20", "--duration", "10", "--pcap", base,
+                            "--max-conns", "16384", "--max-timewait", "65536"], capture_output=True, text=True, timeout=120)
+        frames = [f for name in sorted(os.listdir(d)) if name.endswith(".pcap")
+                  for f in pcap_frames(os.path.join(d, name))]
+    tags = [(f[12:14], struct.unpack(">H", f[14:16])[0], f[16:18]) for f in frames if len(f) >= 18]
+    inner = {b"\x08\x00": "IPv4", b"\x86\xdd": "IPv6", b"\x08\x06": "ARP"}
+    kinds = {inner.get(t[2], t[2].hex()) for t in tags}
+    checks = [
+        ("vlan capture: the run completed its 200 connections", p.returncode == 0),
+        (f"vlan capture: {len(frames)} frames captured, all tagged 0x8100 with PCP 5 and VID 100",
+         len(frames) > 1000 and len(tags) == len(frames)
+         and all(t[0] == b"\x81\x00" and t[1] >> 13 == 5 and t[1] & 0xfff == 100 for t in tags)),
+        (f"vlan capture: IPv4 and IPv6 inside the tag ({sorted(kinds)})", {"IPv4", "IPv6"} <= kinds
+         and kinds <= {"IPv4", "IPv6", "ARP"}),
+    ]
+    bad = [n for n, ok in checks if not ok]
+    for n, ok in checks:
+        print(("ok   " if ok else "FAIL ") + n)
+    if bad:
+        print(p.stdout, p.stderr)
+    return 1 if bad else 0
+
+def family_main(exe):
+    """`storm --family 46 --lanes 2 --vlan 100 --vlan-pcp 5`: half the connections over IPv6, every one completed on
+    both sides, each lane a disjoint slice of each family's sources, every frame tagged and none refused for its
+    VLAN; then `storm --family 6`: IPv6 only (the client has no IPv4 source at all)."""
+    small = ["--duration", "2", "--max-conns", "16384", "--max-timewait", "1048576"]
+    j = run_storm(exe, ["--family", "46", "--lanes", "2", "--vlan", "100", "--vlan-pcp", "5"] + small)
+    if j is None:
+        return 1
+    c, s, conns = j["client"], j["server"], j["connections"]
+    v6 = conns["v6"]
+    cl = c.get("per_lane", [])
+    checks = [
+        ("no failed connections, every one completed", conns["failed"] == 0 and conns["attempted"] == conns["completed"] > 0),
+        ("about half over IPv6 (v6_share 0.5, within 1 %)", abs(v6["attempted"] - conns["attempted"] / 2) <= conns["attempted"] / 100),
+        ("every IPv6 connection completed", v6["failed"] == 0 and v6["attempted"] == v6["completed"]),
+        ("server: accepted and completed over IPv6 == client's",
+         s["app"]["conn_accepted_v6"] == v6["attempted"] and s["app"]["conn_completed_v6"] == v6["completed"]),
+        ("IPv6 frames both ways", s["engine"]["rx_ipv6"] > 0 and c["engine"]["rx_ipv6"] > 0
+         and s["engine"]["tx_ipv6"] > 0 and c["engine"]["tx_ipv6"] > 0),
+        ("no frame refused for its VLAN (both sides tag with 100)",
+         s["engine"]["rx_vlan_other"] == c["engine"]["rx_vlan_other"] == 0),
+        ("both client lanes completed IPv4 and IPv6 connections",
+         len(cl) == 2 and all(l["app"]["conn_completed_v6"] > 0 for l in cl)
+         and all(l["app"]["conn_completed"] > l["app"]["conn_completed_v6"] for l in cl)),
+    ]
+    if len(cl) == 2:
+        six = sorted(span(l.get("src6", "::"), lambda a: int(ipaddress.IPv6Address(a))) for l in cl)
+        four = sorted(span(l.get("src", "0.0.0.0"), lambda a: int(ipaddress.IPv4Address(a))) for l in cl)
+        lo6, hi6 = int(ipaddress.IPv6Address("fd00:1::1")), int(ipaddress.IPv6Address("fd00:1::40"))
+        checks.append(("lanes' IPv6 slices disjoint, contiguous, covering fd00:1::1-fd00:1::40",
+                       six[0][0] == lo6 and six[1][1] == hi6 and six[0][1] + 1 == six[1][0]))
+        checks.append(("lanes' IPv4 slices disjoint, contiguous, covering 10.1.0.1-10.1.0.64",
+                       four[0][0] == int(ipaddress.IPv4Address("10.1.0.1")) and four[0][1] + 1 == four[1][0]
+                       and four[1][1] == int(ipaddress.IPv4Address("10.1.0.64"))))
+    checks += nic_checks(j)
+    rc = report(checks, j)
+    rc |= vlan_capture(exe)
+    j = run_storm(exe, ["--family", "6"] + small)
+    if j is None:
+        return 1
+    conns = j["connections"]
+    checks = [
+        ("--family 6: every connection over IPv6 and completed",
+         conns["attempted"] > 0 and conns["v6"]["attempted"] == conns["attempted"] == conns["completed"]
+         == conns["v6"]["completed"] and conns["failed"] == 0),
+        ("--family 6: every TCP segment the client sent went over IPv6 (tx_ipv6 == tx_segments)",
+         j["client"]["engine"]["tx_ipv6"] == j["client"]["tcp"]["tx_segments"] > 0),
+    ] + nic_checks(j)
+    return report(checks, j) | rc
+
 def main(exe):
     j = run_storm(exe, ["--duration", "3"])
     if j is None:
@@ -151,4 +241,6 @@ def main(exe):
 if __name__ == "__main__":
     if len(sys.argv) > 2 and sys.argv[2] == "lanes":
         sys.exit(lanes_main(sys.argv[1]))
+    if len(sys.argv) > 2 and sys.argv[2] == "family":
+        sys.exit(family_main(sys.argv[1]))
     sys.exit(main(sys.argv[1]))
