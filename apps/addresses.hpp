@@ -11,9 +11,10 @@
 
 namespace synwave::app {
 
-// The most addresses an IPv6 range may hold: the worker's and the client's IPv6 tables are sized from the count,
-// and a range steps through its last 32 bits.
-inline constexpr uint32_t kMaxV6Range = 1u << 24;
+// The most addresses an IPv6 range may hold: our own addresses take handles in the stack's address table
+// (2^24 - 1 of them, flow/addr_table.hpp) and must leave room for the peers', and a range steps through its last
+// 32 bits.
+inline constexpr uint32_t kMaxV6Range = 1u << 20;
 
 // One option's addresses: an IPv4 range and an IPv6 range, each optional.
 struct AddrSet {

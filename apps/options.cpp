@@ -23,7 +23,7 @@ void add_options(CLI::App& s, Options& o) {
     s.add_flag("!--no-request", o.request, "client: no HTTP request, just handshake and close");
     s.add_option("--src", o.src,
                  "client source addresses: IPv4 and/or IPv6, each an address or a range lo-hi, comma-separated, "
-                 "at most one range per family (an IPv6 range: ends equal but for the last 32 bits, at most 2^24 "
+                 "at most one range per family (an IPv6 range: ends equal but for the last 32 bits, at most 2^20 "
                  "addresses), e.g. 10.1.0.1-10.1.0.64,2001:db8::1-2001:db8::40 (default: see --family)");
     s.add_option("--src-ports", o.src_ports, "client source ports lo[-hi] (default 1024-65535)");
     s.add_option("--dst", o.dst,
