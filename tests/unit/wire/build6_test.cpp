@@ -377,8 +377,9 @@ TEST(Icmp6Build, IncrementalReplyChecksumEqualsReference) {
 // Hop-by-hop first, a spent routing header, an atomic fragment (RFC 6946) and five destination options
 // headers: eight, the most the walk takes, then TCP.
 TEST(Ipv6Parse, EightExtensionHeadersPass) {
-    Bytes f = bytes_of(cap::kTcp6Data);
-    const TcpSegment want = parsed(f.data(), static_cast<uint32_t>(f.size())).tcp;
+    const Bytes orig = bytes_of(cap::kTcp6Data);  // `want` points into it: it must outlive the comparison
+    Bytes f = orig;
+    const TcpSegment want = parsed(orig.data(), static_cast<uint32_t>(orig.size())).tcp;
     Bytes ext = {ipv6::kNextRouting, 0, 1, 4, 0, 0, 0, 0,           // hop-by-hop, PadN
                  ipv6::kNextFragment, 2, 4, 0, 0, 0, 0, 0,          // routing type 4 (SRH), segments left 0, 24 bytes
                  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
