@@ -73,6 +73,17 @@ inline uint64_t drop_sum(const Worker& w) {
 
 inline uint64_t drops_of(const Worker& w, wire::Drop d) { return w.drops()[static_cast<size_t>(d)]; }
 
+// A worker over a net_pcap replay: net_pcap delivers its file once and then nothing, so run until all `n` frames
+// are in, then a while longer, all well under the SYN-ACK's 1 s RTO (nothing retransmitted into the capture).
+// True unless that took long enough for a retransmission timeout to fire.
+inline bool run_replay(Worker& w, size_t n, TscRate rate, Instant t0) {
+    Instant now = t0;
+    while (w.counters().rx_packets < n && now < t0 + rate.ms(500)) w.run_once(now = tsc_now());
+    for (int i = 0; i < 1000; ++i) w.run_once(tsc_now());
+    w.flush();
+    return rate.to_ms(tsc_now() - t0) < 900;
+}
+
 // The addresses of the tests where the worker answers one hand-built peer (net_pcap replay, ARP on a ring).
 inline constexpr Ipv4 kOurIp{0x0A09'0001};   // 10.9.0.1
 inline constexpr Ipv4 kPeerIp{0x0A09'0002};  // 10.9.0.2
