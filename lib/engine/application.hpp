@@ -1,0 +1,79 @@
+// What the applications on a per-lcore tcp::Stack share: their counters, the Application interface the worker
+// drives, the test pattern and the HTTP texts. DPDK-free: applications see only stack events, user calls and
+// the time the worker passes in, so the simulator and the unit tests can drive them too.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/ipv4addr.hpp"
+#include "core/ipv6addr.hpp"
+#include "core/time.hpp"
+#include "flow/toeplitz.hpp"
+#include "stats/counters.hpp"
+#include "stats/histogram.hpp"
+#include "tcp/stack.hpp"
+
+namespace synwave::engine {
+
+#define SYNWAVE_APP_COUNTERS(X)                                                                       \
+    X(conn_attempted, "client: connect() calls that sent a SYN")                                     \
+    X(conn_connected, "client: connections that reached ESTABLISHED")                                \
+    X(conn_completed, "connections that finished their whole exchange and closed cleanly")           \
+    X(conn_failed, "connections that ended in a reset or timeout before completing")                 \
+    X(conn_failed_refused, "client: connections refused (RST to our SYN)")                           \
+    X(conn_failed_timeout, "connections abandoned after retransmission limits")                      \
+    X(conn_failed_reset, "connections reset by the peer before completing")                          \
+    X(conn_accepted, "server: connections accepted")                                                 \
+    X(conn_attempted_v6, "client: of conn_attempted, over IPv6")                                       \
+    X(conn_completed_v6, "of conn_completed, over IPv6")                                               \
+    X(conn_failed_v6, "of conn_failed, over IPv6")                                                     \
+    X(conn_accepted_v6, "server: of conn_accepted, over IPv6")                                         \
+    X(requests_sent, "client: requests sent")                                                        \
+    X(responses_sent, "server: responses sent")                                                      \
+    X(responses_done, "client: complete responses received")                                         \
+    X(response_bytes, "client: response bytes received")                                             \
+    X(port_busy, "client: source tuples skipped because still in use (TIME_WAIT or open)")           \
+    X(launch_limited, "client: launches deferred by the concurrency limit")                          \
+    X(conn_reset_at_close, "client: completed connections a peer RST ended after our FIN (the peer had "  \
+                           "no state left, e.g. its TIME_WAIT ran out before our FIN was acknowledged)")  \
+    X(echo_bytes, "server: bytes echoed")                                                            \
+    X(echo_no_buffer, "server: echo connections aborted: no echo buffer free (echo_slots)")          \
+    X(echo_overflow, "server: echo connections aborted: peer sent more than the buffer while unacked")      \
+    X(sink_bytes, "server sink: bytes received and checked against the pattern at their stream offset")   \
+    X(sink_mismatch, "server sink: received bytes that differ from the pattern at their stream offset")   \
+    X(sink_first_mismatch, "server sink: stream offset + 1 of the first differing byte this lcore saw "   \
+                           "(0: none; a sum over lcores: read each lane's when several sink)")
+
+SYNWAVE_STATS_DEFINE_COUNTERS(AppCounters, SYNWAVE_APP_COUNTERS);
+
+enum class CloseMode : uint8_t { ClientFirst, ServerFirst, Rst };
+enum class ServerBehaviour : uint8_t { Close, Http, Echo, Sink };
+
+// Byte i of the test pattern: HTTP response bodies, and what the sink expects at stream offset i. 16-byte
+// records, each the record's own number in 15 hex digits and a newline ("000000000000000\n000000000000001\n"...):
+// text, so HTTP clients and test scripts read it as text, and unique at every offset below 2^64, so bytes put
+// at any other offset than their own (a retransmission from the wrong place in the buffer, a hole filled with
+// other data) differ from what belongs there, and the record they came from says where they belonged.
+[[nodiscard]] constexpr uint8_t pattern_byte(uint64_t i) {
+    const unsigned pos = static_cast<unsigned>(i & 15);
+    if (pos == 15) return '\n';
+    return static_cast<uint8_t>("0123456789abcdef"[((i >> 4) >> (4 * (14 - pos))) & 15]);
+}
+
+// What a worker runs on its stack: events in, and a tick once per loop turn to start new work.
+class Application : public tcp::App {
+public:
+    virtual void tick(tcp::Stack& st, Instant now) = 0;
+    // Nothing left to do (a client that stopped launching and has no connection open).
+    [[nodiscard]] virtual bool done() const = 0;
+    AppCounters c{};
+};
+
+// The HTTP/1.1 response the server sends for a body of n bytes (so a client can know its length).
+[[nodiscard]] std::string http_response(uint32_t body_bytes, bool keepalive);
+[[nodiscard]] std::string http_request(Ipv4 host);
+[[nodiscard]] std::string http_request(const Ipv6& host);
+
+}  // namespace synwave::engine

@@ -1,0 +1,93 @@
+// The client application: launches connections over its tuple space at a rate, sends requests, reads responses.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/application.hpp"
+#include "flow/toeplitz.hpp"
+
+namespace synwave::engine {
+
+struct ClientConfig {
+    Ipv4 src_lo{0x0A01'0001}, src_hi{0x0A01'0001};  // source address range (inclusive)
+    uint16_t sport_lo = 1024, sport_hi = 65535;     // source port range (inclusive)
+    Ipv4 dst{0x0A00'0001};
+    uint16_t dport = 80;
+    // IPv6 tuples: sources src6_lo and the next src6_count - 1 (last 32 bits step), to dst6 (same dport).
+    Ipv6 src6_lo;
+    uint32_t src6_count = 0;  // 0: no IPv6
+    Ipv6 dst6;
+    double v6_share = 0;      // fraction of new connections opened over IPv6 (1: IPv6 only)
+    uint64_t rate = 0;             // new connections per second (0: as fast as concurrency allows)
+    uint32_t ramp_ms = 0;          // linear ramp of the rate from 0
+    uint32_t concurrency = 10000;  // open connections at most
+    uint64_t max_connections = 0;  // stop launching after this many (0: unlimited)
+    bool send_request = true;      // HTTP GET after the handshake
+    CloseMode close = CloseMode::ServerFirst;
+    uint32_t launch_burst = 32;    // new connections per loop turn at most (paced launch, bounded TX bursts)
+    uint64_t response_bytes = 0;   // length of a whole response when known (0: the server's FIN ends it)
+    // With RSS on a multi-queue port: use only source ports whose return traffic the NIC hashes to `queue`
+    // (software Toeplitz over the port's key and a mirror of its RETA), so a connection stays on its lcore.
+    const flow::ToeplitzV4* rss = nullptr;
+    const flow::ToeplitzV6* rss6 = nullptr;  // the same for IPv6 connections
+    const flow::Reta* reta = nullptr;
+    uint16_t queue = 0;
+
+    // Every 4-tuple this client can use (its sources to its destination), for the stack's direct index.
+    [[nodiscard]] flow::TupleRange tuples() const {
+        return flow::TupleRange{src_lo.v, src_hi.v, sport_lo, sport_hi, dst.v, dport};
+    }
+};
+
+class Client final : public Application {
+public:
+    Client(const ClientConfig& cfg, TscRate rate);
+    void on_event(tcp::Stack& st, const tcp::Event& ev) override;
+    [[nodiscard]] uint32_t interests() const override {
+        return ~(tcp::event_bit(tcp::EventKind::SendDone) | tcp::event_bit(tcp::EventKind::Accepted));
+    }
+    // Launch new connections as the rate and concurrency allow (called once per loop turn).
+    void tick(tcp::Stack& st, Instant now) override;
+    // May be called from another thread (the main lcore ending a run).
+    void stop_launching() { stopped_.store(true, std::memory_order_relaxed); }
+    // Per-connection slots indexed by the stack's TCB handle: one per TCB the stack can hold.
+    void set_slots(uint32_t n) { slots_.assign(n, Slot{}); }
+    [[nodiscard]] bool done() const override { return stopped_.load(std::memory_order_relaxed) && open_ == 0; }
+    [[nodiscard]] uint32_t open() const { return open_; }
+    stats::LatencyHistogram connect_ns;   // connect() -> ESTABLISHED
+    stats::LatencyHistogram response_ns;  // request sent -> complete response
+
+private:
+    struct Slot {                 // per connection, indexed by the TCB handle
+        uint64_t started = 0;     // TSC at connect()
+        uint64_t requested = 0;   // TSC at request
+        uint32_t got = 0;         // response bytes so far
+        uint8_t closed = 0;       // 1 once we closed with the exchange complete (a later RST ends a done connection)
+        uint8_t v6 = 0;           // an IPv6 connection
+    };
+    struct Walk {                 // where the sequential walk over one family's source tuples stands
+        uint32_t ip = 0, port = 0;
+    };
+    void enter_v6(tcp::Stack& st);
+    void completed(const Slot* s) {
+        ++c.conn_completed;
+        if (s) c.conn_completed_v6 += s->v6;
+    }
+    ClientConfig cfg_;
+    TscRate rate_;
+    std::string request_, request6_;
+    std::vector<Slot> slots_;
+    Instant start_{};
+    bool started_ = false;
+    std::atomic<bool> stopped_{false};
+    double tokens_ = 0;
+    Instant last_{};
+    uint32_t open_ = 0;
+    Walk walk4_, walk6_;
+    uint32_t src6_base_ = 0, dst6_ = 0;  // handles of our first IPv6 source and of the destination
+    double v6_acc_ = 0;
+};
+
+}  // namespace synwave::engine
