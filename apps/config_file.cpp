@@ -21,7 +21,8 @@ bool load_config(const std::string& path, Options& o, std::string& err) {
         "tcp_keepalive", "response_bytes", "rate", "ramp_ms", "concurrency", "connections", "close", "request", "src",
         "src_ports", "dst", "port", "ip", "behaviour", "body", "http_keepalive", "echo_slots", "port_id", "peer_mac",
         "eal", "fail_tolerance", "quiet", "hold", "lanes", "loss", "loss_seed", "drain", "v6_share", "family",
-        "vlan", "vlan_pcp", "gateway"};
+        "vlan", "vlan_pcp", "gateway", "method", "path", "header", "data", "data_file", "requests", "think_ms",
+        "expect_status", "route", "max_header", "max_request_body", "http_slots"};
     for (auto&& [k, v] : t) {
         if (!known.count(std::string(k.str()))) {
             err = path + ": unknown key '" + std::string(k.str()) + "'";
@@ -99,7 +100,7 @@ bool load_config(const std::string& path, Options& o, std::string& err) {
     num("concurrency", o.concurrency);
     num("connections", o.connections);
     str("close", o.close);
-    boolean("request", o.request);
+    if (t["request"].is_boolean()) boolean("request", o.request);  // else [[request]] tables (load_http_config)
     str("src", o.src);
     str("src_ports", o.src_ports);
     str("dst", o.dst);
@@ -140,6 +141,31 @@ bool load_config(const std::string& path, Options& o, std::string& err) {
     opt_num("vlan", o.vlan);
     opt_num("vlan_pcp", o.vlan_pcp);
     str("gateway", o.gateway);
+    str("method", o.method);
+    str("path", o.path);
+    str("data", o.data);
+    str("data_file", o.data_file);
+    num("requests", o.requests);
+    real("think_ms", o.think_ms);
+    str("expect_status", o.expect_status);
+    num("max_header", o.max_header);
+    num("max_request_body", o.max_request_body);
+    num("http_slots", o.http_slots);
+    if (auto* arr = t["header"].as_array()) {
+        for (auto&& e : *arr) {
+            auto v = e.value<std::string>();
+            if (!v) {
+                if (ok) err = path + ": key 'header' must be an array of \"Name: value\" strings";
+                ok = false;
+                break;
+            }
+            o.headers.push_back(*v);
+        }
+    } else if (t["header"]) {
+        if (ok) err = path + ": key 'header' must be an array of \"Name: value\" strings";
+        ok = false;
+    }
+    if (ok && !load_http_config(path, o, err)) ok = false;
     // family = 6 or family = "46": the number or its text.
     if (auto n = t["family"].value<int64_t>()) o.family = std::to_string(*n);
     else str("family", o.family);

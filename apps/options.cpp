@@ -37,7 +37,7 @@ void add_options(CLI::App& s, Options& o) {
                  "6 (server fd00::1, sources fd00:1::1-fd00:1::40) or 46 (both; --v6-share 0.5); --src and --dst "
                  "given override them");
     s.add_option("--port", o.port, "server port (listen or connect to)");
-    s.add_option("--response-bytes", o.response_bytes, "client: length of a whole response (0: until the server's FIN)");
+    s.add_option("--response-bytes", o.response_bytes, "client: check that every whole response is this many bytes, head and body (0: no check; responses end by their framing)");
     s.add_option("--ip", o.ip,
                  "server: our addresses, IPv4 and/or IPv6 as --src (e.g. 10.0.0.1,fd00::1): listens on all of "
                  "them, answers ARP, Neighbor Discovery and echo for them (default 10.0.0.1; storm: the server "
@@ -45,7 +45,10 @@ void add_options(CLI::App& s, Options& o) {
     s.add_option("--behaviour", o.behaviour, "server: http (200 OK with --body bytes), close, echo, or sink (receive and check the test pattern)");
     s.add_option("--echo-slots", o.echo_slots, "server echo: connections echoing at once per lcore (4 KiB x 2 each)");
     s.add_option("--body", o.body, "server: HTTP body bytes (the test pattern, see --behaviour sink; at most 256 MiB)");
-    s.add_flag("--http-keepalive", o.http_keepalive, "server: keep connections open for more requests (HTTP/1.1 keep-alive)");
+    s.add_flag("--http-keepalive", o.http_keepalive,
+               "server: keep connections open for more requests while the client asks (HTTP/1.1 by default, 1.0 with "
+               "Connection: keep-alive; a request with Connection: close gets its response and the close)");
+    add_http_options(s, o);
     s.add_option("--port-id", o.port_id,
                  "server/client: the DPDK port(s) to use, e.g. 0 or 0,1 (default 0). The lcores are spread over the "
                  "ports (port k gets the k-th share of them, one queue each); --ip, --src, --dst, --gateway and "
@@ -176,6 +179,10 @@ engine::ServerConfig server_config(const Options& o) {
     s.body_bytes = o.body;
     s.close = close_mode(o.close);
     s.keepalive = o.http_keepalive;
+    s.routes = o.routes;
+    s.limits.max_header = o.max_header;
+    s.limits.max_body = o.max_request_body;
+    s.http_slots = o.http_slots;
     return s;
 }
 
@@ -198,10 +205,12 @@ engine::ClientConfig client_config(const Options& o, const PortSetup& p) {
     c.max_connections = o.connections;
     c.send_request = o.request && o.behaviour == "http";
     c.close = close_mode(o.close);
-    // The storm knows its server's response; against another server the length comes from the option, or the
-    // server's FIN ends the response.
+    c.requests = o.request_defs;
+    c.requests_per_conn = o.requests;
+    c.think_us = static_cast<uint32_t>(o.think_ms * 1000);
+    c.expect = o.expect;
+    // Responses end by their framing (RFC 9112 §6.3); a given length is checked besides.
     c.response_bytes = o.response_bytes;
-    if (o.mode == Mode::Storm && c.send_request) c.response_bytes = engine::http_response(o.body, false).size();
     return c;
 }
 

@@ -76,7 +76,24 @@ struct Options {
     std::string behaviour = "http";
     uint32_t body = 64;
     bool http_keepalive = false;
-    uint32_t echo_slots = 1024;   // server echo: connections echoing at once per lcore  // server: answer every request on a connection; close when the peer does
+    uint32_t echo_slots = 1024;   // server echo: connections echoing at once per lcore
+    // HTTP, client (http_options.cpp): one request from these, or several from [[request]] in the config
+    std::string method = "GET";
+    std::string path = "/";
+    std::vector<std::string> headers;   // "Name: value", in order
+    std::string data, data_file;        // a request body, given or read from a file
+    uint32_t requests = 1;              // per connection over keep-alive (0: until the run ends)
+    double think_ms = 0;                // pause between a response and the next request
+    std::string expect_status = "2xx";  // "200", "2xx,304", "200-204"
+    // HTTP, server: "PATH=STATUS[:BODY_BYTES]" entries (and [[route]] tables in the config)
+    std::vector<std::string> route;
+    uint32_t max_header = 8192;         // request header section limit (431 beyond)
+    uint64_t max_request_body = 1u << 20;  // request body limit (413 beyond)
+    uint32_t http_slots = 16384;
+    // Resolved by finalize_http() from the above (and the config's tables).
+    std::vector<engine::RequestDef> request_defs;
+    std::vector<engine::HttpRoute> routes;
+    engine::StatusSet expect = engine::StatusSet::success();
     // ports
     std::string port_id;          // server/client: the DPDK port ids "0" or "0,1,..." ("": 0)
     std::string peer_mac;         // fixed next hop (no ARP), or one per port separated by ';'; "": resolve
@@ -113,6 +130,11 @@ inline constexpr uint32_t kMaxBody = 256u << 20;
 
 // Adds the options to a subcommand (each writes into `o`).
 void add_options(CLI::App& cmd, Options& o);
+// The HTTP options (http_options.cpp): flags, the config file's HTTP keys and [[request]] / [[route]] tables,
+// and their checks.
+void add_http_options(CLI::App& cmd, Options& o);
+[[nodiscard]] bool finalize_http(Options& o, std::string& err);
+[[nodiscard]] bool load_http_config(const std::string& path, Options& o, std::string& err);
 // Reads a TOML config into `o`; false with `err` naming the file, key and reason.
 [[nodiscard]] bool load_config(const std::string& path, Options& o, std::string& err);
 // Checks ranges and formats and fills the mode defaults; false with `err` naming the key and the reason.

@@ -358,10 +358,13 @@ int run_lanes(std::vector<Lane>& lanes, const std::vector<io::Port>& ports, cons
     bool v6 = false;
     for (const PortSetup& p : o.ports) v6 |= o.mode == Mode::Server ? p.ip.has6 : p.src.count6 != 0;
     uint64_t nic_prev = nic_drops(ports);
+    // HTTP in play: responses per second by status class (client: received; server: sent).
+    const bool http = o.behaviour == "http" && (o.mode == Mode::Server || o.request);
     if (!o.quiet) {
-        std::printf("%s\n%4s %10s %10s %8s %8s %8s %8s %8s %8s %8s %8s%s\n", title.c_str(), "t",
+        std::printf("%s\n%4s %10s %10s %8s %8s %8s %8s %8s %8s %8s %8s%s%s\n", title.c_str(), "t",
                     any_client ? "new/s" : "accept/s", "done/s", "active", "timewait", "failed", "rtx", "drops",
-                    "rx_Mpps", "tx_Mpps", "nic_drop", v6 ? "     v6/s" : "");
+                    "rx_Mpps", "tx_Mpps", "nic_drop", v6 ? "     v6/s" : "",
+                    http ? "    resp/s    2xx/s    3xx/s    4xx/s    5xx/s" : "");
         std::fflush(stdout);
     }
     for (;;) {
@@ -392,6 +395,14 @@ int run_lanes(std::vector<Lane>& lanes, const std::vector<io::Port>& ports, cons
                 if (v6)
                     std::printf(" %8lu", any_client ? main.s.app.conn_attempted_v6 - prev.s.app.conn_attempted_v6
                                                     : main.s.app.conn_accepted_v6 - prev.s.app.conn_accepted_v6);
+                if (http) {
+                    const auto& a = main.s.app;
+                    const auto& b = prev.s.app;
+                    std::printf(" %9lu %8lu %8lu %8lu %8lu",
+                                any_client ? a.responses_done - b.responses_done : a.responses_sent - b.responses_sent,
+                                a.http_2xx - b.http_2xx, a.http_3xx - b.http_3xx, a.http_4xx - b.http_4xx,
+                                a.http_5xx - b.http_5xx);
+                }
                 std::printf("\n");
                 std::fflush(stdout);
             }
@@ -442,10 +453,11 @@ int run_lanes(std::vector<Lane>& lanes, const std::vector<io::Port>& ports, cons
     }
 
     const double run_s = static_cast<double>((stopped_at ? stopped_at : rte_rdtsc()) - t0) / static_cast<double>(hz);
-    stats::LatencyHistogram conn_lat, resp_lat;
+    stats::LatencyHistogram conn_lat, first_lat, resp_lat;
     for (Lane& l : lanes) {
         if (!l.client) continue;
         conn_lat += l.client->connect_ns;
+        first_lat += l.client->first_byte_ns;
         resp_lat += l.client->response_ns;
     }
     const double pps = static_cast<double>(cli.s.engine.rx_packets + srv.s.engine.rx_packets) / run_s;
@@ -455,16 +467,24 @@ int run_lanes(std::vector<Lane>& lanes, const std::vector<io::Port>& ports, cons
     if (cli.lanes) {
         const auto& a = cli.s.app;
         std::printf("  client (%u lcores): attempted %lu%s, completed %lu%s, failed %lu%s (refused %lu, reset %lu, "
-                    "timeout %lu)\n",
+                    "timeout %lu, bad response %lu, status %lu)\n",
                     cli.lanes, a.conn_attempted, v6_note(a.conn_attempted_v6).c_str(), a.conn_completed,
                     v6_note(a.conn_completed_v6).c_str(), a.conn_failed, v6_note(a.conn_failed_v6).c_str(),
-                    a.conn_failed_refused, a.conn_failed_reset, a.conn_failed_timeout);
+                    a.conn_failed_refused, a.conn_failed_reset, a.conn_failed_timeout, a.conn_failed_bad_response,
+                    a.conn_failed_status);
+        if (http)
+            std::printf("  client HTTP: requests %lu, responses %lu (1xx %lu, 2xx %lu, 3xx %lu, 4xx %lu, 5xx %lu), "
+                        "bad %lu, status not expected (%s) %lu\n",
+                        a.requests_sent, a.responses_done, a.http_1xx, a.http_2xx, a.http_3xx, a.http_4xx, a.http_5xx,
+                        a.bad_responses, o.expect_status.c_str(), a.status_unexpected);
         if (cli.lanes > 1) print_lanes(lanes, fin, true);
         if (a.conn_reset_at_close != 0)
             std::printf("  client: %lu completed connections were ended by a peer RST after our FIN (the peer had "
                         "dropped them; counted completed)\n", a.conn_reset_at_close);
-        std::printf("  connect latency  %s\n  response latency %s\n", stats::format_text(conn_lat.summary()).c_str(),
-                    stats::format_text(resp_lat.summary()).c_str());
+        std::printf("  connect latency    %s\n", stats::format_text(conn_lat.summary()).c_str());
+        if (http)
+            std::printf("  first byte latency %s\n  response latency   %s\n",
+                        stats::format_text(first_lat.summary()).c_str(), stats::format_text(resp_lat.summary()).c_str());
     }
     if (srv.lanes) {
         const auto& a = srv.s.app;
@@ -473,6 +493,12 @@ int run_lanes(std::vector<Lane>& lanes, const std::vector<io::Port>& ports, cons
                     a.conn_completed, v6_note(a.conn_completed_v6).c_str(), a.conn_failed,
                     v6_note(a.conn_failed_v6).c_str(), srv.s.timewait);
         if (srv.lanes > 1) print_lanes(lanes, fin, false);
+        if (http && o.behaviour == "http")
+            std::printf("  server HTTP: requests %lu, bad %lu (400), too large %lu (431/413), not implemented %lu "
+                        "(501), responses %lu (2xx %lu, 3xx %lu, 4xx %lu, 5xx %lu), pipelined %lu, no slot %lu\n",
+                        a.requests_received, a.requests_bad, a.requests_too_large, a.requests_not_implemented,
+                        a.responses_sent, a.http_2xx, a.http_3xx, a.http_4xx, a.http_5xx, a.responses_queued,
+                        a.http_no_slot);
         if (a.sink_bytes != 0) {
             std::printf("  server sink: %lu bytes received, %lu differ from the pattern", a.sink_bytes, a.sink_mismatch);
             if (a.sink_mismatch != 0 && srv.lanes == 1) std::printf(" (the first at offset %lu)", a.sink_first_mismatch - 1);
@@ -501,14 +527,34 @@ int run_lanes(std::vector<Lane>& lanes, const std::vector<io::Port>& ports, cons
                                 {"completed", a.conn_completed}, {"failed", a.conn_failed},
                                 {"v6", {{"attempted", a.conn_attempted_v6}, {"completed", a.conn_completed_v6},
                                         {"failed", a.conn_failed_v6}}}};
+            j["connections"]["failed_by"] = {{"refused", a.conn_failed_refused}, {"reset", a.conn_failed_reset},
+                                             {"timeout", a.conn_failed_timeout},
+                                             {"bad_response", a.conn_failed_bad_response},
+                                             {"status", a.conn_failed_status}};
             j["latency_ns"] = {{"connect", stats::to_json(conn_lat.summary())},
+                               {"first_byte", stats::to_json(first_lat.summary())},
                                {"response", stats::to_json(resp_lat.summary())}};
+            if (http)
+                j["http"] = {{"requests", a.requests_sent}, {"responses", a.responses_done},
+                             {"status", {{"1xx", a.http_1xx}, {"2xx", a.http_2xx}, {"3xx", a.http_3xx},
+                                         {"4xx", a.http_4xx}, {"5xx", a.http_5xx}}},
+                             {"bad_responses", a.bad_responses}, {"status_unexpected", a.status_unexpected},
+                             {"expect_status", o.expect_status}};
             j["client"] = side_json(cli);
             j["client"]["memory"] = memory_json(cmem);
             if (cli.lanes > 1) j["client"]["per_lane"] = lanes_json(lanes, fin, true);
         }
         if (srv.lanes) {
             j["server"] = side_json(srv);
+            if (http) {
+                const auto& a = srv.s.app;
+                j["server"]["http"] = {{"requests", a.requests_received}, {"responses", a.responses_sent},
+                                       {"bad", a.requests_bad}, {"too_large", a.requests_too_large},
+                                       {"not_implemented", a.requests_not_implemented},
+                                       {"status", {{"2xx", a.http_2xx}, {"3xx", a.http_3xx}, {"4xx", a.http_4xx},
+                                                   {"5xx", a.http_5xx}}},
+                                       {"pipelined", a.responses_queued}, {"no_slot", a.http_no_slot}};
+            }
             j["server"]["memory"] = memory_json(smem);
             if (srv.lanes > 1) j["server"]["per_lane"] = lanes_json(lanes, fin, false);
         }

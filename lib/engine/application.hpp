@@ -2,6 +2,7 @@
 // drives, the test pattern and the HTTP texts. DPDK-free: applications see only stack events, user calls and
 // the time the worker passes in, so the simulator and the unit tests can drive them too.
 #pragma once
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <string>
@@ -30,9 +31,26 @@ namespace synwave::engine {
     X(conn_completed_v6, "of conn_completed, over IPv6")                                               \
     X(conn_failed_v6, "of conn_failed, over IPv6")                                                     \
     X(conn_accepted_v6, "server: of conn_accepted, over IPv6")                                         \
+    X(conn_failed_bad_response, "client: connections ended by a response that did not parse, was cut short, "  \
+                                "or never came before the server closed")                                     \
+    X(conn_failed_status, "client: connections that got a response whose status --expect-status excludes")    \
     X(requests_sent, "client: requests sent")                                                        \
+    X(requests_received, "server: requests parsed whole")                                            \
+    X(requests_bad, "server: requests answered 400 (malformed, or HTTP/1.1 without Host)")            \
+    X(requests_too_large, "server: requests answered 431 (header section) or 413 (body) over the limits")  \
+    X(requests_not_implemented, "server: requests answered 501 (a method the server does not serve)") \
     X(responses_sent, "server: responses sent")                                                      \
+    X(responses_queued, "server: pipelined responses that waited for the one before them")           \
+    X(http_no_slot, "server: connections closed for want of an HTTP slot (http_slots) or queue room") \
+    X(http_ignored_bytes, "server: request bytes after a request that closes the connection (not answered)") \
     X(responses_done, "client: complete responses received")                                         \
+    X(bad_responses, "client: responses that did not parse, were cut short or came unasked")          \
+    X(status_unexpected, "client: responses whose status --expect-status excludes")                  \
+    X(http_1xx, "HTTP responses with a 1xx status (client: received, interim; server: sent)")        \
+    X(http_2xx, "HTTP responses with a 2xx status (client: received; server: sent)")                 \
+    X(http_3xx, "HTTP responses with a 3xx status (client: received; server: sent)")                 \
+    X(http_4xx, "HTTP responses with a 4xx status (client: received; server: sent)")                 \
+    X(http_5xx, "HTTP responses with a 5xx status (client: received; server: sent)")                 \
     X(response_bytes, "client: response bytes received")                                             \
     X(port_busy, "client: source tuples skipped because still in use (TIME_WAIT or open)")           \
     X(launch_limited, "client: launches deferred by the concurrency limit")                          \
@@ -49,6 +67,30 @@ namespace synwave::engine {
 SYNWAVE_STATS_DEFINE_COUNTERS(AppCounters, SYNWAVE_APP_COUNTERS);
 
 enum class CloseMode : uint8_t { ClientFirst, ServerFirst, Rst };
+
+// A set of HTTP status codes (100..599): what a client counts as a good response (--expect-status).
+class StatusSet {
+public:
+    void add(uint16_t code) {
+        if (code >= 100 && code < 600) bits_[code >> 6] |= uint64_t{1} << (code & 63);
+    }
+    void add_class(uint16_t cls) {  // 2 -> 200..299
+        for (uint16_t s = cls * 100; s < cls * 100 + 100; ++s) add(s);
+    }
+    [[nodiscard]] bool has(uint16_t code) const { return code < 640 && ((bits_[code >> 6] >> (code & 63)) & 1); }
+    [[nodiscard]] bool empty() const {
+        for (uint64_t b : bits_) if (b) return false;
+        return true;
+    }
+    [[nodiscard]] static StatusSet success() {
+        StatusSet s;
+        s.add_class(2);
+        return s;
+    }
+
+private:
+    std::array<uint64_t, 10> bits_{};
+};
 enum class ServerBehaviour : uint8_t { Close, Http, Echo, Sink };
 
 // Byte i of the test pattern: HTTP response bodies, and what the sink expects at stream offset i. 16-byte
@@ -66,14 +108,28 @@ enum class ServerBehaviour : uint8_t { Close, Http, Echo, Sink };
 class Application : public tcp::App {
 public:
     virtual void tick(tcp::Stack& st, Instant now) = 0;
+    // Per-connection state indexed by the stack's TCB handle, one entry per TCB (the worker sizes it).
+    virtual void set_slots(uint32_t) {}
     // Nothing left to do (a client that stopped launching and has no connection open).
     [[nodiscard]] virtual bool done() const = 0;
     AppCounters c{};
 };
 
-// The HTTP/1.1 response the server sends for a body of n bytes (so a client can know its length).
+// Counts an HTTP status in its class (http_1xx .. http_5xx; anything else as 5xx).
+inline void count_status(AppCounters& c, uint16_t status) {
+    switch (status / 100) {
+    case 1: ++c.http_1xx; break;
+    case 2: ++c.http_2xx; break;
+    case 3: ++c.http_3xx; break;
+    case 4: ++c.http_4xx; break;
+    default: ++c.http_5xx; break;
+    }
+}
+
+// The HTTP/1.1 response the server sends by default for a body of n bytes (so a client can know its length).
 [[nodiscard]] std::string http_response(uint32_t body_bytes, bool keepalive);
-[[nodiscard]] std::string http_request(Ipv4 host);
-[[nodiscard]] std::string http_request(const Ipv6& host);
+// A Host field value for an address (RFC 9110 §7.2; an IPv6 literal in brackets, RFC 3986 §3.2.2) and port
+// (omitted when 80).
+[[nodiscard]] std::string host_field(const std::string& addr, bool v6, uint16_t port);
 
 }  // namespace synwave::engine

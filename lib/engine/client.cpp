@@ -12,9 +12,9 @@ namespace {
 constexpr uint32_t kConnectLookahead = 8;
 }
 
-Client::Client(const ClientConfig& cfg, TscRate rate)
-    : cfg_(cfg), rate_(rate), request_(http_request(cfg.dst)), request6_(http_request(cfg.dst6)) {
+Client::Client(const ClientConfig& cfg, TscRate rate) : cfg_(cfg), rate_(rate) {
     if (cfg_.src6_count == 0) cfg_.v6_share = 0;
+    build_requests();
 }
 
 // The handles of our IPv6 sources (consecutive: the worker pinned them in order, or we do it here on a stack of
@@ -40,6 +40,7 @@ void Client::tick(tcp::Stack& st, Instant now) {
         last_ = now;
         if (cfg_.v6_share > 0) enter_v6(st);
     }
+    if (think_n_ != 0) resume_thinking(st, now);
     if (stopped_.load(std::memory_order_relaxed)) return;
     uint32_t budget = cfg_.launch_burst;
     if (cfg_.rate != 0) {
@@ -115,7 +116,14 @@ void Client::tick(tcp::Stack& st, Instant now) {
         ++open_;
         --budget;
         if (cfg_.rate != 0) tokens_ -= 1;
-        if (conn < slots_.size()) slots_[conn] = Slot{now.cycles, 0, 0, 0, v6};
+        if (conn < slots_.size()) {
+            Slot& s = slots_[conn];
+            const uint32_t gen = s.gen + 1;
+            s = Slot{};
+            s.started = now.cycles;
+            s.gen = gen;
+            s.v6 = v6;
+        }
     }
 }
 
@@ -126,10 +134,9 @@ void Client::on_event(tcp::Stack& st, const Event& ev) {
         ++c.conn_connected;
         if (s) connect_ns.record(rate_.to_ns(st.now() - Instant{s->started}));
         if (cfg_.send_request) {
-            const std::string& req = s && s->v6 ? request6_ : request_;
-            if (st.send(ev.conn, reinterpret_cast<const uint8_t*>(req.data()), static_cast<uint32_t>(req.size()))) {
-                ++c.requests_sent;
-                if (s) s->requested = st.now().cycles;
+            if (s) {
+                s->tpl = pick_template();
+                send_request(st, ev.conn, *s);
             }
         } else if (cfg_.close == CloseMode::ClientFirst) {
             st.close(ev.conn);
@@ -142,45 +149,25 @@ void Client::on_event(tcp::Stack& st, const Event& ev) {
         break;
     case EventKind::Data:
         c.response_bytes += ev.len;
-        if (s) {
-            s->got += ev.len;
-            if (cfg_.response_bytes != 0 && s->got >= cfg_.response_bytes && s->requested != 0) {
-                ++c.responses_done;
-                response_ns.record(rate_.to_ns(st.now() - Instant{s->requested}));
-                s->requested = 0;
-                if (cfg_.close == CloseMode::ClientFirst) {
-                    st.close(ev.conn);
-                    s->closed = 1;
-                }
-                if (cfg_.close == CloseMode::Rst) {
-                    st.abort(ev.conn);
-                    completed(s);
-                    --open_;
-                }
-            }
-        }
+        if (s) on_data(st, ev.conn, *s, ev.data, ev.len);
         break;
     case EventKind::PeerFin:
-        if (s && s->requested != 0 && cfg_.response_bytes == 0) {  // length unknown: the FIN ends the response
-            ++c.responses_done;
-            response_ns.record(rate_.to_ns(st.now() - Instant{s->requested}));
-            s->requested = 0;
-        }
-        st.close(ev.conn);
-        // Complete if no response is outstanding: the request was answered (or none was to be sent).
-        if (s && s->requested == 0 && (s->got != 0 || !cfg_.send_request)) s->closed = 1;
+        if (s) on_peer_fin(st, ev.conn, *s);
+        else st.close(ev.conn);
         break;
     case EventKind::Closed:
         completed(s);
+        if (s) ++s->gen;
         --open_;
         break;
     case EventKind::Aborted:
         --open_;
+        if (s) ++s->gen;
         if (s && s->closed && ev.reason == tcp::AbortReason::Reset) {
             // The exchange was done and we had closed; only the peer's last ACK was missing (RFC 9293: a
             // segment to no connection gets a RST, so a peer that dropped its state answers our FIN so).
+            if (s->fail == Fail::None) ++c.conn_reset_at_close;
             completed(s);
-            ++c.conn_reset_at_close;
             break;
         }
         ++c.conn_failed;

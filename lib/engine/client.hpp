@@ -3,12 +3,21 @@
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/application.hpp"
 #include "flow/toeplitz.hpp"
+#include "http/http.hpp"
 
 namespace synwave::engine {
+
+// One request a client may send; several are taken by connections in smooth weighted round-robin (equal
+// weights: plain round-robin).
+struct RequestDef {
+    http::RequestSpec spec;  // spec.host empty: the destination's address (and port unless 80)
+    uint32_t weight = 1;
+};
 
 struct ClientConfig {
     Ipv4 src_lo{0x0A01'0001}, src_hi{0x0A01'0001};  // source address range (inclusive)
@@ -24,10 +33,16 @@ struct ClientConfig {
     uint32_t ramp_ms = 0;          // linear ramp of the rate from 0
     uint32_t concurrency = 10000;  // open connections at most
     uint64_t max_connections = 0;  // stop launching after this many (0: unlimited)
-    bool send_request = true;      // HTTP GET after the handshake
+    bool send_request = true;      // HTTP requests after the handshake (false: handshake and close only)
+    // HTTP: the requests (empty: GET /), how many per connection over keep-alive (0: until the run ends), the
+    // pause between a response and the next request, and the statuses that count as success (RFC 9110 §15).
+    std::vector<RequestDef> requests;
+    uint32_t requests_per_conn = 1;
+    uint32_t think_us = 0;
+    StatusSet expect = StatusSet::success();
     CloseMode close = CloseMode::ServerFirst;
     uint32_t launch_burst = 32;    // new connections per loop turn at most (paced launch, bounded TX bursts)
-    uint64_t response_bytes = 0;   // length of a whole response when known (0: the server's FIN ends it)
+    uint64_t response_bytes = 0;   // a check: every whole response is this long (0: none); framing ends responses
     // With RSS on a multi-queue port: use only source ports whose return traffic the NIC hashes to `queue`
     // (software Toeplitz over the port's key and a mirror of its RETA), so a connection stays on its lcore.
     const flow::ToeplitzV4* rss = nullptr;
@@ -48,37 +63,73 @@ public:
     [[nodiscard]] uint32_t interests() const override {
         return ~(tcp::event_bit(tcp::EventKind::SendDone) | tcp::event_bit(tcp::EventKind::Accepted));
     }
+    // The request texts, per template: [4 * i + 2 * v6 + closes] (closes: with "Connection: close").
+    [[nodiscard]] const std::vector<std::string>& request_texts() const { return texts_; }
     // Launch new connections as the rate and concurrency allow (called once per loop turn).
     void tick(tcp::Stack& st, Instant now) override;
     // May be called from another thread (the main lcore ending a run).
     void stop_launching() { stopped_.store(true, std::memory_order_relaxed); }
     // Per-connection slots indexed by the stack's TCB handle: one per TCB the stack can hold.
-    void set_slots(uint32_t n) { slots_.assign(n, Slot{}); }
+    void set_slots(uint32_t n) override;
     [[nodiscard]] bool done() const override { return stopped_.load(std::memory_order_relaxed) && open_ == 0; }
     [[nodiscard]] uint32_t open() const { return open_; }
-    stats::LatencyHistogram connect_ns;   // connect() -> ESTABLISHED
-    stats::LatencyHistogram response_ns;  // request sent -> complete response
+    stats::LatencyHistogram connect_ns;     // connect() -> ESTABLISHED
+    stats::LatencyHistogram first_byte_ns;  // request sent -> first byte of its response
+    stats::LatencyHistogram response_ns;    // request sent -> complete response
 
 private:
+    enum class Fail : uint8_t { None, BadResponse, Status };
     struct Slot {                 // per connection, indexed by the TCB handle
         uint64_t started = 0;     // TSC at connect()
-        uint64_t requested = 0;   // TSC at request
-        uint32_t got = 0;         // response bytes so far
+        uint64_t requested = 0;   // TSC at the outstanding request (0: none outstanding)
+        uint32_t got = 0;         // bytes of the current response so far
+        uint32_t sent = 0;        // requests sent on this connection
+        uint32_t gen = 0;         // connections this slot has held (a think-time entry names one)
         uint8_t closed = 0;       // 1 once we closed with the exchange complete (a later RST ends a done connection)
         uint8_t v6 = 0;           // an IPv6 connection
+        uint8_t tpl = 0;          // its request template
+        Fail fail = Fail::None;
+        http::ResponseParser rp;
     };
+    struct Thinking {             // a connection waiting out --think before its next request
+        uint32_t conn, gen;
+        uint64_t due;             // TSC
+    };
+    // http_client.cpp
+    void build_requests();
+    [[nodiscard]] uint8_t pick_template();
+    void send_request(tcp::Stack& st, uint32_t conn, Slot& s);
+    void on_data(tcp::Stack& st, uint32_t conn, Slot& s, const uint8_t* p, uint32_t n);
+    void on_response(tcp::Stack& st, uint32_t conn, Slot& s, bool peer_fin);
+    void on_peer_fin(tcp::Stack& st, uint32_t conn, Slot& s);
+    // Our side ends the connection after its last exchange as the close mode says.
+    void finish(tcp::Stack& st, uint32_t conn, Slot& s);
+    // Ends a connection whose response was bad: RST, counted as failed.
+    void fail_bad(tcp::Stack& st, uint32_t conn, Slot& s);
+    void count_failed(Slot* s, Fail f);
+    void resume_thinking(tcp::Stack& st, Instant now);
     struct Walk {                 // where the sequential walk over one family's source tuples stands
         uint32_t ip = 0, port = 0;
     };
     void enter_v6(tcp::Stack& st);
-    void completed(const Slot* s) {
+    // A connection that ended cleanly: completed, unless one of its responses was bad or unexpected.
+    void completed(Slot* s) {
+        if (s && s->fail != Fail::None) {
+            count_failed(s, s->fail);
+            return;
+        }
         ++c.conn_completed;
         if (s) c.conn_completed_v6 += s->v6;
     }
     ClientConfig cfg_;
     TscRate rate_;
-    std::string request_, request6_;
+    std::vector<std::string> texts_;   // see request_texts()
+    std::vector<uint8_t> heads_;       // per template: 1 for HEAD
+    std::vector<int64_t> wrr_;         // smooth weighted round-robin credit per template
+    int64_t wrr_total_ = 0;
     std::vector<Slot> slots_;
+    std::vector<Thinking> think_;      // FIFO ring (the think time is constant, so due times are in order)
+    size_t think_head_ = 0, think_n_ = 0;
     Instant start_{};
     bool started_ = false;
     std::atomic<bool> stopped_{false};

@@ -8,10 +8,16 @@ namespace synwave::engine {
 using tcp::Event;
 using tcp::EventKind;
 
-Server::Server(const ServerConfig& cfg) : cfg_(cfg), response_(http_response(cfg.body_bytes, cfg.keepalive)) {}
+Server::Server(const ServerConfig& cfg) : cfg_(cfg) { build_responses(); }
 
 void Server::set_slots(uint32_t n) {
-    v6_.assign(n, 0);
+    flags_.assign(n, 0);
+    if (cfg_.behaviour == ServerBehaviour::Http) {
+        http_of_.assign(n, kNoSlot);
+        http_.assign(std::min(n, cfg_.http_slots), HttpSlot{});
+        http_free_.clear();
+        for (uint32_t i = static_cast<uint32_t>(http_.size()); i-- > 0;) http_free_.push_back(i);
+    }
     if (cfg_.behaviour == ServerBehaviour::Sink) sink_off_.assign(n, 0);
     if (cfg_.behaviour != ServerBehaviour::Echo) return;
     echo_of_.assign(n, kNoSlot);
@@ -89,9 +95,9 @@ void Server::on_event(tcp::Stack& st, const Event& ev) {
     switch (ev.kind) {
     case EventKind::Accepted:
         ++c.conn_accepted;
-        if (ev.conn < v6_.size()) {
-            v6_[ev.conn] = flow::AddrTable::is_handle(st.tcb(ev.conn).key.remote_ip);
-            c.conn_accepted_v6 += v6_[ev.conn];
+        if (ev.conn < flags_.size()) {
+            flags_[ev.conn] = flow::AddrTable::is_handle(st.tcb(ev.conn).key.remote_ip) ? kV6 : 0;
+            c.conn_accepted_v6 += flags_[ev.conn] & kV6;
         }
         if (ev.conn < sink_off_.size()) sink_off_[ev.conn] = 0;
         if (cfg_.behaviour == ServerBehaviour::Close) {
@@ -105,22 +111,7 @@ void Server::on_event(tcp::Stack& st, const Event& ev) {
         break;
     case EventKind::Data:
         if (cfg_.behaviour == ServerBehaviour::Http) {
-            // One response per request: a request ends with an empty line. Requests split across segments
-            // are answered when the segment carrying the end arrives (the common case is one segment).
-            const char* p = reinterpret_cast<const char*>(ev.data);
-            const std::string_view v(p, ev.len);
-            if (v.find("\r\n\r\n") == std::string_view::npos) break;
-            if (st.send(ev.conn, reinterpret_cast<const uint8_t*>(response_.data()),
-                        static_cast<uint32_t>(response_.size()))) {
-                ++c.responses_sent;
-                if (!cfg_.keepalive) {
-                    if (cfg_.close == CloseMode::ServerFirst) st.close(ev.conn);
-                    if (cfg_.close == CloseMode::Rst) {
-                        st.abort(ev.conn);
-                        completed(ev.conn);
-                    }
-                }
-            }
+            http_data(st, ev);
         } else if (cfg_.behaviour == ServerBehaviour::Echo) {
             echo_data(st, ev);
         } else if (cfg_.behaviour == ServerBehaviour::Sink) {
@@ -128,6 +119,7 @@ void Server::on_event(tcp::Stack& st, const Event& ev) {
         }
         break;
     case EventKind::PeerFin:
+        if (cfg_.behaviour == ServerBehaviour::Http && !http_peer_fin(ev.conn)) break;
         if (cfg_.behaviour == ServerBehaviour::Echo && ev.conn < echo_of_.size() && echo_of_[ev.conn] != kNoSlot) {
             EchoSlot& e = echo_[echo_of_[ev.conn]];
             if (e.inflight != 0 || e.pending != 0) {
@@ -138,6 +130,7 @@ void Server::on_event(tcp::Stack& st, const Event& ev) {
         st.close(ev.conn);
         break;
     case EventKind::SendDone:
+        if (cfg_.behaviour == ServerBehaviour::Http) http_send_done(st, ev.conn);
         if (cfg_.behaviour == ServerBehaviour::Echo && ev.conn < echo_of_.size() && echo_of_[ev.conn] != kNoSlot) {
             echo_[echo_of_[ev.conn]].inflight = 0;
             echo_flush(st, ev.conn);
@@ -145,12 +138,14 @@ void Server::on_event(tcp::Stack& st, const Event& ev) {
         break;
     case EventKind::Closed:
         echo_free(ev.conn);
+        http_release(ev.conn);
         completed(ev.conn);
         break;
     case EventKind::Aborted:
         echo_free(ev.conn);
+        http_release(ev.conn);
         ++c.conn_failed;
-        if (ev.conn < v6_.size()) c.conn_failed_v6 += v6_[ev.conn];
+        if (ev.conn < flags_.size()) c.conn_failed_v6 += flags_[ev.conn] & kV6;
         if (ev.reason == tcp::AbortReason::Reset) ++c.conn_failed_reset;
         else ++c.conn_failed_timeout;
         break;

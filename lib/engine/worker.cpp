@@ -31,6 +31,7 @@ Worker::Worker(const WorkerConfig& cfg, TscRate rate, Instant now, const tcp::Se
       tx_(cfg.port, cfg.queue, rate.us(50), now) {
     now_ = now;
     last_publish_ = now;
+    if (app_) app_->set_slots(cfg.stack.max_conns);
     n4_ = cfg.ip_lo.v <= cfg.ip_hi.v ? uint64_t{cfg.ip_hi.v} - cfg.ip_lo.v + 1 : 0;
     vlan_tci_ = static_cast<uint16_t>((uint32_t{cfg.vlan_pcp} << 13) | (cfg.vlan_id & 0x0FFFu));
     tpl_ = wire::make_tcp_template(l2());

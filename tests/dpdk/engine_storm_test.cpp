@@ -29,7 +29,10 @@ TEST(EngineStorm, HundredThousandHttpConnectionsOverARingPairAllCompleteAndEvery
     const Ipv4 server_ip{0x0A00'0001};                          // 10.0.0.1
     const Ipv4 client_lo{0x0A01'0001}, client_hi{0x0A01'0004};  // 10.1.0.1 - 10.1.0.4
     const uint64_t resp_len = http_response(kBody, false).size();
-    const uint64_t req_len = http_request(server_ip).size();
+    http::RequestSpec req;  // the client's default request: GET / asking the server to close
+    req.host = server_ip.str();
+    req.close = true;
+    const uint64_t req_len = http::build_request(req).size();
 
     io::MempoolPtr spool = pool_or_fail("eng_storm_s", kPoolMbufs, 256);
     io::MempoolPtr cpool = pool_or_fail("eng_storm_c", kPoolMbufs, 256);

@@ -34,6 +34,7 @@ protected:
         sst = std::make_unique<tcp::Stack>(st, rate, now, tcp::Secrets{{1, 2}, {3, 4}, {5, 6}}, server.get());
         cst = std::make_unique<tcp::Stack>(st, rate, now, tcp::Secrets{{7, 8}, {9, 10}, {11, 12}}, client.get());
         client->set_slots(st.max_conns);
+        server->set_slots(st.max_conns);
         sst->listen(ccfg.dport);
     }
 
