@@ -68,7 +68,11 @@ public:
     // Launch new connections as the rate and concurrency allow (called once per loop turn).
     void tick(tcp::Stack& st, Instant now) override;
     // May be called from another thread (the main lcore ending a run).
-    void stop_launching() { stopped_.store(true, std::memory_order_relaxed); }
+    // The run is ending: no new connections, and open ones send no further requests (--requests 0 ends).
+    void stop_launching() {
+        ending_.store(true, std::memory_order_relaxed);
+        stopped_.store(true, std::memory_order_relaxed);
+    }
     // Per-connection slots indexed by the stack's TCB handle: one per TCB the stack can hold.
     void set_slots(uint32_t n) override;
     [[nodiscard]] bool done() const override { return stopped_.load(std::memory_order_relaxed) && open_ == 0; }
@@ -132,7 +136,8 @@ private:
     size_t think_head_ = 0, think_n_ = 0;
     Instant start_{};
     bool started_ = false;
-    std::atomic<bool> stopped_{false};
+    std::atomic<bool> stopped_{false};  // no more launches (the run ends, or --connections reached)
+    std::atomic<bool> ending_{false};   // the run ends
     double tokens_ = 0;
     Instant last_{};
     uint32_t open_ = 0;

@@ -120,7 +120,7 @@ void Client::on_response(tcp::Stack& st, uint32_t conn, Slot& s, bool peer_fin) 
     }
     if (peer_fin) return;
     const bool more = (cfg_.requests_per_conn == 0 || s.sent < cfg_.requests_per_conn) &&
-                      !stopped_.load(std::memory_order_relaxed);
+                      !ending_.load(std::memory_order_relaxed);
     // RFC 9112 §9.3: only a response that keeps the connection allows another request on it.
     if (more && s.rp.keep_alive()) {
         if (cfg_.think_us == 0) {

@@ -1,7 +1,7 @@
 // engine::Server and engine::Client driven over two real tcp::Stacks, segments passed as values (no DPDK):
 // what each close mode leaves where, that counters, byte counts and histograms agree, and that the client's
 // pacing and concurrency limits hold, and that the sink checks every byte against the test pattern.
-#include "engine/apps.hpp"
+#include "apps_fixture.hpp"
 
 #include <gtest/gtest.h>
 
@@ -13,77 +13,7 @@
 using namespace synwave;
 using namespace synwave::engine;
 
-namespace {
-
-constexpr uint64_t kMs = 1'000'000;  // cycles per ms at 1 GHz
-constexpr Ipv4 kServerIp{0x0A00'0001};
-constexpr Ipv4 kClientIp{0x0A01'0001};
-
-class AppsTest : public ::testing::Test {
-protected:
-    void make(ServerConfig scfg, ClientConfig ccfg) {
-        tcp::StackConfig st;
-        st.max_conns = 4096;
-        st.max_timewait = 4096;
-        st.addrs6 = 64;
-        const TscRate rate{1'000'000'000};
-        ccfg.src_lo = ccfg.src_hi = kClientIp;
-        ccfg.dst = kServerIp;
-        server = std::make_unique<Server>(scfg);
-        client = std::make_unique<Client>(ccfg, rate);
-        sst = std::make_unique<tcp::Stack>(st, rate, now, tcp::Secrets{{1, 2}, {3, 4}, {5, 6}}, server.get());
-        cst = std::make_unique<tcp::Stack>(st, rate, now, tcp::Secrets{{7, 8}, {9, 10}, {11, 12}}, client.get());
-        client->set_slots(st.max_conns);
-        server->set_slots(st.max_conns);
-        sst->listen(ccfg.dport);
-    }
-
-    // Moves every queued segment to the other side until both are quiet.
-    void shuttle() {
-        for (int rounds = 0; rounds < 64; ++rounds) {
-            auto a = std::move(cst->out());
-            cst->out().clear();
-            auto b = std::move(sst->out());
-            sst->out().clear();
-            if (a.empty() && b.empty()) return;
-            segments += a.size() + b.size();
-            for (const auto& o : a) sst->input(tcp::InSegment{o.src, o.dst, o.seg}, now);
-            for (const auto& o : b) cst->input(tcp::InSegment{o.src, o.dst, o.seg}, now);
-        }
-        FAIL() << "segments still flowing after 64 rounds";
-    }
-
-    // One millisecond of the engine loop for both sides.
-    void step() {
-        now += Duration{kMs};
-        client->tick(*cst, now);
-        cst->poll(now);
-        sst->poll(now);
-        shuttle();
-    }
-
-    void run_until_done(uint32_t max_ms) {
-        for (uint32_t i = 0; i < max_ms && !client->done(); ++i) step();
-        ASSERT_TRUE(client->done());
-    }
-
-    Instant now{5'000'000'000};
-    std::unique_ptr<Server> server;
-    std::unique_ptr<Client> client;
-    std::unique_ptr<tcp::Stack> sst, cst;
-    uint64_t segments = 0;
-};
-
-ClientConfig http_client(uint64_t n, CloseMode close) {
-    ClientConfig c;
-    c.max_connections = n;
-    c.concurrency = 100;
-    c.close = close;
-    c.response_bytes = http_response(64, false).size();
-    return c;
-}
-
-}  // namespace
+using namespace synwave::engine::testing;
 
 TEST_F(AppsTest, HttpServerClosesFirstLeavesTimeWaitOnServer) {
     ServerConfig s;
