@@ -153,6 +153,21 @@ def accepted_cases(conf):
          ["v6_share: 0.75\n"]),
     ]
 
+def http_cases(conf):
+    """The HTTP options (resolved after parsing: a bad value here once went unnoticed, and unused)."""
+    return [
+        ("expect_status not a status", ["client", "--expect-status", "2xx,7xx"],
+         "expect_status: '7xx' is not a status"),
+        ("expect_status range reversed", ["client", "--expect-status", "204-200"], "expect_status: '204-200' is outside"),
+        ("route without a status", ["server", "--route", "/a"], "route: '/a' is not PATH=STATUS[:BODY_BYTES]"),
+        ("route status out of range", ["server", "--route", "/a=700"], "route: '/a=700': the status must be in 100-599"),
+        ("header without a colon", ["client", "--header", "nocolon"], "header: 'nocolon' is not 'Name: value'"),
+        ("data_file missing", ["client", "--data-file", "/nonexistent/body"], "data_file: cannot read"),
+        ("max_header below its range", ["server", "--max-header", "10"], "max_header: must be in [256, 1048576]"),
+        ("expect_status bad in a config file", ["client", "--config", conf("expect.toml", 'expect_status = "abc"\n')],
+         "expect_status: 'abc' is not a status"),
+    ]
+
 def main(exe, confdir=None):
     d = tempfile.mkdtemp()
     def conf(name, text):
@@ -203,7 +218,7 @@ def main(exe, confdir=None):
         ("src_ports 0", ["storm", "--src-ports", "0-100"], "src_ports: not a port or range"),
         ("src_ports reversed", ["client", "--src-ports", "2000-1000"], "src_ports: not a port or range"),
         ("EAL arguments given to storm", ["storm", "--", "-l", "0-40"], "storm builds its own EAL arguments"),
-    ] + address_cases(conf) + [
+    ] + address_cases(conf) + http_cases(conf) + [
         ("EAL arguments given to storm with --check", ["storm", "--check", "--", "-l", "0-40"],
          "storm builds its own EAL arguments"),
         ("more lcores than this process may use", ["server", "--", "-l", "0-4095", "--no-huge", "--no-pci"],
