@@ -329,11 +329,11 @@ def _():
     with lab.Lab(build()) as L:
         sw = server(L, "--http-keepalive", name="wrk.json")
         with L.capture(bpf="tcp") as cap:
-            w = L.peer(["wrk", "-t1", "-c2", "-d1", "-H", "Connection: close", f"http://{L.dut_ip}/"], check=True)
+            w = L.peer(["wrk", "-t1", "-c1", "-d1", "-H", "Connection: close", f"http://{L.dut_ip}/"], check=True)
         s = sw.stop()["server"]
         a = s["app"]
         reqs = int(re.search(r"(\d+) requests in", w.stdout).group(1))
-        note(f"wrk -c2 Connection: close: {reqs} requests in 1 s")
+        note(f"wrk -c1 Connection: close: {reqs} requests in 1 s")
         # Per TCP stream in the capture (one tshark pass): the requests (data from the kernel), synwave's
         # responses, FINs and SYN-ACKs; retransmissions left out.
         req, resp, fin, syn = Counter(), Counter(), set(), set()
@@ -360,11 +360,7 @@ def _():
                 "pipelined": (a["responses_queued"], 0), "bad/too_large/501": (
                     (a["requests_bad"], a["requests_too_large"], a["requests_not_implemented"]), (0, 0, 0))})
         # wrk opens one connection as it starts and closes it unused, and ends with up to one per -c open.
-        bare = sorted(syn - set(req), key=int)
-        for x in bare:
-            note(f"stream {x}: " + "; ".join(" ".join(r) for r in cap.fields(
-                f"tcp.stream == {x}", ["frame.time_relative", "ip.src", "tcp.flags.str", "tcp.len"])))
-        check(len(unanswered) + len(syn - set(req)) <= 3 and reqs <= a["responses_sent"],
+        check(len(unanswered) + len(syn - set(req)) <= 2 and reqs <= a["responses_sent"],
               f"{len(unanswered)} requests unanswered, {len(syn - set(req))} streams without one; wrk {reqs}")
         if a["conn_failed"] == 0:
             lab.judge_clean(cap, L, s)
@@ -490,16 +486,16 @@ def _():
         def shape(name):
             resps, how = r[name]
             return [(x[0], x[1].get("content-length"), x[1].get("connection"), x[2]) for x in resps], how
-        a200, b404, c503 = ((200, "10", None, p), (404, "5", None, p[:5]), (503, "0", "close", ""))
+        ka = "keep-alive"
+        a200, b404, c503 = ((200, "10", ka, p), (404, "5", ka, p[:5]), (503, "0", "close", ""))
         expect({"split request": (shape("split"), ([a200, c503], "eof")),
                 "pipelined": (shape("pipelined"), ([a200, b404, c503], "eof")),
-                "HEAD then GET": (shape("head"), ([(200, "10", None, ""), (404, "5", "close", p[:5])], "eof"))})
+                "HEAD then GET": (shape("head"), ([(200, "10", ka, ""), (404, "5", "close", p[:5])], "eof"))})
         for name, status in (("foo", 501), ("nohost", 400), ("big", 431)):
             resps, how = shape(name)
             check(len(resps) == 1 and resps[0][0] == status and resps[0][2] == "close",
                   f"{name}: {resps} ({how}), expected one {status} with Connection: close")
-            check(how in ("eof", "reset"), f"{name}: connection not closed ({how})")
-            note(f"{name}: {status}, connection ended by {how}")
+            check(how == "eof", f"{name}: connection ended by {how}, expected synwave's FIN")
         expect({"after the 431": (shape("after"), ([(200, "16", "close", pattern(16).decode())], "eof"))})
         s = j["server"]
         h = s["http"]
@@ -511,8 +507,10 @@ def _():
                 "pipelined": (h["pipelined"], 3), "accepted": (a["conn_accepted"], 7)})
         note(f"completed {a['conn_completed']}, failed {a['conn_failed']} (reset {a['conn_failed_reset']}), "
              f"ignored request bytes {a['http_ignored_bytes']}")
-        check(a["conn_completed"] + a["conn_failed_reset"] == 7 and a["conn_completed"] >= 6,
-              "connections neither completed nor reset by the client after the 431")
+        # After the 431 the rest of the 64 KiB goes unread (http_ignored_bytes) into a connection synwave is
+        # closing, which still takes data (FIN-WAIT, RFC 9293 §3.10.7.4): no reset, every connection completes.
+        expect({"completed": (a["conn_completed"], 7), "failed": (a["conn_failed"], 0),
+                "ignored bytes": (a["http_ignored_bytes"] > 0, True)})
         rsts = len(cap.fields(f"ip.src == {L.dut_ip} && tcp.flags.reset == 1", ["frame.number"]))
         cap.judge(L.dut_ip, allow=("tcp.flags.reset == 1",) if rsts else ())
 
