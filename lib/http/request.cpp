@@ -2,6 +2,7 @@
 #include "http/http.hpp"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <climits>
 
@@ -65,6 +66,12 @@ struct RequestParser::Ctx {
 namespace {
 constexpr uint8_t kHostNo = 5;     // the field name being read is not "host"
 constexpr uint8_t kHostValue = 6;  // in a field value (the next field name starts the match again)
+
+constexpr auto kTchar = [] {
+    std::array<bool, 256> t{};
+    for (int c = 0; c < 256; ++c) t[c] = is_tchar(static_cast<uint8_t>(c));
+    return t;
+}();
 }  // namespace
 
 struct RequestCallbacks {
@@ -118,6 +125,7 @@ struct RequestCallbacks {
         return 0;
     }
     static void absolute_end(R& r, const Routes& routes) {
+        r.flags_ &= static_cast<uint8_t>(~R::kAbsolute);
         if (r.slashes_ == 2) match(r, routes, '/');
         r.flags_ |= R::kUrlStop;
     }
@@ -126,9 +134,17 @@ struct RequestCallbacks {
         R& r = *ctx(hp).self;
         r.flags_ |= R::kInFields;
         if (r.host_ == kHostValue) r.host_ = 0;
-        for (size_t i = 0; i < len && r.host_ != kHostNo; ++i) {
-            const auto b = static_cast<uint8_t>(at[i] | 0x20);  // ASCII lower case; the name is all tchars
-            r.host_ = r.host_ < 4 && b == static_cast<uint8_t>("host"[r.host_]) ? r.host_ + 1 : kHostNo;
+        // Debian builds http_parser without HTTP_PARSER_STRICT, which lets a space into a field name; RFC
+        // 9112 §5.1 wants a 400 for whitespace before the colon, so the name is checked here.
+        const auto* p = reinterpret_cast<const uint8_t*>(at);
+        for (size_t i = 0; i < len; ++i) {
+            if (!kTchar[p[i]]) {
+                r.err_ = static_cast<uint8_t>(ParseError::BadHeader);
+                return -1;
+            }
+            const auto b = static_cast<uint8_t>(p[i] | 0x20);  // ASCII lower case (a tchar)
+            if (r.host_ != kHostNo)
+                r.host_ = r.host_ < 4 && b == static_cast<uint8_t>("host"[r.host_]) ? r.host_ + 1 : kHostNo;
         }
         return 0;
     }
