@@ -138,8 +138,8 @@ struct RequestCallbacks {
         // 9112 §5.1 wants a 400 for whitespace before the colon, so the name is checked here.
         const auto* p = reinterpret_cast<const uint8_t*>(at);
         for (size_t i = 0; i < len; ++i) {
-            if (!kTchar[p[i]]) {
-                r.err_ = static_cast<uint8_t>(ParseError::BadHeader);
+            if (!kTchar[p[i]]) {  // in a trailer section, as http_parser's own refusals there: BadChunk
+                r.err_ = static_cast<uint8_t>(r.flags_ & R::kHeadersDone ? ParseError::BadChunk : ParseError::BadHeader);
                 return -1;
             }
             const auto b = static_cast<uint8_t>(p[i] | 0x20);  // ASCII lower case (a tchar)
