@@ -5,19 +5,19 @@
 // caller feeds what TCP delivered and gets a decision back (More, Done with the bytes used, Error with a
 // reason), and keeps no copy of the request either (routes are matched byte by byte as the target arrives).
 //
-// What http_parser accepts beyond RFC 9112 (tested in tests/unit/http, and left so: a load generator and a
-// benchmark server gain nothing by being stricter than the peers they meet):
-//  - bare LF as a line terminator, in the start line, fields and chunk framing (RFC 9112 §2.2 allows a
-//    recipient to do so);
-//  - obs-fold (a field line continued on the next line after SP/HTAB) in a field value;
-//  - any number of empty lines before a request or response (RFC 9112 §2.2 asks to ignore at least one);
-//  - a request line without a version ("GET /\r\n", HTTP/0.9): we reject it as BadVersion;
-//  - any single-digit version "HTTP/x.y": we reject a major other than 1 as BadVersion, and read a 1.y with
-//    y > 1 as 1.1 (RFC 9112 §2.3: the highest minor version the recipient implements);
-//  - Content-Length with Transfer-Encoding: chunked is an error (BadContentLength), as is a second
-//    Content-Length; a request whose Transfer-Encoding does not end in chunked is BadHeader (RFC 9112 §6.3).
-// Not accepted: whitespace between a field name and its colon, CTLs in a field value, a method it does not
-// know (UnknownMethod: the server answers 501), header sections over its compiled-in 80 KiB (HeaderTooLarge).
+// What http_parser accepts beyond RFC 9112 (pinned in tests/unit/http: a load generator and a benchmark
+// server gain little by being stricter than the peers they meet):
+//  - bare LF as a line terminator in the start line and the fields (RFC 9112 §2.2 allows a recipient that);
+//  - obs-fold (a field line continued on the next after SP/HTAB), and empty lines before a message;
+//  - a request line without a version ("GET /\r\n", HTTP/0.9): we refuse it (BadVersion), as any major
+//    version but 1; a 1.y with y > 1 is read as 1.1 (RFC 9112 §2.3);
+//  - Debian builds it without HTTP_PARSER_STRICT, which drops these checks: the letters of "HTTP/" after the
+//    'H'; the two bytes after a chunk's data (any two pass as its CRLF); the LF after the status line's CR;
+//    bytes over 0x7F in a request-target; a space in a field name (which RequestParser refuses itself:
+//    RFC 9112 §5.1 wants a 400 for whitespace before the colon; ResponseParser lets it pass).
+// Refused: CTLs in a field value, a bare CR in a field line, Content-Length with chunked or twice
+// (BadContentLength), a request Transfer-Encoding not ending in chunked (BadHeader, RFC 9112 §6.3), a method
+// it does not know (UnknownMethod: 501), a header section over its compiled-in 80 KiB (HeaderTooLarge).
 #pragma once
 #include <http_parser.h>
 
@@ -50,7 +50,7 @@ enum class Method : uint8_t { Get, Head, Post, Put, Delete, Options, Other };  /
 
 enum class Progress : uint8_t { More, Done, Error };
 // used: bytes consumed. Done: up to and including the message's last byte. More: all of them. Error: those
-// before the byte found wrong.
+// before the byte found wrong (or through the piece a callback refused: a field name up to its colon).
 struct Result {
     Progress p;
     uint32_t used;
