@@ -51,10 +51,9 @@ uint8_t Client::pick_template() {
 }
 
 void Client::send_request(tcp::Stack& st, uint32_t conn, Slot& s) {
-    const bool last = cfg_.requests_per_conn != 0 && s.sent + 1 >= cfg_.requests_per_conn;
-    // The last request asks the server to close after its response (RFC 9112 §9.6) when the server is the one
-    // to close; otherwise the connection is left persistent and we close (or reset) it ourselves.
-    const bool closes = last && cfg_.close == CloseMode::ServerFirst;
+    // The last request says "Connection: close" (RFC 9112 §9.6: the client will not send another), whoever
+    // closes first.
+    const bool closes = cfg_.requests_per_conn != 0 && s.sent + 1 >= cfg_.requests_per_conn;
     const std::string& t = texts_[size_t{s.tpl} * 4 + (s.v6 ? 2 : 0) + (closes ? 1 : 0)];
     if (!st.send(conn, reinterpret_cast<const uint8_t*>(t.data()), static_cast<uint32_t>(t.size()))) return;
     ++c.requests_sent;

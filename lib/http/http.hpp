@@ -111,6 +111,9 @@ private:
     uint8_t host_;     // Host field detection: 0..4 chars of "host" matched, kHostNo, kHostValue
     uint8_t slashes_;  // absolute-form: '/' seen before the path (the third starts it)
     int8_t route_;
+    uint8_t fast_;     // 1: the head was read by fast::scan_request; parser_.content_length is the body left
+
+    Result fast_body(uint32_t n, uint32_t used);
 
     friend struct RequestCallbacks;
 };
@@ -160,7 +163,10 @@ private:
         kInFields = 8,
         kHead = 16,
         kKeepAlive = 32,
+        kFast = 64,  // the head was read by fast::scan_response; parser_.content_length is the body left
+        kFastKeep = 128,  // ... and it keeps the connection (kKeepAlive is set once Done, as http_parser's is)
     };
+    Result fast_body(uint32_t n, uint32_t used);
     http_parser parser_;
     uint64_t body_;
     uint16_t status_;

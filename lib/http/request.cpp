@@ -1,6 +1,8 @@
 // The server side (RequestParser over http_parser, in HTTP_REQUEST mode) and the client's request builder.
 #include "http/http.hpp"
 
+#include "http/fast.hpp"
+
 #include <algorithm>
 #include <array>
 #include <bit>
@@ -246,11 +248,38 @@ void RequestParser::start() {
     host_ = 0;
     slashes_ = 0;
     route_ = -1;
+    fast_ = 0;
+}
+
+// The body of a request whose head fast::scan_request read: counted down from its Content-Length.
+Result RequestParser::fast_body(uint32_t n, uint32_t used) {
+    const uint64_t take = std::min<uint64_t>(n, parser_.content_length);
+    parser_.content_length -= take;
+    body_ += take;
+    used += static_cast<uint32_t>(take);
+    if (parser_.content_length != 0) return {Progress::More, used};
+    flags_ |= kDone;
+    return {Progress::Done, used};
 }
 
 Result RequestParser::feed(const Routes& routes, const RequestLimits& lim, const uint8_t* p, uint32_t n) {
     if (err_ != 0) return {Progress::Error, 0};
     if (flags_ & kDone) return {Progress::Done, 0};
+    if (fast_) return fast_body(n, 0);
+    fast::RequestHead h;
+    if (!(flags_ & kBegun) && header_seen_ == 0 && fast::scan_request(p, n, routes, lim, h)) {
+        static constexpr uint8_t kMethods[] = {HTTP_GET, HTTP_HEAD, HTTP_POST, HTTP_PUT, HTTP_DELETE, HTTP_OPTIONS};
+        parser_.method = kMethods[static_cast<int>(h.method)];
+        parser_.http_major = 1;
+        parser_.http_minor = h.minor;
+        parser_.content_length = h.length;
+        route_ = static_cast<int8_t>(h.route);
+        header_seen_ = h.head_len;
+        flags_ |= static_cast<uint8_t>(kBegun | kHeadersDone | (h.keep_alive ? kKeepAlive : 0) |
+                                       (h.has_host ? kHasHost : 0));
+        fast_ = 1;
+        return fast_body(n - h.head_len, h.head_len);
+    }
     Ctx ctx{this, &routes, &lim};
     parser_.data = &ctx;
     uint32_t used = 0;

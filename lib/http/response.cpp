@@ -1,6 +1,10 @@
 // The client side (ResponseParser over http_parser, in HTTP_RESPONSE mode) and the server's response texts.
 #include "http/http.hpp"
 
+#include <algorithm>
+
+#include "http/fast.hpp"
+
 namespace synwave::http {
 
 struct ResponseCallbacks {
@@ -79,9 +83,28 @@ void ResponseParser::start(bool head_request) {
     interim_ = 0;
 }
 
+// The body of a response whose head fast::scan_response read: counted down from its Content-Length.
+Result ResponseParser::fast_body(uint32_t n, uint32_t used) {
+    const uint64_t take = std::min<uint64_t>(n, parser_.content_length);
+    parser_.content_length -= take;
+    body_ += take;
+    used += static_cast<uint32_t>(take);
+    if (parser_.content_length != 0) return {Progress::More, used};
+    flags_ |= static_cast<uint8_t>(kDone | ((flags_ & kFastKeep) ? kKeepAlive : 0));
+    return {Progress::Done, used};
+}
+
 Result ResponseParser::feed(const uint8_t* p, uint32_t n) {
     if (err_ != 0) return {Progress::Error, 0};
     if (flags_ & kDone) return {Progress::Done, 0};
+    if (flags_ & kFast) return fast_body(n, 0);
+    fast::ResponseHead h;
+    if (!(flags_ & kBegun) && fast::scan_response(p, n, h)) {
+        status_ = h.status;
+        flags_ |= static_cast<uint8_t>(kBegun | kHeadersDone | kFast | (h.keep_alive ? kFastKeep : 0));
+        parser_.content_length = (flags_ & kHead) ? 0 : h.length;
+        return fast_body(n - h.head_len, h.head_len);
+    }
     parser_.data = this;
     const auto got = static_cast<uint32_t>(
         http_parser_execute(&parser_, &ResponseCallbacks::kSettings, reinterpret_cast<const char*>(p), n));
@@ -103,6 +126,10 @@ Result ResponseParser::eof() {
     if (err_ != 0) return {Progress::Error, 0};
     if (flags_ & kDone) return {Progress::Done, 0};
     if (!(flags_ & kBegun)) return {Progress::More, 0};
+    if (flags_ & kFast) {  // a Content-Length body cut short
+        err_ = static_cast<uint8_t>(ParseError::Truncated);
+        return {Progress::Error, 0};
+    }
     // http_parser ends a close-delimited body (its "read until EOF" state) on a zero-length execute and calls
     // anything else an unexpected EOF.
     parser_.data = this;
