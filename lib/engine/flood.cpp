@@ -152,6 +152,20 @@ void Flood::on_reply(Ipv4 src, Ipv4 dst, const wire::TcpSegment& seg) {
 // out through the same TX batch, to the destination's next hop (resolved like any other).
 void Worker::send_flood(Instant now) {
     Flood& fl = *flood_;
+    // A ring that refused frames last turn is full: wait that many turns more each time it happens again,
+    // one fewer after each turn it took everything (the flood settles at what the ring takes).
+    if (SYNWAVE_UNLIKELY(c_.tx_ring_full != flood_ring_full_)) {
+        flood_ring_full_ = c_.tx_ring_full;
+        flood_wait_ = std::min<uint32_t>(flood_wait_ * 2 + 1, 1024);
+        flood_skip_ = flood_wait_;
+    } else if (flood_skip_ == 0 && flood_wait_ != 0) {
+        --flood_wait_;
+    }
+    if (flood_skip_ != 0) {
+        --flood_skip_;
+        ++fl.c.flood_ring_waits;
+        return;
+    }
     const uint32_t n = fl.due(now);
     if (n == 0) return;
     const Ipv4 dst = fl.config().dst;

@@ -37,7 +37,7 @@ enum class FloodKind : uint8_t { None, Syn, SynAck, Ack, Rst };
 
 struct FloodConfig {
     FloodKind kind = FloodKind::None;
-    uint64_t rate = 0;                     // frames per second (0: a full burst every loop turn)
+    uint64_t rate = 0;                     // frames per second (0: a burst every turn after one the ring took)
     Ipv4 src_lo{1}, src_hi{0};             // source addresses (inclusive; ours for ARP while we flood)
     uint16_t sport_lo = 1024, sport_hi = 65535;
     Ipv4 dst;
@@ -55,7 +55,10 @@ struct FloodConfig {
     X(flood_rst_rx, "RSTs answering a flood segment (SEG.ACK = ISN + 1 of a SYN, or SEG.SEQ = SEG.ACK sent)") \
     X(flood_other_rx, "other TCP segments to the flood's addresses (not an answer to a flood segment)")      \
     X(flood_no_arp, "flood turns skipped: the destination's next hop not resolved yet")                      \
-    X(flood_no_mbuf, "flood frames not built: mempool empty")
+    X(flood_no_mbuf, "flood frames not built: mempool empty")                                                \
+    X(flood_ring_waits, "flood turns skipped after the TX ring refused frames (the flood goes as fast as the "  \
+                        "ring takes, not faster: frames built only to be freed cost the lcore and the "        \
+                        "mempool and the peer never sees them)")
 
 SYNWAVE_STATS_DEFINE_COUNTERS(FloodCounters, SYNWAVE_FLOOD_COUNTERS);
 

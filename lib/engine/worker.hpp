@@ -209,6 +209,8 @@ private:
     Instant now_{};
     uint64_t loss_state_ = 0;  // xorshift64 state of rx_loss
     std::unique_ptr<Flood> flood_;
+    uint64_t flood_ring_full_ = 0;  // tx_ring_full when the flood last looked
+    uint32_t flood_wait_ = 0, flood_skip_ = 0;  // turns the flood waits after the ring refused, and still to wait
     // Published snapshot.
     mutable std::atomic<uint32_t> seq_{0};
     WorkerStats pub_{};
