@@ -53,10 +53,12 @@ uint32_t Flood::due(Instant now) {
     if (cfg_.rate == 0) return cfg_.burst;
     const uint64_t dt = now.cycles - last_.cycles;
     last_ = now;
-    // At most two bursts owed: after a stall the flood resumes at its rate instead of sending a backlog at once.
+    // At most 10 ms of frames (or two bursts) owed: a slow turn (a loaded CPU, a syscall per frame on
+    // af_packet) is made up by the next ones, a long stall is not sent as one backlog.
+    const double cap = std::max(2.0 * cfg_.burst, static_cast<double>(cfg_.rate) / 100.0);
     tokens_ = std::min(tokens_ + static_cast<double>(dt) * static_cast<double>(cfg_.rate) /
                                      static_cast<double>(rate_.hz),
-                       2.0 * cfg_.burst);
+                       cap);
     const uint32_t n = std::min(static_cast<uint32_t>(tokens_), cfg_.burst);
     tokens_ -= n;
     return n;

@@ -19,7 +19,10 @@
 // | ECN << 5), here 7 | 1 << 4 = 0x17 (we do not ask for ECN). A SYN-ACK carrying timestamps with those low
 // bits is counted as cookie-looking. A stateful SYN-ACK's TSval is a clock plus a per-connection offset whose
 // low 6 bits match by chance: 1 in 64 of the stateful SYN-ACKs are counted too, so the counter is the cookies
-// sent plus about 1/64 of the others, never fewer than the cookies.
+// sent plus about 1/64 of the others, never fewer than the cookies. Linux with net.ipv4.tcp_timestamps=1 (its
+// default) adds a secret offset per address pair to every TSval, cookies included (secure_tcp_ts_off()), which
+// hides the encoding: against it the counter shows only the 1/64 chance matches; with tcp_timestamps=2 (no
+// offset) it counts its cookies as it counts synwave's.
 #pragma once
 #include <atomic>
 #include <cstdint>
