@@ -22,7 +22,8 @@ bool load_config(const std::string& path, Options& o, std::string& err) {
         "src_ports", "dst", "port", "ip", "behaviour", "body", "http_keepalive", "echo_slots", "port_id", "peer_mac",
         "eal", "fail_tolerance", "quiet", "hold", "lanes", "loss", "loss_seed", "drain", "v6_share", "family",
         "vlan", "vlan_pcp", "gateway", "method", "path", "header", "data", "data_file", "requests", "think_ms",
-        "expect_status", "route", "max_header", "max_request_body", "http_slots"};
+        "expect_status", "route", "max_header", "max_request_body", "http_slots",
+        "flood", "flood_rate", "flood_src", "flood_src_ports", "flood_random", "flood_seed", "legit_rate"};
     for (auto&& [k, v] : t) {
         if (!known.count(std::string(k.str()))) {
             err = path + ": unknown key '" + std::string(k.str()) + "'";
@@ -111,6 +112,13 @@ bool load_config(const std::string& path, Options& o, std::string& err) {
     num("body", o.body);
     num("echo_slots", o.echo_slots);
     boolean("http_keepalive", o.http_keepalive);
+    str("flood", o.flood);
+    num("flood_rate", o.flood_rate);
+    str("flood_src", o.flood_src);
+    str("flood_src_ports", o.flood_src_ports);
+    boolean("flood_random", o.flood_random);
+    num("flood_seed", o.flood_seed);
+    num("legit_rate", o.legit_rate);
     // port_id = 0, port_id = [0, 1] or port_id = "0,1".
     if (auto* arr = t["port_id"].as_array()) {
         o.port_id.clear();

@@ -370,6 +370,10 @@ std::string describe(const Options& o) {
     }
     if (o.mode != Mode::Server) line("v6_share", share_text(o.v6_share.value_or(0)));
     line("vlan", o.vlan ? std::to_string(*o.vlan) + " (pcp " + std::to_string(o.vlan_pcp.value_or(0)) + ")" : "none");
+    if (!o.flood.empty())
+        line("flood", o.flood + " from " + range_text(o.flood_lo, o.flood_hi) + " ports " +
+                          range_text(o.flood_plo, o.flood_phi) + (o.flood_random ? " (random)" : " (in turn)") +
+                          ", legitimate connections " + (o.legit_rate ? std::to_string(o.legit_rate) + "/s" : "none"));
     if (storm) {
         const std::vector<SrcSlice> slices = split_sources(o.ports[0].src, o.lanes);
         for (size_t i = 0; i < slices.size(); ++i)

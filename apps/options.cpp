@@ -81,6 +81,7 @@ void add_options(CLI::App& s, Options& o) {
                "server/client: after the run and its summary, keep the port open without polling until "
                "SIGINT/SIGTERM (lets a net_memif peer stop first: DPDK 22.11 memif unmaps its shared memory "
                "under a peer that is still polling)");
+    add_flood_options(s, o);
 }
 
 bool parse_port_range(const std::string& s, uint16_t& lo, uint16_t& hi) {
@@ -145,7 +146,7 @@ bool finalize(Options& o, std::string& err) {
         err = "body: must be at most " + std::to_string(kMaxBody) + " bytes (the response is held in memory, once per lcore)";
     else if (o.fail_tolerance < 0 || o.fail_tolerance > 1) err = "fail_tolerance: must be in [0, 1]";
     else if (!(o.loss >= 0 && o.loss <= 50)) err = "loss: must be in [0, 50] percent";
-    if (!err.empty() || !finalize_http(o, err)) return false;
+    if (!err.empty() || !finalize_http(o, err) || !finalize_flood(o, err)) return false;
     if (o.max_timewait == 0) o.max_timewait = storm ? (1u << 21) : (1u << 20);
     if (o.msl_ms == 0) o.msl_ms = storm ? 1000 : 30000;
     return true;

@@ -8,6 +8,7 @@
 
 #include "addresses.hpp"
 #include "engine/apps.hpp"
+#include "engine/flood.hpp"
 #include "tcp/types.hpp"
 
 namespace CLI {
@@ -118,6 +119,18 @@ struct Options {
     bool hold = false;            // server/client: after the run, keep the port open until SIGINT/SIGTERM (memif peers)
     bool check = false;           // print what the options resolve to and exit (no EAL)
 
+    // flood (client, storm; flood_options.cpp): a raw handshake flood from the client lcores, engine/flood.hpp
+    std::string flood;                          // "": none; syn, syn-ack, ack or rst
+    uint64_t flood_rate = 0;                    // frames/s, all client lcores together (0: as fast as TX takes)
+    std::string flood_src;                      // IPv4 address or range ("": see flood_options.cpp)
+    std::string flood_src_ports = "1024-65535";
+    bool flood_random = false;
+    uint64_t flood_seed = 1;
+    uint64_t legit_rate = 0;                    // with a flood: legitimate connections per second (0: none)
+    Ipv4 flood_lo{1}, flood_hi{0};              // resolved by finalize_flood()
+    uint16_t flood_plo = 1024, flood_phi = 65535;
+    [[nodiscard]] bool flood_only() const { return !flood.empty() && legit_rate == 0; }
+
     // Resolved by finalize() from the texts above: one entry per port (storm: one, for its ring pairs).
     std::vector<PortSetup> ports;
 };
@@ -139,6 +152,12 @@ void add_http_options(CLI::App& cmd, Options& o);
 [[nodiscard]] bool load_config(const std::string& path, Options& o, std::string& err);
 // Checks ranges and formats and fills the mode defaults; false with `err` naming the key and the reason.
 [[nodiscard]] bool finalize(Options& o, std::string& err);
+
+// The flood's options (flood_options.cpp): added to a subcommand, checked after resolve_network(), and the
+// flood of client lane `lane` of `lanes` (the rate shared among them, the seed mixed with the lane).
+void add_flood_options(CLI::App& cmd, Options& o);
+[[nodiscard]] bool finalize_flood(Options& o, std::string& err);
+[[nodiscard]] engine::FloodConfig flood_config(const Options& o, const PortSetup& p, uint32_t lane, uint32_t lanes);
 
 // "lo[-hi]" ports, 1 <= lo <= hi <= 65535.
 [[nodiscard]] bool parse_port_range(const std::string& s, uint16_t& lo, uint16_t& hi);

@@ -57,6 +57,7 @@ struct Side {
         s.engine += w.engine;
         s.app += w.app;
         s.tcp += w.tcp;
+        s.flood += w.flood;
         for (size_t i = 0; i < s.drops.size(); ++i) s.drops[i] += w.drops[i];
         s.active += w.active;
         s.timewait += w.timewait;
@@ -306,6 +307,7 @@ std::string make_lane(Lane& lane, const Options& o, const PortSetup& net, bool c
         wc.stack.direct = cc.tuples();  // the client's own 4-tuples: found by index, not by hash
         auto c = std::make_unique<engine::Client>(cc, rate);
         c->set_slots(wc.stack.max_conns);
+        if (o.flood_only()) c->stop_launching();  // the flood alone (engine/flood.hpp): no connection
         lane.client = c.get();
         lane.app = std::move(c);
     } else {
@@ -360,11 +362,13 @@ int run_lanes(std::vector<Lane>& lanes, const std::vector<io::Port>& ports, cons
     uint64_t nic_prev = nic_drops(ports);
     // HTTP in play: responses per second by status class (client: received; server: sent).
     const bool http = o.behaviour == "http" && (o.mode == Mode::Server || o.request);
+    const bool flooding = !o.flood.empty();
     if (!o.quiet) {
-        std::printf("%s\n%4s %10s %10s %8s %8s %8s %8s %8s %8s %8s %8s%s%s\n", title.c_str(), "t",
+        std::printf("%s\n%4s %10s %10s %8s %8s %8s %8s %8s %8s %8s %8s%s%s%s\n", title.c_str(), "t",
                     any_client ? "new/s" : "accept/s", "done/s", "active", "timewait", "failed", "rtx", "drops",
                     "rx_Mpps", "tx_Mpps", "nic_drop", v6 ? "     v6/s" : "",
-                    http ? "    resp/s    2xx/s    3xx/s    4xx/s    5xx/s" : "");
+                    http ? "    resp/s    2xx/s    3xx/s    4xx/s    5xx/s" : "",
+                    flooding ? "    flood/s   synack/s   cookie/s      rst/s" : "");
         std::fflush(stdout);
     }
     for (;;) {
@@ -403,6 +407,13 @@ int run_lanes(std::vector<Lane>& lanes, const std::vector<io::Port>& ports, cons
                                 a.http_2xx - b.http_2xx, a.http_3xx - b.http_3xx, a.http_4xx - b.http_4xx,
                                 a.http_5xx - b.http_5xx);
                 }
+                if (flooding) {
+                    const auto& f = cli.s.flood;
+                    const auto& pf = pcli.s.flood;
+                    std::printf(" %10lu %10lu %10lu %10lu", f.flood_tx - pf.flood_tx,
+                                f.flood_syn_ack_rx - pf.flood_syn_ack_rx,
+                                f.flood_cookie_syn_ack_rx - pf.flood_cookie_syn_ack_rx, f.flood_rst_rx - pf.flood_rst_rx);
+                }
                 std::printf("\n");
                 std::fflush(stdout);
             }
@@ -414,12 +425,14 @@ int run_lanes(std::vector<Lane>& lanes, const std::vector<io::Port>& ports, cons
         if (any_client && drain_until == 0 && now >= next_check) {
             next_check = now + hz / 5;
             collect(lanes, cli, srv);
-            clients_done = cli.all_done;
+            clients_done = cli.all_done && !o.flood_only();  // a flood alone runs for the duration
         }
         if (stopped_at == 0 && (now >= end || g_signals.load() > 0 || clients_done)) {
             stopped_at = now;
-            for (Lane& l : lanes)
+            for (Lane& l : lanes) {
                 if (l.client) l.client->stop_launching();
+                if (engine::Flood* f = l.worker->flood()) f->stop();
+            }
             // Clients finish what they opened (3 s at most); a server alone stops at once. With --drain the
             // lanes keep running until every record is gone: TIME_WAIT lasts 2 MSL, a SYN-RECEIVED record
             // at most 63 s (5 SYN-ACK retransmissions).
@@ -508,6 +521,18 @@ int run_lanes(std::vector<Lane>& lanes, const std::vector<io::Port>& ports, cons
     std::printf("  rate %.0f connections/s, %.2f Mpps received, %.1f packets/connection\n", cps, pps / 1e6,
                 completed ? static_cast<double>(cli.s.engine.rx_packets + srv.s.engine.rx_packets) /
                                 static_cast<double>(completed) : 0.0);
+    if (flooding) {
+        const auto& f = cli.s.flood;
+        std::printf("  flood (%s): sent %lu frames (%.0f/s); replies: SYN-ACK %lu (cookie-looking %lu), RST %lu, other "
+                    "%lu; not sent: no ARP %lu turns, no mbuf %lu\n",
+                    o.flood.c_str(), f.flood_tx, static_cast<double>(f.flood_tx) / run_s, f.flood_syn_ack_rx,
+                    f.flood_cookie_syn_ack_rx, f.flood_rst_rx, f.flood_other_rx, f.flood_no_arp, f.flood_no_mbuf);
+        if (srv.lanes)
+            std::printf("  server under the flood: SYN cookies sent %lu, half-open now %u (limit %u per lcore), "
+                        "SYN-RECEIVED records created %lu, RSTs for bad ACKs %lu\n",
+                        srv.s.tcp.syncookies_sent, srv.s.half_open, o.half_open_limit, srv.s.tcp.passive_opens,
+                        srv.s.tcp.bad_ack_rst + srv.s.tcp.syncookies_failed);
+    }
     const Memory cmem = side_memory(lanes, true), smem = side_memory(lanes, false);
     if (cmem.lanes) print_memory("client", cmem);
     if (smem.lanes) print_memory("server", smem);
@@ -558,6 +583,12 @@ int run_lanes(std::vector<Lane>& lanes, const std::vector<io::Port>& ports, cons
             j["server"]["memory"] = memory_json(smem);
             if (srv.lanes > 1) j["server"]["per_lane"] = lanes_json(lanes, fin, false);
         }
+        if (flooding) {
+            j["flood"] = stats::to_json(cli.s.flood);
+            j["flood"]["kind"] = o.flood;
+            j["flood"]["frames_per_s"] = static_cast<double>(cli.s.flood.flood_tx) / run_s;
+            j["flood"]["legit_rate"] = o.legit_rate;
+        }
         j["nic"] = nics_json(nics);
         j["connections_per_s"] = cps;
         j["packets_per_s"] = pps;
@@ -570,7 +601,7 @@ int run_lanes(std::vector<Lane>& lanes, const std::vector<io::Port>& ports, cons
     }
     for (Lane& l : lanes)
         if (l.pcap) l.pcap->close();
-    if (cli.lanes) {
+    if (cli.lanes && !o.flood_only()) {  // a flood alone opens no connection to fail
         const auto& a = cli.s.app;
         const double failed = a.conn_attempted ? static_cast<double>(a.conn_failed) / static_cast<double>(a.conn_attempted) : 0;
         if (a.conn_completed == 0 || failed > o.fail_tolerance) {

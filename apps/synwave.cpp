@@ -213,6 +213,7 @@ int run_storm(Options& o) {
                 set_addresses(wc, slices[i]);
                 wc.static_neighbour = true;
                 wc.neighbour_mac = pa.mac();
+                wc.flood = flood_config(o, net, i, n);
                 Lane& srv = rig.lanes[2 * i];
                 Lane& cli = rig.lanes[2 * i + 1];
                 srv.lcore = lcore;
@@ -342,6 +343,7 @@ int run_port(Options& o, const std::vector<std::string>& cmdline_eal) {
                     engine::WorkerConfig wc = worker_config(o, net, port, q, pool);
                     if (client) set_addresses(wc, net.src);  // every lane of the port: all of them (RSS spreads)
                     else set_addresses(wc, net.ip);
+                    if (client) wc.flood = flood_config(o, net, static_cast<uint32_t>(li), nlanes);
                     lane.lcore = lcore_ids[first[k] + q];
                     lane.port = port.id();
                     lane.queue = q;

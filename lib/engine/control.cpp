@@ -127,7 +127,7 @@ void Worker::announce() {
 void Worker::handle_arp(const wire::ParsedFrame& f) {
     ++c_.arp_rx;
     if (f.arp.spa.v != 0) learn4(f.arp.spa, f.arp.sha);  // not from a probe's 0.0.0.0 (RFC 5227 §2.1.1)
-    if (f.arp.op != wire::arp::kOpRequest || !ours4(f.arp.tpa)) return;
+    if (f.arp.op != wire::arp::kOpRequest || !(ours4(f.arp.tpa) || flood4(f.arp.tpa))) return;
     rte_mbuf* r = io::alloc_frame(cfg_.pool, kMinFrame, c_.tx_no_mbuf);
     if (!r) return;
     const uint32_t len = wire::build_arp_reply(rte_pktmbuf_mtod(r, uint8_t*), kMinFrame, f, cfg_.mac);

@@ -51,6 +51,7 @@ Worker::Worker(const WorkerConfig& cfg, TscRate rate, Instant now, const tcp::Se
     z = (z ^ (z >> 30)) * 0xBF58'476D'1CE4'E5B9ULL;
     z = (z ^ (z >> 27)) * 0x94D0'49BB'1331'11EBULL;
     loss_state_ = (z ^ (z >> 31)) | 1;
+    if (cfg.flood.kind != FloodKind::None) flood_ = std::make_unique<Flood>(cfg.flood, rate, now);
 }
 
 Worker::~Worker() {
@@ -108,6 +109,11 @@ void Worker::handle(rte_mbuf* m, Instant now, rte_mbuf** keep, uint32_t& nkeep) 
 
 void Worker::input_tcp(const wire::ParsedFrame& f, Instant now) {
     if (SYNWAVE_LIKELY(f.ip_version == 4)) {
+        if (flood4(f.ip_dst)) {  // answers to the flood: counted there, kept from the stack
+            if (!cfg_.static_neighbour) learn4(f.ip_src, f.src);
+            flood_->on_reply(f.ip_src, f.ip_dst, f.tcp);
+            return;
+        }
         if (!ours4(f.ip_dst)) {
             ++c_.rx_not_ours;
             return;
@@ -289,6 +295,7 @@ uint32_t Worker::run_once(Instant now) {
     if (stack_.timers_due(now)) stack_.poll(now, cfg_.timer_budget);
     app_->tick(stack_, now);
     transmit();
+    if (flood_) send_flood(now);
     stack_.addrs().sweep();  // IPv6 addresses this turn used and no connection keeps
     if (nspare_ != 0) {  // what this turn's replies did not need goes back: nothing is held between turns
         rte_pktmbuf_free_bulk(spare_, nspare_);
@@ -322,6 +329,7 @@ void Worker::publish() {
     pub_.engine = c_;
     pub_.app = app_->c;
     pub_.tcp = stack_.counters();
+    if (flood_) pub_.flood = flood_->c;
     pub_.drops = drops_;
     pub_.active = stack_.active_conns();
     pub_.timewait = stack_.timewait_count();

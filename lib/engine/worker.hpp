@@ -21,6 +21,7 @@
 #include "core/ipv6addr.hpp"
 #include "core/time.hpp"
 #include "engine/apps.hpp"
+#include "engine/flood.hpp"
 #include "engine/neighbours.hpp"
 #include "io/pcap.hpp"
 #include "io/txbatch.hpp"
@@ -93,6 +94,9 @@ struct WorkerConfig {
     // it is looked at (counted: rx_loss_injected), from a generator seeded with loss_seed. 0: no loss.
     uint32_t rx_loss = 0;
     uint64_t loss_seed = 1;
+    // A raw handshake flood sent from this lcore besides the application's traffic (kind None: none). TCP
+    // segments to its source addresses go to the flood's counters, never to the stack; ARP answers for them.
+    FloodConfig flood{};
 };
 
 // A snapshot of a worker's figures, published for the stats thread.
@@ -100,6 +104,7 @@ struct WorkerStats {
     EngineCounters engine{};
     AppCounters app{};
     tcp::TcpCounters tcp{};
+    FloodCounters flood{};
     std::array<uint64_t, wire::kDropCount> drops{};
     uint32_t active = 0, timewait = 0, half_open = 0;
     bool app_done = false;  // the application has nothing left to do (a client that reached --connections)
@@ -127,6 +132,7 @@ public:
     [[nodiscard]] WorkerStats read() const;
 
     [[nodiscard]] tcp::Stack& stack() { return stack_; }
+    [[nodiscard]] Flood* flood() { return flood_.get(); }
     [[nodiscard]] const EngineCounters& counters() const { return c_; }
     [[nodiscard]] const std::array<uint64_t, wire::kDropCount>& drops() const { return drops_; }
 
@@ -142,6 +148,7 @@ private:
     void send(rte_mbuf* m);
     void sync_tx_counters();
     [[gnu::always_inline]] inline void input_tcp(const wire::ParsedFrame& f, Instant now);
+    void send_flood(Instant now);  // flood.cpp
     // control.cpp
     void handle_arp(const wire::ParsedFrame& f);
     void handle_nd(const wire::ParsedFrame& f);
@@ -161,6 +168,7 @@ private:
     void release_held(const Ipv6& hop, const Mac& mac);
     void expire_held();
     [[nodiscard]] bool ours4(Ipv4 ip) const { return uint64_t{ip.v - cfg_.ip_lo.v} < n4_; }
+    [[nodiscard]] bool flood4(Ipv4 ip) const { return SYNWAVE_UNLIKELY(flood_ != nullptr) && flood_->covers(ip); }
     // The handle of our IPv6 address `a` (pinned in order at start), or 0 when it is not ours.
     [[nodiscard]] uint32_t local6(const Ipv6& a) const {
         const uint32_t i = a.low32() - cfg_.ip6_lo.low32();
@@ -200,6 +208,9 @@ private:
     uint32_t nheld_ = 0;
     Instant now_{};
     uint64_t loss_state_ = 0;  // xorshift64 state of rx_loss
+    std::unique_ptr<Flood> flood_;
+    uint64_t flood_ring_full_ = 0;  // tx_ring_full when the flood last looked
+    uint32_t flood_wait_ = 0, flood_skip_ = 0;  // turns the flood waits after the ring refused, and still to wait
     // Published snapshot.
     mutable std::atomic<uint32_t> seq_{0};
     WorkerStats pub_{};

@@ -104,6 +104,40 @@ def address_cases(conf):
         ("config: family 5", ["storm", "--config", conf("fam.toml", "family = 5\n")], "family: must be 4, 6 or 46"),
     ]
 
+def flood_cases(conf):
+    """--flood and its options (engine/flood.hpp), and their config keys."""
+    return [
+        ("flood kind unknown", ["client", "--flood", "fin"], "flood: must be syn, syn-ack, ack or rst: 'fin'"),
+        ("flood for a server", ["server", "--flood", "syn"], "flood: only for client and storm"),
+        ("flood_rate above 10^9", ["storm", "--flood", "syn", "--flood-rate", "2000000000"],
+         "flood_rate: must be at most 1000000000"),
+        ("flood_rate not a number", ["storm", "--flood", "syn", "--flood-rate", "fast"], "--flood-rate"),
+        ("flood_rate without --flood", ["storm", "--flood-rate", "1000"], "flood_rate: only with --flood"),
+        ("flood_random without --flood", ["client", "--flood-random"], "flood_random: only with --flood"),
+        ("legit_rate without --flood", ["storm", "--legit-rate", "100"], "legit_rate: only with --flood"),
+        ("rate beside --flood", ["storm", "--flood", "syn", "--rate", "100"],
+         "rate: with --flood, legitimate connections are opened at --legit-rate"),
+        ("flood_src unparsable", ["client", "--flood", "syn", "--flood-src", "10.2.0"], "flood_src: not an address: '10.2.0'"),
+        ("flood_src IPv6", ["client", "--flood", "syn", "--flood-src", "fd00:2::1"], "flood_src: IPv4 addresses only"),
+        ("flood_src reversed", ["storm", "--flood", "ack", "--flood-src", "10.2.0.9-10.2.0.1"],
+         "flood_src: range '10.2.0.9-10.2.0.1' is reversed"),
+        ("flood_src overlapping the legitimate sources",
+         ["storm", "--flood", "syn", "--legit-rate", "100", "--flood-src", "10.1.0.60-10.1.1.10"],
+         "flood_src: '10.1.0.60-10.1.1.10' overlaps src '10.1.0.1-10.1.0.64'"),
+        ("client with legitimate connections and no flood_src", ["client", "--flood", "syn", "--legit-rate", "10"],
+         "flood_src: a client opening legitimate connections (--legit-rate) needs the flood's own addresses"),
+        ("flood_src_ports reversed", ["client", "--flood", "rst", "--flood-src-ports", "9-1"],
+         "flood_src_ports: must be lo[-hi]"),
+        ("flood_src_ports 0", ["storm", "--flood", "syn", "--flood-src-ports", "0"], "flood_src_ports: must be lo[-hi]"),
+        ("flood over IPv6 only", ["storm", "--family", "6", "--flood", "syn"], "flood: IPv4 only, but dst has no IPv4"),
+        ("config: flood unknown", ["storm", "--config", conf("flood.toml", 'flood = "udp"\n')],
+         "flood: must be syn, syn-ack, ack or rst: 'udp'"),
+        ("config: flood_rate not a number", ["storm", "--config", conf("floodrate.toml", 'flood = "syn"\nflood_rate = "max"\n')],
+         "key 'flood_rate' must be an integer"),
+        ("config: flood_random not a boolean", ["storm", "--config", conf("floodrnd.toml", 'flood = "syn"\nflood_random = "yes"\n')],
+         "key 'flood_random' must be true or false"),
+    ]
+
 def accepted_cases(conf):
     """Inputs that are accepted: `--check` prints what they resolve to and exits 0 (no EAL)."""
     return [
@@ -147,6 +181,16 @@ def accepted_cases(conf):
           "port 0 gateway: 10.1.0.254\n", "port 1 gateway: fd00:2::fe\n", "v6_share: 0.5\n"]),
         ("config file port_id = [0, 2]", ["server", "--config", conf("ports2.toml", 'port_id = [0, 2]\nip = "10.0.0.1;10.0.2.1"\n')],
          ["port 0 ip: 10.0.0.1\n", "port 2 ip: 10.0.2.1\n"]),
+        ("storm --flood syn alone: from --src", ["storm", "--flood", "syn"],
+         ["flood: syn from 10.1.0.1-10.1.0.64 ports 1024-65535 (in turn), legitimate connections none"]),
+        ("storm --flood syn with legitimate connections: the flood's own addresses",
+         ["storm", "--flood", "syn", "--legit-rate", "1000", "--flood-random"],
+         ["flood: syn from 10.2.0.1-10.2.0.254 ports 1024-65535 (random), legitimate connections 1000/s"]),
+        ("config file with the flood's keys",
+         ["client", "--config", conf("flood_ok.toml", 'flood = "ack"\nflood_src = "10.1.9.1-10.1.9.8"\n'
+                                                      'flood_src_ports = "2000-2999"\nflood_rate = 5000\n'
+                                                      'legit_rate = 20\nflood_seed = 7\nflood_random = true\n')],
+         ["flood: ack from 10.1.9.1-10.1.9.8 ports 2000-2999 (random), legitimate connections 20/s"]),
         ("config file family = 6", ["storm", "--config", conf("fam6.toml", "family = 6\n")], ["v6_share: 1\n"]),
         ("config file family = \"46\", the command line's --v6-share wins",
          ["storm", "--config", conf("fam46.toml", 'family = "46"\nv6_share = 0.1\n'), "--v6-share", "0.75"],
@@ -218,7 +262,7 @@ def main(exe, confdir=None):
         ("src_ports 0", ["storm", "--src-ports", "0-100"], "src_ports: not a port or range"),
         ("src_ports reversed", ["client", "--src-ports", "2000-1000"], "src_ports: not a port or range"),
         ("EAL arguments given to storm", ["storm", "--", "-l", "0-40"], "storm builds its own EAL arguments"),
-    ] + address_cases(conf) + http_cases(conf) + [
+    ] + address_cases(conf) + http_cases(conf) + flood_cases(conf) + [
         ("EAL arguments given to storm with --check", ["storm", "--check", "--", "-l", "0-40"],
          "storm builds its own EAL arguments"),
         ("more lcores than this process may use", ["server", "--", "-l", "0-4095", "--no-huge", "--no-pci"],
@@ -247,7 +291,7 @@ def main(exe, confdir=None):
     # --help explains every option it accepts.
     p = run(exe, ["server", "--help"])
     wanted = ["--max-conns", "--half-open-limit", "--cookies", "--msl-ms", "--config", "--json", "--v6-share",
-              "--family", "--vlan", "--vlan-pcp", "--gateway", "--check", "--port-id"]
+              "--family", "--vlan", "--vlan-pcp", "--gateway", "--check", "--port-id", "--flood", "--legit-rate"]
     ok = p.returncode == 0 and all(w in p.stdout for w in wanted)
     failed += not ok
     print(f"{'ok' if ok else 'not ok'} {len(cases) + len(accepted) + 1} - server --help lists {', '.join(wanted)}")
