@@ -1,17 +1,45 @@
 #include "http/fast.hpp"
 
+#include <array>
+#include <bit>
 #include <cstring>
 
 namespace synwave::http::fast {
 
 namespace {
 
-// RFC 9110 §5.5: field values are VCHAR, obs-text, SP and HTAB; any other control byte sends the message to
-// http_parser, which refuses it.
-[[nodiscard]] bool value_ok(const uint8_t* v, const uint8_t* e) {
-    for (; v < e; ++v)
-        if ((*v < 0x20 && *v != '\t') || *v == 0x7f) return false;
-    return true;
+// RFC 9110 §5.6.2 tchar, by table (the name loop's one lookup a byte).
+constexpr std::array<bool, 256> kTchar = [] {
+    std::array<bool, 256> t{};
+    for (unsigned c = 0; c < 256; ++c) t[c] = is_tchar(static_cast<uint8_t>(c));
+    return t;
+}();
+
+// The CR that ends a field value (or the reason phrase) starting at v, or nullptr when a control byte other
+// than HTAB comes first (RFC 9110 §5.5: values are VCHAR, obs-text, SP and HTAB; http_parser refuses the
+// others) or no CR comes before `end`. Eight bytes at a time: the lowest byte below 0x20 or equal to 0x7F is
+// found exactly (the borrow of the subtraction can only flag bytes above a true one).
+const uint8_t* value_end(const uint8_t* v, const uint8_t* end) {
+    constexpr uint64_t k01 = 0x0101'0101'0101'0101ULL, k80 = 0x8080'8080'8080'8080ULL;
+    while (end - v >= 8) {
+        uint64_t x;
+        std::memcpy(&x, v, 8);
+        const uint64_t y = x ^ (k01 * 0x7f);
+        const uint64_t m = (((x - k01 * 0x20) & ~x) | ((y - k01) & ~y)) & k80;
+        if (m == 0) {
+            v += 8;
+            continue;
+        }
+        const uint8_t* b = v + (std::countr_zero(m) >> 3);
+        if (*b == '\r') return b;
+        if (*b != '\t') return nullptr;
+        v = b + 1;
+    }
+    for (; v < end; ++v) {
+        if (*v == '\r') return v;
+        if ((*v < 0x20 && *v != '\t') || *v == 0x7f) return nullptr;
+    }
+    return nullptr;
 }
 
 // ASCII case-insensitive compare of [p, p+n) with a lower-case literal of length n.
@@ -37,14 +65,14 @@ const uint8_t* scan_fields(const uint8_t* q, const uint8_t* end, Fields& f) {
         if (end - q < 2) return nullptr;
         if (q[0] == '\r') return q[1] == '\n' ? q + 2 : nullptr;
         const uint8_t* name = q;
-        while (q < end && is_tchar(*q)) ++q;  // a line starting with SP/HTAB (obs-fold) stops here too
+        while (q < end && kTchar[*q]) ++q;  // a line starting with SP/HTAB (obs-fold) stops here too
         if (q == name || q == end || *q != ':') return nullptr;
         const size_t nlen = static_cast<size_t>(q - name);
         ++q;
         while (q < end && (*q == ' ' || *q == '\t')) ++q;
         const uint8_t* v = q;
-        const auto* cr = static_cast<const uint8_t*>(std::memchr(q, '\r', static_cast<size_t>(end - q)));
-        if (cr == nullptr || end - cr < 2 || cr[1] != '\n' || !value_ok(v, cr)) return nullptr;
+        const uint8_t* cr = value_end(q, end);
+        if (cr == nullptr || end - cr < 2 || cr[1] != '\n') return nullptr;
         const uint8_t* ve = cr;
         while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t')) --ve;
         const size_t vlen = static_cast<size_t>(ve - v);
@@ -110,8 +138,8 @@ bool scan_response(const uint8_t* p, uint32_t n, ResponseHead& h) {
     const uint16_t status = static_cast<uint16_t>((p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0'));
     if (status < 200 || status > 599) return false;  // interim responses: http_parser reads past them
     const uint8_t* end = p + n;
-    const auto* cr = static_cast<const uint8_t*>(std::memchr(p + 13, '\r', n - 13));
-    if (cr == nullptr || end - cr < 2 || cr[1] != '\n' || !value_ok(p + 13, cr)) return false;
+    const uint8_t* cr = value_end(p + 13, end);
+    if (cr == nullptr || end - cr < 2 || cr[1] != '\n') return false;
     Fields f;
     const uint8_t* body = scan_fields(cr + 2, end, f);
     if (body == nullptr) return false;
