@@ -1,5 +1,6 @@
 #include "addresses.hpp"
 
+#include <algorithm>
 #include <array>
 
 namespace synwave::app {
@@ -44,80 +45,130 @@ const char* not_host6(const Ipv6& lo) {
 
 }  // namespace
 
-bool parse_addrs(std::string_view s, AddrSet& out, std::string& err) {
+namespace {
+
+// One entry of a list: an address or a range of one family, checked, into `out` (one family set).
+bool parse_item(std::string_view s, std::string_view item, AddrSet& out, std::string& err) {
     out = AddrSet{};
-    std::string first4, first6;  // the entries already taken, for "two ranges" messages
+    const size_t dash = item.find('-');
+    const std::string_view a = trim(item.substr(0, dash));
+    const std::string_view b = dash == std::string_view::npos ? a : trim(item.substr(dash + 1));
+    if (item.find(':') != std::string_view::npos) {
+        const auto lo = Ipv6::parse(a), hi = Ipv6::parse(b);
+        if (!lo || !hi) {
+            err = "not an address: " + quoted(!lo ? a : b) + " (in " + quoted(s) + ")";
+            return false;
+        }
+        if (!lo->same_high96(*hi)) {
+            err = "IPv6 range " + quoted(item) + ": its ends differ in their first 96 bits (a range steps "
+                  "through the last 32 bits only)";
+            return false;
+        }
+        if (hi->low32() < lo->low32()) {
+            err = "range " + quoted(item) + " is reversed (its first address is above its last)";
+            return false;
+        }
+        const uint64_t n = uint64_t{hi->low32()} - lo->low32() + 1;
+        if (n > kMaxV6Range) {
+            err = "IPv6 range " + quoted(item) + " is too large: " + std::to_string(n) + " addresses, at most " +
+                  std::to_string(kMaxV6Range);
+            return false;
+        }
+        if (const char* why = not_host6(*lo)) {
+            err = quoted(item) + " is in " + why + ", which is no host's address";
+            return false;
+        }
+        out.has6 = true;
+        out.lo6 = *lo;
+        out.count6 = static_cast<uint32_t>(n);
+        return true;
+    }
+    const auto lo = Ipv4::parse(a), hi = Ipv4::parse(b);
+    if (!lo || !hi) {
+        err = "not an address: " + quoted(!lo ? a : b) + " (in " + quoted(s) + ")";
+        return false;
+    }
+    if (hi->v < lo->v) {
+        err = "range " + quoted(item) + " is reversed (its first address is above its last)";
+        return false;
+    }
+    for (const Block& k : kNotHost4) {
+        if (lo->v <= k.hi && k.lo <= hi->v) {
+            err = quoted(item) + (dash == std::string_view::npos ? " is in " : " includes ") + k.what +
+                  ", which is no host's address";
+            return false;
+        }
+    }
+    out.has4 = true;
+    out.lo4 = *lo;
+    out.hi4 = *hi;
+    return true;
+}
+
+// Calls f(item text, its AddrSet) for each comma-separated entry of `s`; false at the first bad one.
+template <class F>
+bool for_each_item(std::string_view s, std::string& err, F&& f) {
     size_t start = 0;
     for (;;) {
         const size_t comma = s.find(',', start);
         const std::string_view item = trim(s.substr(start, comma == std::string_view::npos ? s.npos : comma - start));
-        const size_t dash = item.find('-');
-        const std::string_view a = trim(item.substr(0, dash));
-        const std::string_view b = dash == std::string_view::npos ? a : trim(item.substr(dash + 1));
-        const bool six = item.find(':') != std::string_view::npos;
-        if (six) {
-            const auto lo = Ipv6::parse(a), hi = Ipv6::parse(b);
-            if (!lo || !hi) {
-                err = "not an address: " + quoted(!lo ? a : b) + " (in " + quoted(s) + ")";
-                return false;
-            }
-            if (out.has6) {
-                err = "two IPv6 ranges: " + quoted(first6) + " and " + quoted(item) + " (at most one address or range per family)";
-                return false;
-            }
-            if (!lo->same_high96(*hi)) {
-                err = "IPv6 range " + quoted(item) + ": its ends differ in their first 96 bits (a range steps "
-                      "through the last 32 bits only)";
-                return false;
-            }
-            if (hi->low32() < lo->low32()) {
-                err = "range " + quoted(item) + " is reversed (its first address is above its last)";
-                return false;
-            }
-            const uint64_t n = uint64_t{hi->low32()} - lo->low32() + 1;
-            if (n > kMaxV6Range) {
-                err = "IPv6 range " + quoted(item) + " is too large: " + std::to_string(n) + " addresses, at most " +
-                      std::to_string(kMaxV6Range);
-                return false;
-            }
-            if (const char* why = not_host6(*lo)) {
-                err = quoted(item) + " is in " + why + ", which is no host's address";
-                return false;
-            }
-            out.has6 = true;
-            out.lo6 = *lo;
-            out.count6 = static_cast<uint32_t>(n);
-            first6 = item;
-        } else {
-            const auto lo = Ipv4::parse(a), hi = Ipv4::parse(b);
-            if (!lo || !hi) {
-                err = "not an address: " + quoted(!lo ? a : b) + " (in " + quoted(s) + ")";
-                return false;
-            }
-            if (out.has4) {
-                err = "two IPv4 ranges: " + quoted(first4) + " and " + quoted(item) +
-                      " (at most one address or range per family)";
-                return false;
-            }
-            if (hi->v < lo->v) {
-                err = "range " + quoted(item) + " is reversed (its first address is above its last)";
-                return false;
-            }
-            for (const Block& k : kNotHost4) {
-                if (lo->v <= k.hi && k.lo <= hi->v) {
-                    err = quoted(item) + (dash == std::string_view::npos ? " is in " : " includes ") + k.what +
-                          ", which is no host's address";
-                    return false;
-                }
-            }
-            out.has4 = true;
-            out.lo4 = *lo;
-            out.hi4 = *hi;
-            first4 = item;
-        }
-        if (comma == std::string_view::npos) break;
+        AddrSet one;
+        if (!parse_item(s, item, one, err) || !f(item, one)) return false;
+        if (comma == std::string_view::npos) return true;
         start = comma + 1;
     }
+}
+
+}  // namespace
+
+bool parse_addrs(std::string_view s, AddrSet& out, std::string& err) {
+    out = AddrSet{};
+    std::string first4, first6;  // the entries already taken, for "two ranges" messages
+    return for_each_item(s, err, [&](std::string_view item, const AddrSet& one) {
+        std::string& first = one.has6 ? first6 : first4;
+        if (!first.empty()) {
+            err = std::string(one.has6 ? "two IPv6 ranges: " : "two IPv4 ranges: ") + quoted(first) + " and " +
+                  quoted(item) + " (at most one address or range per family)";
+            return false;
+        }
+        first = item;
+        if (one.has6) {
+            out.has6 = true;
+            out.lo6 = one.lo6;
+            out.count6 = one.count6;
+        } else {
+            out.has4 = true;
+            out.lo4 = one.lo4;
+            out.hi4 = one.hi4;
+        }
+        return true;
+    });
+}
+
+bool parse_dsts(std::string_view s, DstList& out, std::string& err) {
+    out = DstList{};
+    const bool ok = for_each_item(s, err, [&](std::string_view item, const AddrSet& one) {
+        const uint64_t n = one.has6 ? one.count6 : one.count4();
+        if ((one.has6 ? out.v6.size() : out.v4.size()) + n > kMaxDsts) {
+            err = "more than " + std::to_string(kMaxDsts) + " IPv" + (one.has6 ? "6" : "4") + " destinations (at " +
+                  quoted(item) + ")";
+            return false;
+        }
+        for (uint64_t i = 0; i < n; ++i) {
+            if (one.has6) out.v6.push_back(one.lo6.with_low32(static_cast<uint32_t>(one.lo6.low32() + i)));
+            else out.v4.push_back(Ipv4{static_cast<uint32_t>(one.lo4.v + i)});
+        }
+        return true;
+    });
+    if (!ok) return false;
+    // A destination twice would give its tuples twice in one pass of the walk.
+    auto twice = [&](auto list) {
+        std::sort(list.begin(), list.end());
+        const auto d = std::adjacent_find(list.begin(), list.end());
+        if (d != list.end()) err = "destination " + d->str() + " given twice (in " + quoted(s) + ")";
+        return d != list.end();
+    };
+    if (twice(out.v4) || twice(out.v6)) return false;
     return true;
 }
 
@@ -134,6 +185,29 @@ std::string addrs_text(const AddrSet& a) {
         s += range6_text(a.lo6, a.count6);
     }
     return s;
+}
+
+std::string dsts_text(const DstList& d) {
+    std::string t;
+    auto add = [&](const std::string& run) {
+        if (!t.empty()) t += ',';
+        t += run;
+    };
+    for (size_t i = 0; i < d.v4.size();) {
+        size_t k = i + 1;
+        while (k < d.v4.size() && d.v4[k].v == d.v4[k - 1].v + 1) ++k;
+        add(range_text(d.v4[i], d.v4[k - 1]));
+        i = k;
+    }
+    for (size_t i = 0; i < d.v6.size();) {
+        size_t k = i + 1;
+        while (k < d.v6.size() && d.v6[k] == d.v6[k - 1].with_low32(d.v6[k - 1].low32() + 1) &&
+               d.v6[k].low32() != 0)
+            ++k;
+        add(range6_text(d.v6[i], static_cast<uint32_t>(k - i)));
+        i = k;
+    }
+    return t;
 }
 
 }  // namespace synwave::app

@@ -1,10 +1,12 @@
 // Address options (--ip, --src, --dst, --gateway): IPv4 and IPv6 addresses and ranges in one comma-separated
-// list, at most one range per family, e.g. "10.1.0.1-10.1.0.64,2001:db8::1-2001:db8::40".
+// list, at most one range per family, e.g. "10.1.0.1-10.1.0.64,2001:db8::1-2001:db8::40"; a client's
+// destinations (--dst) any number of them.
 #pragma once
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/ipv4addr.hpp"
 #include "core/ipv6addr.hpp"
@@ -33,6 +35,20 @@ struct AddrSet {
 // whose ends differ above the last 32 bits, or an address that cannot be a host's own or its peer's
 // (IPv4 0.0.0.0/8, 127.0.0.0/8, 224.0.0.0/4, 255.255.255.255; IPv6 ::, ::1, ff00::/8, ::ffff:0:0/96).
 [[nodiscard]] bool parse_addrs(std::string_view s, AddrSet& out, std::string& err);
+
+// A client's destinations, every address of its list's entries in the order given, distinct.
+struct DstList {
+    std::vector<Ipv4> v4;
+    std::vector<Ipv6> v6;
+};
+// The most destinations of a family: each multiplies the client's tuple space, and an IPv6 one takes a handle.
+inline constexpr uint32_t kMaxDsts = 65536;
+
+// Parses a destination list: entries as parse_addrs takes them, any number per family (but at most kMaxDsts
+// addresses), none twice; false with `err` as parse_addrs gives it.
+[[nodiscard]] bool parse_dsts(std::string_view s, DstList& out, std::string& err);
+// "10.0.0.1-10.0.0.3,10.0.0.9,fd00::1" (runs of consecutive addresses as ranges); "" when empty.
+[[nodiscard]] std::string dsts_text(const DstList& d);
 
 // "10.1.0.1-10.1.0.64,fd00:1::1-fd00:1::40" (a range of one address as the address alone); "" when empty.
 [[nodiscard]] std::string addrs_text(const AddrSet& a);

@@ -22,7 +22,7 @@ bool load_config(const std::string& path, Options& o, std::string& err) {
         "src_ports", "dst", "port", "ip", "behaviour", "body", "http_keepalive", "echo_slots", "port_id", "peer_mac",
         "eal", "fail_tolerance", "quiet", "hold", "lanes", "loss", "loss_seed", "drain", "v6_share", "family",
         "vlan", "vlan_pcp", "gateway", "method", "path", "header", "data", "data_file", "requests", "think_ms",
-        "expect_status", "route", "max_header", "max_request_body", "http_slots",
+        "expect_status", "route", "max_header", "max_request_body", "http_slots", "tuple_order", "tuple_seed",
         "flood", "flood_rate", "flood_src", "flood_src_ports", "flood_random", "flood_seed", "legit_rate"};
     for (auto&& [k, v] : t) {
         if (!known.count(std::string(k.str()))) {
@@ -105,7 +105,11 @@ bool load_config(const std::string& path, Options& o, std::string& err) {
     str("src", o.src);
     str("src_ports", o.src_ports);
     str("dst", o.dst);
-    num("port", o.port);
+    // port = 80 or port = "80,8000-8009".
+    if (auto v = t["port"].value<int64_t>()) o.port_text = std::to_string(*v);
+    else str("port", o.port_text);
+    str("tuple_order", o.tuple_order);
+    num("tuple_seed", o.tuple_seed);
     num("response_bytes", o.response_bytes);
     str("ip", o.ip);
     str("behaviour", o.behaviour);

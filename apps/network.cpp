@@ -1,5 +1,6 @@
 // The network options: ports, addresses of both families, IPv6 share, VLAN, next hops; resolved into one
 // PortSetup per port and checked against each other.
+#include <algorithm>
 #include <cstdio>
 #include <set>
 
@@ -56,6 +57,19 @@ constexpr const char* kServer4 = "10.0.0.1";
 constexpr const char* kSources4 = "10.1.0.1-10.1.0.64";
 constexpr const char* kServer6 = "fd00::1";
 constexpr const char* kSources6 = "fd00:1::1-fd00:1::40";
+
+// "80", "80,8080", "8000-8009" (runs of consecutive ports as ranges).
+std::string ports_text(const std::vector<uint16_t>& ports) {
+    std::string t;
+    for (size_t i = 0; i < ports.size();) {
+        size_t k = i + 1;
+        while (k < ports.size() && ports[k] == ports[k - 1] + 1) ++k;
+        if (!t.empty()) t += ',';
+        t += range_text(ports[i], ports[k - 1]);
+        i = k;
+    }
+    return t;
+}
 
 std::string share_text(double v) {
     char buf[32];
@@ -137,6 +151,34 @@ SrcSlice whole(const AddrSet& a, uint16_t port_lo, uint16_t port_hi) {
     return s;
 }
 
+// The families of a destination list and each one's lowest to highest address (IPv6: when they share their
+// first 96 bits; otherwise count6 stays 0).
+bool dst_span(const DstList& d, AddrSet& out) {
+    out = AddrSet{};
+    if (!d.v4.empty()) {
+        out.has4 = true;
+        out.lo4 = *std::min_element(d.v4.begin(), d.v4.end());
+        out.hi4 = *std::max_element(d.v4.begin(), d.v4.end());
+    }
+    if (!d.v6.empty()) {
+        out.has6 = true;
+        const auto [lo, hi] = std::minmax_element(d.v6.begin(), d.v6.end());
+        out.lo6 = *lo;
+        if (lo->same_high96(*hi)) out.count6 = hi->low32() - lo->low32() + 1;
+    }
+    return true;
+}
+
+// The same for storm, whose server takes that span as its own addresses: an IPv6 span must be a range it can hold.
+bool dst_span(const DstList& d, AddrSet& out, std::string& why) {
+    (void)dst_span(d, out);
+    if (!out.has6 || (out.count6 != 0 && out.count6 <= kMaxV6Range)) return true;
+    why = "storm's server takes the destinations as its own addresses, from the lowest to the highest of each "
+          "family: IPv6 destinations must then share their first 96 bits and span at most " +
+          std::to_string(kMaxV6Range) + " addresses ('" + dsts_text(d) + "')";
+    return false;
+}
+
 struct Texts {
     std::vector<std::string> ip, src, dst, gateway, peer_mac;
 };
@@ -158,12 +200,8 @@ bool resolve_addresses(Options& o, const Texts& t, std::vector<AddrSet>& src, st
             err = key("src", i) + ": " + why;
             return false;
         }
-        if (!parse_addrs(t.dst[i], p.dst, why)) {
+        if (!parse_dsts(t.dst[i], p.dsts, why) || !(storm ? dst_span(p.dsts, p.dst, why) : dst_span(p.dsts, p.dst))) {
             err = key("dst", i) + ": " + why;
-            return false;
-        }
-        if (p.dst.count4() > 1 || p.dst.count6 > 1) {
-            err = key("dst", i) + ": '" + t.dst[i] + "' has a range: the client connects to one address per family";
             return false;
         }
         if (!parse_addrs(t.ip[i], p.ip, why)) {
@@ -215,6 +253,8 @@ bool resolve_addresses(Options& o, const Texts& t, std::vector<AddrSet>& src, st
         PortSetup& p = o.ports[i];
         if (share == 0) src[i].has6 = p.dst.has6 = false;
         if (share == 1) src[i].has4 = p.dst.has4 = false;
+        if (!p.dst.has4) p.dsts.v4.clear();
+        if (!p.dst.has6) p.dsts.v6.clear();
         if (storm) p.ip = p.dst;
     }
     return true;
@@ -358,7 +398,7 @@ std::string describe(const Options& o) {
         if (o.mode != Mode::Client) line(at + (storm ? "server addresses (--dst)" : "ip"), addrs_text(p.ip));
         if (o.mode != Mode::Server) {
             line(at + "src", p.src.addrs_text() + " ports " + range_text(p.src.port_lo, p.src.port_hi));
-            line(at + "dst", addrs_text(p.dst) + " port " + std::to_string(o.port));
+            line(at + "dst", dsts_text(p.dsts) + (o.ports_list.size() > 1 ? " ports " : " port ") + ports_text(o.ports_list));
         }
         std::string gw = p.gateway4 ? p.gateway4->str() : "";
         if (p.gateway6) {
@@ -368,7 +408,10 @@ std::string describe(const Options& o) {
         line(at + "gateway", gw.empty() ? "none (destinations on-link)" : gw);
         if (p.peer_mac) line(at + "peer_mac", p.peer_mac->str());
     }
-    if (o.mode != Mode::Server) line("v6_share", share_text(o.v6_share.value_or(0)));
+    if (o.mode != Mode::Server) {
+        line("v6_share", share_text(o.v6_share.value_or(0)));
+        line("tuple_order", o.tuple_order + (o.tuple_order == "random" ? " (seed " + std::to_string(o.tuple_seed) + ")" : ""));
+    }
     line("vlan", o.vlan ? std::to_string(*o.vlan) + " (pcp " + std::to_string(o.vlan_pcp.value_or(0)) + ")" : "none");
     if (!o.flood.empty())
         line("flood", o.flood + " from " + range_text(o.flood_lo, o.flood_hi) + " ports " +

@@ -2,6 +2,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
+
 namespace synwave::app {
 
 void add_options(CLI::App& s, Options& o) {
@@ -27,8 +29,9 @@ void add_options(CLI::App& s, Options& o) {
                  "addresses), e.g. 10.1.0.1-10.1.0.64,2001:db8::1-2001:db8::40 (default: see --family)");
     s.add_option("--src-ports", o.src_ports, "client source ports lo[-hi] (default 1024-65535)");
     s.add_option("--dst", o.dst,
-                 "client: the server's address, one per family, e.g. 10.0.0.1,2001:db8::1 (storm: also the "
-                 "server's own addresses; default: see --family)");
+                 "client: the servers' addresses, any number of addresses and ranges of either family, e.g. "
+                 "10.0.0.1-10.0.0.3,10.0.0.9,2001:db8::1 (storm: also the server's own addresses; default: see "
+                 "--family)");
     s.add_option("--v6-share", o.v6_share,
                  "client: fraction of new connections opened over IPv6, in [0, 1] (default 1 when only IPv6 has "
                  "both --src and --dst addresses, 0.5 when both families have, else 0)");
@@ -36,7 +39,14 @@ void add_options(CLI::App& s, Options& o) {
                  "storm: the families of the default addresses: 4 (server 10.0.0.1, sources 10.1.0.1-10.1.0.64), "
                  "6 (server fd00::1, sources fd00:1::1-fd00:1::40) or 46 (both; --v6-share 0.5); --src and --dst "
                  "given override them");
-    s.add_option("--port", o.port, "server port (listen or connect to)");
+    s.add_option("--port", o.port_text,
+                 "server: the port to listen on; client: the servers' ports, a list of ports and ranges, e.g. "
+                 "80,8080 or 8000-8009 (every --dst on every port; storm: the server listens on all)");
+    s.add_option("--tuple-order", o.tuple_order,
+                 "client: seq (destination address fastest, then destination port, source port, source address) "
+                 "or random (a fixed pseudo-random permutation of the same tuples: each used once per pass, "
+                 "so a tuple comes back after as many connections as in seq)");
+    s.add_option("--tuple-seed", o.tuple_seed, "client: the seed of --tuple-order random's permutation");
     s.add_option("--response-bytes", o.response_bytes, "client: check that every whole response is this many bytes, head and body (0: no check; responses end by their framing)");
     s.add_option("--ip", o.ip,
                  "server: our addresses, IPv4 and/or IPv6 as --src (e.g. 10.0.0.1,fd00::1): listens on all of "
@@ -107,9 +117,59 @@ bool parse_port_range(const std::string& s, uint16_t& lo, uint16_t& hi) {
     return true;
 }
 
+bool parse_port_list(const std::string& s, std::vector<uint16_t>& out, std::string& err) {
+    out.clear();
+    std::vector<bool> seen(65536);
+    size_t start = 0;
+    for (;;) {
+        const size_t comma = s.find(',', start);
+        std::string item = s.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        item.erase(0, item.find_first_not_of(' '));
+        item.erase(item.find_last_not_of(' ') + 1);
+        uint16_t lo = 0, hi = 0;
+        if (!parse_port_range(item, lo, hi)) {
+            err = "not a port, range lo-hi or list of them within [1, 65535]: '" + item + "' (in '" + s + "')";
+            return false;
+        }
+        for (uint32_t p = lo; p <= hi; ++p) {
+            if (seen[p]) {
+                err = "port " + std::to_string(p) + " given twice: '" + s + "'";
+                return false;
+            }
+            seen[p] = true;
+            out.push_back(static_cast<uint16_t>(p));
+        }
+        if (comma == std::string::npos) return true;
+        start = comma + 1;
+    }
+}
+
 std::string range_text(uint16_t lo, uint16_t hi) {
     return lo == hi ? std::to_string(lo) : std::to_string(lo) + "-" + std::to_string(hi);
 }
+
+namespace {
+
+// Each client's tuples of a family (its sources x destinations x ports) are numbered in 64 bits
+// (engine/tuple_space.hpp): at most 2^62 of them.
+bool tuple_space_fits(const Options& o, std::string& err) {
+    if (o.mode == Mode::Server) return true;
+    for (const PortSetup& p : o.ports) {
+        const double ports = static_cast<double>(p.src.port_hi - p.src.port_lo + 1) *
+                             static_cast<double>(o.ports_list.size());
+        const double n4 = p.src.has4() ? static_cast<double>(p.src.hi.v - p.src.lo.v + 1) : 0;
+        const double n = std::max(n4 * static_cast<double>(p.dsts.v4.size()),
+                                  static_cast<double>(p.src.count6) * static_cast<double>(p.dsts.v6.size()));
+        if (n * ports > 0x1p62) {
+            err = "dst, port: src '" + p.src.addrs_text() + "' x src_ports x dst '" + dsts_text(p.dsts) + "' x port '" +
+                  o.port_text + "' has more than 2^62 tuples";
+            return false;
+        }
+    }
+    return true;
+}
+
+}  // namespace
 
 bool finalize(Options& o, std::string& err) {
     const bool storm = o.mode == Mode::Storm;
@@ -140,13 +200,21 @@ bool finalize(Options& o, std::string& err) {
               " address(es) and src_ports '" + o.src_ports + "' has " + std::to_string(a.port_hi - a.port_lo + 1) +
               " port(s) (the addresses of each family, or the ports, must number at least " +
               std::to_string(o.lanes) + ")";
-    } else if (o.port == 0) err = "port: must be in [1, 65535]";
+    } else if (!parse_port_list(o.port_text, o.ports_list, err)) {
+        err = "port: " + err;
+    } else if (o.mode == Mode::Server && o.ports_list.size() > 1)
+        err = "port: the server listens on one port: '" + o.port_text + "'";
+    else if (o.tuple_order != "seq" && o.tuple_order != "random") err = "tuple_order: must be seq or random";
+    else if (!tuple_space_fits(o, err)) {
+    }
     else if (o.concurrency == 0) err = "concurrency: must be at least 1";
     else if (o.body > kMaxBody)
         err = "body: must be at most " + std::to_string(kMaxBody) + " bytes (the response is held in memory, once per lcore)";
     else if (o.fail_tolerance < 0 || o.fail_tolerance > 1) err = "fail_tolerance: must be in [0, 1]";
     else if (!(o.loss >= 0 && o.loss <= 50)) err = "loss: must be in [0, 50] percent";
-    if (!err.empty() || !finalize_http(o, err) || !finalize_flood(o, err)) return false;
+    if (!err.empty()) return false;
+    o.port = o.ports_list.front();
+    if (!finalize_http(o, err) || !finalize_flood(o, err)) return false;
     if (o.max_timewait == 0) o.max_timewait = storm ? (1u << 21) : (1u << 20);
     if (o.msl_ms == 0) o.msl_ms = storm ? 1000 : 30000;
     return true;
@@ -196,10 +264,12 @@ engine::ClientConfig client_config(const Options& o, const PortSetup& p) {
     c.src6_count = p.src.count6;
     c.sport_lo = p.src.port_lo;
     c.sport_hi = p.src.port_hi;
-    c.dst = p.dst.has4 ? p.dst.lo4 : Ipv4{0};
-    c.dst6 = p.dst.has6 ? p.dst.lo6 : Ipv6{};
+    c.dsts = p.dsts.v4;
+    c.dsts6 = p.dsts.v6;
     c.v6_share = o.v6_share.value_or(0);
-    c.dport = o.port;
+    c.dports = o.ports_list;
+    c.order = o.tuple_order == "random" ? engine::TupleOrder::Random : engine::TupleOrder::Sequential;
+    c.tuple_seed = o.tuple_seed;
     c.rate = o.rate;
     c.ramp_ms = o.ramp_ms;
     c.concurrency = o.concurrency;

@@ -35,7 +35,9 @@ struct PortSetup {
     uint16_t id = 0;
     AddrSet ip;        // our addresses (server; storm: its server's, the client's destinations)
     SrcSlice src;      // client: its sources on this port (a slice of --src when several ports share it)
-    AddrSet dst;       // client: its destinations (one address per family)
+    AddrSet dst;       // client: the families of its destinations, each family's lowest to highest (storm: the
+                       // server's addresses)
+    DstList dsts;      // client: its destinations
     std::optional<Ipv4> gateway4;
     std::optional<Ipv6> gateway6;
     std::optional<Mac> peer_mac;
@@ -70,7 +72,11 @@ struct Options {
     std::string src;
     std::string src_ports = "1024-65535";  // client source ports lo[-hi]
     std::string dst;
-    uint16_t port = 80;
+    std::string port_text = "80";  // --port: server one port; client a list of ports and ranges "80,8000-8009"
+    uint16_t port = 80;            // resolved: the server's port (client, storm: the first of ports)
+    std::vector<uint16_t> ports_list;  // resolved: the client's destination ports (storm: the server listens on all)
+    std::string tuple_order = "seq";   // client: seq or random (tuple_space.hpp)
+    uint64_t tuple_seed = 1;
     uint64_t response_bytes = 0;  // client: bytes of a whole response (0: storm computes it; else the FIN ends it)
     // server
     std::string ip;               // server: our addresses
@@ -161,6 +167,8 @@ void add_flood_options(CLI::App& cmd, Options& o);
 
 // "lo[-hi]" ports, 1 <= lo <= hi <= 65535.
 [[nodiscard]] bool parse_port_range(const std::string& s, uint16_t& lo, uint16_t& hi);
+// "80", "80,8080" or "8000-8009,9000": distinct ports in the order given; false with `err` (no key).
+[[nodiscard]] bool parse_port_list(const std::string& s, std::vector<uint16_t>& out, std::string& err);
 // Address options, checked against each other, the defaults of --family filled in, one PortSetup per port
 // (network.cpp); false with `err` naming the key and the reason.
 [[nodiscard]] bool resolve_network(Options& o, std::string& err);

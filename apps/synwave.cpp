@@ -227,7 +227,8 @@ int run_storm(Options& o) {
                 if (err.empty()) err = make_lane(cli, o, net, true, wc, rate, now);
                 const uint64_t pool_bytes = mempool_bytes(pool) / 2;  // shared by the lane's two lcores
                 srv.pool_bytes = cli.pool_bytes = pool_bytes;
-                if (err.empty()) srv.worker->stack().listen(o.port);
+                for (uint16_t port : o.ports_list)
+                    if (err.empty()) srv.worker->stack().listen(port);  // the client's destination ports
             }
             if (err.empty()) {
                 const std::string title =

@@ -8,17 +8,28 @@ namespace synwave::engine {
 using tcp::Event;
 using tcp::EventKind;
 
-namespace {
-constexpr uint32_t kConnectLookahead = 8;
-}
-
 Client::Client(const ClientConfig& cfg, TscRate rate) : cfg_(cfg), rate_(rate) {
-    if (cfg_.src6_count == 0) cfg_.v6_share = 0;
+    const uint32_t sports = cfg_.sport_lo <= cfg_.sport_hi ? uint32_t{cfg_.sport_hi} - cfg_.sport_lo + 1 : 0;
+    const uint32_t srcs4 = cfg_.src_lo.v <= cfg_.src_hi.v ? cfg_.src_hi.v - cfg_.src_lo.v + 1 : 0;
+    const auto dports = static_cast<uint32_t>(cfg_.dports.size());
+    const TupleDims d4{srcs4, sports, static_cast<uint32_t>(cfg_.dsts.size()), dports};
+    const TupleDims d6{cfg_.src6_count, sports, static_cast<uint32_t>(cfg_.dsts6.size()), dports};
+    // A family without a tuple opens no connection (and with neither, none at all).
+    if (d6.size() == 0) cfg_.v6_share = 0;
+    if (d4.size() == 0 && d6.size() != 0) cfg_.v6_share = 1;
+    if (d4.size() == 0 && d6.size() == 0) stopped_.store(true, std::memory_order_relaxed);
+    dst4_.reserve(cfg_.dsts.size());
+    for (const Ipv4& a : cfg_.dsts) dst4_.push_back(a.v);
+    space6_ = TupleSpace(d6, cfg_.order, cfg_.tuple_seed ^ 0x6666);  // walked once the handles are known
+    has4_ = d4.size() != 0;
+    if (has4_)
+        walk4_ = TupleWalk(TupleSpace(d4, cfg_.order, cfg_.tuple_seed),
+                           TupleMap{cfg_.src_lo.v, cfg_.sport_lo, dst4_.data(), cfg_.dports.data()});
     build_requests();
 }
 
 // The handles of our IPv6 sources (consecutive: the worker pinned them in order, or we do it here on a stack of
-// our own) and of the destination. Without them, every connection goes over IPv4.
+// our own) and of the destinations. Without them, every connection goes over IPv4.
 void Client::enter_v6(tcp::Stack& st) {
     flow::AddrTable& a = st.addrs();
     const bool pinned = a.find(cfg_.src6_lo) != 0;
@@ -29,8 +40,16 @@ void Client::enter_v6(tcp::Stack& st) {
         if (i == 0) src6_base_ = h;
         ok = h != 0 && h == src6_base_ + i;
     }
-    dst6_ = a.pin(cfg_.dst6);
-    if (!ok || dst6_ == 0) cfg_.v6_share = 0;
+    for (const Ipv6& d : cfg_.dsts6) {
+        dst6_.push_back(a.pin(d));
+        ok = ok && dst6_.back() != 0;
+    }
+    if (!ok) {
+        cfg_.v6_share = 0;
+        if (!has4_) stopped_.store(true, std::memory_order_relaxed);
+        return;
+    }
+    walk6_ = TupleWalk(space6_, TupleMap{src6_base_, cfg_.sport_lo, dst6_.data(), cfg_.dports.data()});
 }
 
 void Client::tick(tcp::Stack& st, Instant now) {
@@ -54,7 +73,6 @@ void Client::tick(tcp::Stack& st, Instant now) {
         budget = static_cast<uint32_t>(tokens_);
     }
     last_ = now;
-    const uint32_t n_ports = static_cast<uint32_t>(cfg_.sport_hi - cfg_.sport_lo) + 1;
     uint32_t tries = 0;
     while (budget > 0) {
         if (cfg_.max_connections && c.conn_attempted >= cfg_.max_connections) {
@@ -76,36 +94,23 @@ void Client::tick(tcp::Stack& st, Instant now) {
             }
         }
         // IPv6 addresses are handles in the stack's keys (flow/addr_table.hpp).
-        const uint32_t src_base = v6 ? src6_base_ : cfg_.src_lo.v;
-        const uint32_t n_ips = v6 ? cfg_.src6_count : cfg_.src_hi.v - cfg_.src_lo.v + 1;
-        const Ipv4 dst{v6 ? dst6_ : cfg_.dst.v};
-        Walk& w = v6 ? walk6_ : walk4_;
-        const Ipv4 src{src_base + w.ip};
-        const uint16_t sport = static_cast<uint16_t>(cfg_.sport_lo + w.port);
-        // Walk ports within an address first, then addresses (sequential order, as firewall tests expect).
-        if (++w.port == n_ports) {
-            w.port = 0;
-            if (++w.ip == n_ips) w.ip = 0;
-        }
+        TupleWalk& w = v6 ? walk6_ : walk4_;
+        const flow::FlowKey k = w.next();
         // connect() first looks the new 4-tuple up in the flow table: a cache miss on a random bucket that
-        // was most of its time. Start loading the bucket of the tuple kConnectLookahead steps further on now,
-        // so that its connect() finds it in cache (the walk goes on across ticks, so it is always ahead).
-        if (n_ports > kConnectLookahead) {
-            uint32_t ap = w.port + kConnectLookahead - 1, ai = w.ip;
-            if (ap >= n_ports) {
-                ap -= n_ports;
-                if (++ai == n_ips) ai = 0;
-            }
-            st.prefetch_flow(flow::FlowKey{src_base + ai, dst.v, static_cast<uint16_t>(cfg_.sport_lo + ap), cfg_.dport});
-        }
+        // was most of its time. Start loading the bucket of the tuple kAhead steps further on now, so that its
+        // connect() finds it in cache (the walk goes on across ticks, so it is always ahead).
+        st.prefetch_flow(w.ahead());
         // The server's packets (src = server, dst = us) must hash to our queue.
-        if (!v6 && cfg_.rss && cfg_.reta->queue_of(cfg_.rss->hash(cfg_.dst.v, src.v, cfg_.dport, sport)) != cfg_.queue)
+        if (!v6 && cfg_.rss &&
+            cfg_.reta->queue_of(cfg_.rss->hash(k.remote_ip, k.local_ip, k.remote_port, k.local_port)) != cfg_.queue)
             continue;
         if (v6 && cfg_.rss6 &&
-            cfg_.reta->queue_of(cfg_.rss6->hash(cfg_.dst6, st.addrs().addr(src.v), cfg_.dport, sport)) != cfg_.queue)
+            cfg_.reta->queue_of(cfg_.rss6->hash(st.addrs().addr(k.remote_ip), st.addrs().addr(k.local_ip),
+                                                k.remote_port, k.local_port)) != cfg_.queue)
             continue;
         uint32_t conn = 0;
-        const auto r = st.connect(src, sport, dst, cfg_.dport, static_cast<uint32_t>(c.conn_attempted), now, &conn);
+        const auto r = st.connect(Ipv4{k.local_ip}, k.local_port, Ipv4{k.remote_ip}, k.remote_port,
+                                  static_cast<uint32_t>(c.conn_attempted), now, &conn);
         if (r == tcp::Stack::ConnectResult::Exists) {
             ++c.port_busy;
             continue;

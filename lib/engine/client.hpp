@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "engine/application.hpp"
+#include "engine/tuple_space.hpp"
 #include "flow/toeplitz.hpp"
 #include "http/http.hpp"
 
@@ -19,16 +20,20 @@ struct RequestDef {
     uint32_t weight = 1;
 };
 
+// The tuples of a family: every source (address x port) to every destination (address x port), walked in
+// `order` (tuple_space.hpp).
 struct ClientConfig {
     Ipv4 src_lo{0x0A01'0001}, src_hi{0x0A01'0001};  // source address range (inclusive)
     uint16_t sport_lo = 1024, sport_hi = 65535;     // source port range (inclusive)
-    Ipv4 dst{0x0A00'0001};
-    uint16_t dport = 80;
-    // IPv6 tuples: sources src6_lo and the next src6_count - 1 (last 32 bits step), to dst6 (same dport).
+    std::vector<Ipv4> dsts{Ipv4{0x0A00'0001}};      // destination addresses, distinct (empty: no IPv4)
+    std::vector<uint16_t> dports{80};               // destination ports, distinct, for both families
+    // IPv6 tuples: sources src6_lo and the next src6_count - 1 (last 32 bits step), to dsts6.
     Ipv6 src6_lo;
     uint32_t src6_count = 0;  // 0: no IPv6
-    Ipv6 dst6;
+    std::vector<Ipv6> dsts6;
     double v6_share = 0;      // fraction of new connections opened over IPv6 (1: IPv6 only)
+    TupleOrder order = TupleOrder::Sequential;
+    uint64_t tuple_seed = 1;  // the random order's permutation
     uint64_t rate = 0;             // new connections per second (0: as fast as concurrency allows)
     uint32_t ramp_ms = 0;          // linear ramp of the rate from 0
     uint32_t concurrency = 10000;  // open connections at most
@@ -50,9 +55,17 @@ struct ClientConfig {
     const flow::Reta* reta = nullptr;
     uint16_t queue = 0;
 
-    // Every 4-tuple this client can use (its sources to its destination), for the stack's direct index.
+    // Every IPv4 4-tuple this client can use, for the stack's direct index: only when the destinations are
+    // consecutive addresses and ports in ascending order (the index numbers them by offset); otherwise empty,
+    // and the hash table serves.
     [[nodiscard]] flow::TupleRange tuples() const {
-        return flow::TupleRange{src_lo.v, src_hi.v, sport_lo, sport_hi, dst.v, dport};
+        if (dsts.empty() || dports.empty()) return {};
+        for (size_t i = 1; i < dsts.size(); ++i)
+            if (dsts[i].v != dsts[0].v + i) return {};
+        for (size_t i = 1; i < dports.size(); ++i)
+            if (dports[i] != dports[0] + i) return {};
+        return flow::TupleRange{src_lo.v,    src_hi.v,     sport_lo, sport_hi, dsts[0].v, dports[0],
+                                static_cast<uint32_t>(dsts.size()), static_cast<uint32_t>(dports.size())};
     }
 };
 
@@ -112,9 +125,6 @@ private:
     void fail_bad(tcp::Stack& st, uint32_t conn, Slot& s);
     void count_failed(Slot* s, Fail f);
     void resume_thinking(tcp::Stack& st, Instant now);
-    struct Walk {                 // where the sequential walk over one family's source tuples stands
-        uint32_t ip = 0, port = 0;
-    };
     void enter_v6(tcp::Stack& st);
     // A connection that ended cleanly: completed, unless one of its responses was bad or unexpected.
     void completed(Slot* s) {
@@ -141,8 +151,11 @@ private:
     double tokens_ = 0;
     Instant last_{};
     uint32_t open_ = 0;
-    Walk walk4_, walk6_;
-    uint32_t src6_base_ = 0, dst6_ = 0;  // handles of our first IPv6 source and of the destination
+    TupleWalk walk4_, walk6_;
+    TupleSpace space6_;
+    bool has4_ = false;
+    std::vector<uint32_t> dst4_, dst6_;  // the destinations as key addresses (IPv6: the stack's handles)
+    uint32_t src6_base_ = 0;             // the handle of our first IPv6 source
     double v6_acc_ = 0;
 };
 

@@ -17,9 +17,11 @@ void Client::build_requests() {
         for (const bool v6 : {false, true}) {
             for (const bool closes : {false, true}) {
                 http::RequestSpec spec = d.spec;
+                // The first destination's (one text per family even with several destinations).
+                const uint16_t port = cfg_.dports.empty() ? 80 : cfg_.dports[0];
                 if (spec.host.empty())
-                    spec.host = v6 ? host_field(cfg_.dst6.str(), true, cfg_.dport)
-                                   : host_field(cfg_.dst.str(), false, cfg_.dport);
+                    spec.host = v6 ? host_field((cfg_.dsts6.empty() ? Ipv6{} : cfg_.dsts6[0]).str(), true, port)
+                                   : host_field((cfg_.dsts.empty() ? Ipv4{} : cfg_.dsts[0]).str(), false, port);
                 spec.close = closes;
                 texts_.push_back(http::build_request(spec));
             }

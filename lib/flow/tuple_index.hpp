@@ -1,12 +1,15 @@
 // A direct-mapped index for the 4-tuples a client owns: every connection of a load generator goes from one of
-// its source addresses and ports to one destination, so (source address, source port) numbers a slot and the
-// record is found without hashing or probing (dperf indexes its sockets the same way). Keys outside the range
-// (other destinations, a server's peers) are not in it: the caller falls back to the hash table.
+// its source addresses and ports to one of a few destinations, so (source address, source port, destination
+// port, destination address) numbers a slot and the record is found without hashing or probing (dperf indexes
+// its sockets the same way). The destinations must be consecutive addresses and consecutive ports (a client
+// with a list of them leaves its tuples to the hash table). Keys outside the range (other destinations, a
+// server's peers) are not in it: the caller falls back to the hash table.
 //
-// The slots of one source address are its ports in order, and a client walks its ports in order, so
-// consecutive connections use neighbouring slots: a line of 16 slots serves 16 connections, where a hash
-// table spends a cache line per connection. 64 addresses x 64512 ports: 16.5 MB of address space, touched
-// only where tuples are used.
+// Each destination (address and port) has a block of slots, its sources' ports in order, address after
+// address. A client walks source ports in order for each destination (engine/tuple_space.hpp), so the
+// connections to one destination use neighbouring slots: a line of 16 slots serves 16 connections, where a
+// hash table spends a cache line per connection. 64 addresses x 64512 ports to one destination: 16.5 MB of
+// address space, touched only where tuples are used.
 #pragma once
 #include <cstdint>
 #include <cstdlib>
@@ -19,12 +22,17 @@ namespace synwave::flow {
 struct TupleRange {
     uint32_t local_ip_lo = 1, local_ip_hi = 0;  // host order, inclusive; lo > hi: no range
     uint16_t local_port_lo = 0, local_port_hi = 0;
-    uint32_t remote_ip = 0;                      // the one destination
+    uint32_t remote_ip = 0;                      // the first destination address and port
     uint16_t remote_port = 0;
-    [[nodiscard]] bool empty() const { return local_ip_lo > local_ip_hi || local_port_lo > local_port_hi; }
+    uint32_t remote_ips = 1;                     // destinations: remote_ip and the next remote_ips - 1 addresses,
+    uint32_t remote_ports = 1;                   // each on remote_port and the next remote_ports - 1 ports
+    [[nodiscard]] bool empty() const {
+        return local_ip_lo > local_ip_hi || local_port_lo > local_port_hi || remote_ips == 0 || remote_ports == 0;
+    }
     [[nodiscard]] uint64_t slots() const {
         return empty() ? 0
-                       : (uint64_t{local_ip_hi} - local_ip_lo + 1) * (uint64_t{local_port_hi} - local_port_lo + 1);
+                       : (uint64_t{local_ip_hi} - local_ip_lo + 1) * (uint64_t{local_port_hi} - local_port_lo + 1) *
+                             remote_ips * remote_ports;
     }
 };
 
@@ -36,7 +44,8 @@ public:
     static constexpr uint64_t kMaxSlots = uint64_t{1} << 24;
 
     explicit TupleIndex(const TupleRange& r) : r_(r) {
-        if (r.empty() || r.slots() > kMaxSlots) {
+        if (r.empty() || r.slots() > kMaxSlots || uint64_t{r.remote_ip} + r.remote_ips > (uint64_t{1} << 32) ||
+            r.remote_port + r.remote_ports > 65536) {
             r_ = TupleRange{};
             return;
         }
@@ -50,6 +59,10 @@ public:
         nslots_ = static_cast<size_t>(r.slots());
         nports_ = uint32_t{r.local_port_hi} - r.local_port_lo + 1;
         ip_span_ = r.local_ip_hi - r.local_ip_lo;
+        rips_ = r.remote_ips;
+        rports_ = r.remote_ports;
+        per_remote_ = static_cast<uint32_t>(r.slots() / (uint64_t{rips_} * rports_));
+        several_ = rips_ > 1 || rports_ > 1;
     }
 
     // The slot of `k`, or nullptr when `k` is not in the range.
@@ -74,13 +87,24 @@ public:
 private:
     [[nodiscard]] uint32_t index(const FlowKey& k) const {
         // The remote end first: a server's keys (and every key when there is no range: remote 0.0.0.0:0) fail
-        // there. Unsigned differences: a value below lo wraps above the range and fails the same test; with no
-        // range nports_ is 0 and every port fails.
-        if (k.remote_ip != r_.remote_ip || k.remote_port != r_.remote_port) return kNone;
+        // there. The first destination's slots come first and its keys take the short way, so a client with
+        // one destination pays what it paid before there could be several, and so do a server's keys.
+        if (k.remote_ip == r_.remote_ip && k.remote_port == r_.remote_port) return local(k, 0);
+        return several_ ? other(k) : kNone;
+    }
+    // Unsigned differences: a value below lo wraps above the range and fails the same test; with no range
+    // nports_ is 0 and every port fails.
+    [[nodiscard]] uint32_t local(const FlowKey& k, uint32_t base) const {
         const uint32_t ip = k.local_ip - r_.local_ip_lo;
         const uint32_t port = uint32_t{k.local_port} - r_.local_port_lo;
         if (ip > ip_span_ || port >= nports_) return kNone;
-        return ip * nports_ + port;
+        return base + ip * nports_ + port;
+    }
+    [[gnu::noinline]] uint32_t other(const FlowKey& k) const {
+        const uint32_t rip = k.remote_ip - r_.remote_ip;
+        const uint32_t rport = uint32_t{k.remote_port} - r_.remote_port;
+        if (rip >= rips_ || rport >= rports_) return kNone;
+        return local(k, (rport * rips_ + rip) * per_remote_);
     }
 
     struct Free {
@@ -89,6 +113,9 @@ private:
     TupleRange r_;
     uint32_t nports_ = 0;   // 0: no range
     uint32_t ip_span_ = 0;
+    uint32_t rips_ = 0, rports_ = 0;  // 0: no range
+    uint32_t per_remote_ = 0;         // slots per destination (address and port)
+    bool several_ = false;            // more than one destination
     uint32_t used_ = 0;
     size_t nslots_ = 0;
     std::unique_ptr<uint32_t[], Free> slots_;

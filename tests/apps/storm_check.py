@@ -6,7 +6,8 @@ Usage: storm_check.py <synwave executable> [lanes|family]
   lanes: `storm --lanes 2` instead (2 client and 2 server lcores, sharing the CPUs here): both client lanes
   complete connections, their source slices are disjoint and cover --src, each lane talks only to its own
   server lane, and every side total is the sum of its lanes.
-  family: `storm --family 46 --lanes 2` over VLAN 100, then `storm --family 6` (see family_main)."""
+  family: `storm --family 46 --lanes 2` over VLAN 100, then `storm --family 6` (see family_main).
+  tuples: three destinations on two ports in random order (see tuples_main)."""
 import ipaddress, json, os, struct, subprocess, sys, tempfile
 
 def run_storm(exe, args):
@@ -204,6 +205,68 @@ def family_main(exe):
     ] + nic_checks(j)
     return report(checks, j) | rc
 
+def tuples_main(exe):
+    """`storm --dst 10.0.0.1-10.0.0.3 --port 80,8080 --tuple-order random` over 2 sources x 100 ports: 1200 tuples,
+    2400 connections, so two passes. From the client's own capture: each pass uses every tuple once (each
+    destination address and port its 200), the second pass in the same order as the first, and that order is not
+    the sequential one; every connection completed, and the server reopened a TIME_WAIT for each of the second
+    pass (the tuple came back 1200 connections later, as in sequential order)."""
+    dsts, ports, n = ["10.0.0.1", "10.0.0.2", "10.0.0.3"], [80, 8080], 1200
+    with tempfile.TemporaryDirectory() as d:
+        base, out = os.path.join(d, "cap"), os.path.join(d, "storm.json")
+        p = subprocess.run([exe, "storm", "--quiet", "--json", out, "--dst", "10.0.0.1-10.0.0.3", "--port", "80,8080",
+                            "--src", "10.1.0.1-10.1.0.2", "--src-ports", "2000-2099", "--tuple-order", "random",
+                            "--tuple-seed", "5", "--connections", str(2 * n), "--concurrency", "50", "--duration", "30",
+                            "--pcap", base, "--max-conns", "16384", "--max-timewait", "65536"],
+                           capture_output=True, text=True, timeout=120)
+        print(p.stdout)
+        print(p.stderr, file=sys.stderr)
+        if p.returncode != 0:
+            print(f"FAIL: storm exited {p.returncode}")
+            return 1
+        j = json.load(open(out))
+        caps = [pcap_frames(os.path.join(d, name)) for name in sorted(os.listdir(d)) if name.endswith(".pcap")]
+    def syns_of(frames):
+        """(source address, source port, destination address, destination port) of the client's SYNs."""
+        out = []
+        for f in frames:
+            if len(f) < 54 or f[12:14] != b"\x08\x00":
+                continue
+            ip = f[14:]
+            tcp = ip[(ip[0] & 15) * 4:]
+            if ip[9] == 6 and ip[12:14] == bytes([10, 1]) and tcp[13] == 0x02:
+                out.append((str(ipaddress.IPv4Address(ip[12:16])), struct.unpack(">H", tcp[0:2])[0],
+                            str(ipaddress.IPv4Address(ip[16:20])), struct.unpack(">H", tcp[2:4])[0]))
+        return out
+    # Two captures, the client lcore's (SYNs sent) and the server lcore's (SYNs received): the same sequence.
+    per_cap = [syns_of(f) for f in caps]
+    syns = per_cap[0] if per_cap else []
+    first, second = syns[:n], syns[n:]
+    share = {(a, pt): sum(1 for t in first if t[2] == a and t[3] == pt) for a in dsts for pt in ports}
+    # The sequential successor of a tuple: destination address fastest, then its port, source port, address.
+    def seq_next(t):
+        i = ((((int(t[0].split(".")[3]) - 1) * 100 + t[1] - 2000) * 2 + ports.index(t[3])) * 3 + dsts.index(t[2]) + 1) % n
+        a, i = dsts[i % 3], i // 3
+        pt, i = ports[i % 2], i // 2
+        return (f"10.1.0.{i // 100 + 1}", 2000 + i % 100, a, pt)
+    in_seq = sum(1 for k in range(1, len(first)) if seq_next(first[k - 1]) == first[k])
+    c, s, conns = j["client"], j["server"], j["connections"]
+    checks = [
+        ("every connection completed, none failed", conns["attempted"] == conns["completed"] == 2 * n
+         and conns["failed"] == 0),
+        (f"two captures (client and server lcore), each with one SYN per connection, in the same order "
+         f"({[len(x) for x in per_cap]})", len(per_cap) == 2 and len(syns) == 2 * n and per_cap[1] == syns),
+        ("the first pass used every tuple once", len(set(first)) == n),
+        (f"each destination address and port got 200 of the pass ({sorted(share.values())})",
+         all(v == n // 6 for v in share.values())),
+        ("the second pass repeated the first one's order", second == first),
+        (f"the order is not sequential ({in_seq} of {n - 1} steps to the sequential successor)", in_seq < n // 100),
+        ("no source tuple found busy", c["app"]["port_busy"] == 0),
+        ("the server accepted every connection", s["app"]["conn_accepted"] == 2 * n),
+        ("the second pass reopened the server's TIME_WAIT records (RFC 6191)", s["tcp"]["tw_reopened"] == n),
+    ]
+    return report(checks, j)
+
 def main(exe):
     j = run_storm(exe, ["--duration", "3"])
     if j is None:
@@ -241,6 +304,8 @@ def main(exe):
 if __name__ == "__main__":
     if len(sys.argv) > 2 and sys.argv[2] == "lanes":
         sys.exit(lanes_main(sys.argv[1]))
+    if len(sys.argv) > 2 and sys.argv[2] == "tuples":
+        sys.exit(tuples_main(sys.argv[1]))
     if len(sys.argv) > 2 and sys.argv[2] == "family":
         sys.exit(family_main(sys.argv[1]))
     sys.exit(main(sys.argv[1]))

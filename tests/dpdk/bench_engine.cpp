@@ -10,7 +10,9 @@
 //   (Collected / connections)
 // BENCH_NO_DIRECT=1 leaves the client's 4-tuples in the hash table (StackConfig::direct unset), for an A/B of
 // the direct index. BENCH_V6=1 runs every connection over IPv6 (fd00:1::1-4 to fd00::1), BENCH_V6=0.5 half of
-// them, for the IPv6 vs IPv4 cost. Without valgrind it prints the wall-clock rate of the one thread doing both ends (a figure for
+// them, for the IPv6 vs IPv4 cost. BENCH_ORDER=random walks the tuples in the random order; BENCH_DSTS=n
+// spreads the connections over n servers 10.0.0.1.. (and fd00::1..), BENCH_DPORTS=n over ports 80.. (consecutive:
+// still in the direct index). Without valgrind it prints the wall-clock rate of the one thread doing both ends (a figure for
 // comparisons in one session, not a benchmark of the storm's two lcores).
 #include <rte_cycles.h>
 
@@ -18,6 +20,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <algorithm>
 #include <cstdlib>
 #include <memory>
 #include <span>
@@ -113,6 +116,12 @@ int main(int argc, char** argv) {
         io::Port sport = port(pair->port_a(), spool.get());
         io::Port cport = port(pair->port_b(), cpool);
         const Ipv4 server_ip{0x0A00'0001}, client_lo{0x0A01'0001}, client_hi{0x0A01'0004};
+        auto env = [](const char* k, uint32_t dflt) {
+            const char* v = std::getenv(k);
+            return v ? static_cast<uint32_t>(std::strtoul(v, nullptr, 10)) : dflt;
+        };
+        const uint32_t ndst = std::max<uint32_t>(1, env("BENCH_DSTS", 1));
+        const uint32_t nport = std::max<uint32_t>(1, env("BENCH_DPORTS", 1));
 
         ServerConfig scfg;
         scfg.body_bytes = 64;
@@ -121,7 +130,12 @@ int main(int argc, char** argv) {
         ClientConfig ccfg;
         ccfg.src_lo = client_lo;
         ccfg.src_hi = client_hi;
-        ccfg.dst = server_ip;
+        ccfg.dsts.clear();
+        for (uint32_t i = 0; i < ndst; ++i) ccfg.dsts.push_back(Ipv4{server_ip.v + i});
+        ccfg.dports.clear();
+        for (uint32_t i = 0; i < nport; ++i) ccfg.dports.push_back(static_cast<uint16_t>(80 + i));
+        const char* order = std::getenv("BENCH_ORDER");
+        if (order && std::string(order) == "random") ccfg.order = TupleOrder::Random;
         ccfg.concurrency = 2000;
         ccfg.max_connections = conns;
         ccfg.response_bytes = http_response(64, false).size();
@@ -129,14 +143,15 @@ int main(int argc, char** argv) {
         ccfg.v6_share = v6 ? std::strtod(v6, nullptr) : 0.0;
         ccfg.src6_lo = *Ipv6::parse("fd00:1::1");
         ccfg.src6_count = 4;
-        ccfg.dst6 = *Ipv6::parse("fd00::1");
+        ccfg.dsts6.clear();
+        for (uint32_t i = 0; i < ndst; ++i) ccfg.dsts6.push_back(Ipv6::parse("fd00::1")->with_low32(1 + i));
         Client client(ccfg, kRate);
 
-        WorkerConfig ws = config(sport, spool.get(), server_ip, server_ip, cport.mac());
+        WorkerConfig ws = config(sport, spool.get(), server_ip, Ipv4{server_ip.v + ndst - 1}, cport.mac());
         WorkerConfig wc = config(cport, cpool, client_lo, client_hi, sport.mac());
         wc.stack.max_timewait = 1024;
-        ws.ip6_lo = ccfg.dst6;
-        ws.ip6_count = 1;
+        ws.ip6_lo = ccfg.dsts6[0];
+        ws.ip6_count = ndst;
         wc.ip6_lo = ccfg.src6_lo;
         wc.ip6_count = ccfg.src6_count;
         if (std::getenv("BENCH_NO_DIRECT") == nullptr) wc.stack.direct = ccfg.tuples();
@@ -146,7 +161,7 @@ int main(int argc, char** argv) {
         const tcp::Secrets ss{{1, 2}, {3, 4}, {5, 6}}, cs{{7, 8}, {9, 10}, {11, 12}};
         Worker sw(ws, kRate, t0, ss, &server);
         Worker cw(wc, kRate, t0, cs, &client);
-        sw.stack().listen(80);
+        for (uint16_t p : ccfg.dports) sw.stack().listen(p);
 
         const uint64_t c0 = rte_rdtsc();
         const Instant end = run_turns(cw, sw, client, t0);

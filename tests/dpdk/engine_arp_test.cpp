@@ -93,7 +93,7 @@ TEST(EngineArp, NeighboursResolvedOverARingPairAndHeldFramesReleased) {
     ccfg.src_hi = client_hi;
     ccfg.sport_lo = 20000;
     ccfg.sport_hi = 20599;  // 600 ports per address: connections 600.. come from the second address
-    ccfg.dst = server_ip;
+    ccfg.dsts = {server_ip};
     ccfg.concurrency = 200;
     ccfg.max_connections = kConns;
     ccfg.response_bytes = http_response(64, false).size();

@@ -37,8 +37,8 @@ void zero_pool(rte_mempool* pool, uint32_t n) {
 ClientConfig syn_client(uint64_t n) {
     ClientConfig c;
     c.src_lo = c.src_hi = Ipv4{0x0A01'0001};
-    c.dst = Ipv4{0x0A00'0001};
-    c.dport = 80;
+    c.dsts = {Ipv4{0x0A00'0001}};
+    c.dports = {80};
     c.concurrency = 100'000;
     c.max_connections = n;
     c.launch_burst = 32;

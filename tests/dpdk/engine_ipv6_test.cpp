@@ -61,8 +61,8 @@ StormResult run_storm(const char* name, uint64_t conns, double v6_share, bool st
     cc.src_hi = client_hi;
     cc.src6_lo = client6;
     cc.src6_count = 4;
-    cc.dst = server_ip;
-    cc.dst6 = server6;
+    cc.dsts = {server_ip};
+    cc.dsts6 = {server6};
     cc.v6_share = v6_share;
     cc.concurrency = 1000;
     cc.max_connections = conns;

@@ -70,8 +70,8 @@ TEST(EngineStorm, HundredThousandHttpConnectionsOverARingPairAllCompleteAndEvery
     ccfg.src_hi = client_hi;  // 4 x 64512 source tuples: none is reused, so no TIME_WAIT is reopened
     ccfg.sport_lo = 1024;
     ccfg.sport_hi = 65535;
-    ccfg.dst = server_ip;
-    ccfg.dport = 80;
+    ccfg.dsts = {server_ip};
+    ccfg.dports = {80};
     ccfg.concurrency = 2000;
     ccfg.max_connections = kConns;
     ccfg.close = CloseMode::ServerFirst;

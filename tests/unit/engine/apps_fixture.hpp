@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <vector>
 
 #include "engine/apps.hpp"
 
@@ -22,14 +23,13 @@ protected:
         st.addrs6 = 64;
         const TscRate rate{1'000'000'000};
         ccfg.src_lo = ccfg.src_hi = kClientIp;
-        ccfg.dst = kServerIp;
         server = std::make_unique<Server>(scfg);
         client = std::make_unique<Client>(ccfg, rate);
         sst = std::make_unique<tcp::Stack>(st, rate, now, tcp::Secrets{{1, 2}, {3, 4}, {5, 6}}, server.get());
         cst = std::make_unique<tcp::Stack>(st, rate, now, tcp::Secrets{{7, 8}, {9, 10}, {11, 12}}, client.get());
         client->set_slots(st.max_conns);
         server->set_slots(st.max_conns);
-        sst->listen(ccfg.dport);
+        for (uint16_t p : ccfg.dports) sst->listen(p);
     }
 
     // Moves every queued segment to the other side until both are quiet.
@@ -41,6 +41,8 @@ protected:
             sst->out().clear();
             if (a.empty() && b.empty()) return;
             segments += a.size() + b.size();
+            for (const auto& o : a)
+                if (o.seg.flags == wire::tcpflag::SYN) syns.push_back(o);
             for (const auto& o : a) sst->input(tcp::InSegment{o.src, o.dst, o.seg}, now);
             for (const auto& o : b) cst->input(tcp::InSegment{o.src, o.dst, o.seg}, now);
         }
@@ -66,6 +68,7 @@ protected:
     std::unique_ptr<Client> client;
     std::unique_ptr<tcp::Stack> sst, cst;
     uint64_t segments = 0;
+    std::vector<tcp::OutSegment> syns;  // the client's SYNs, in the order sent
 };
 
 inline ClientConfig http_client(uint64_t n, CloseMode close) {

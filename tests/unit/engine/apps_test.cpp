@@ -6,8 +6,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <memory>
+#include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 using namespace synwave;
@@ -197,7 +200,7 @@ TEST_F(AppsTest, Ipv6ClientPinsItsAddressesAndPicksPortsByTheIpv6Hash) {
     c.launch_burst = 100;
     c.src6_lo = *Ipv6::parse("2001:db8:1::1");
     c.src6_count = 2;
-    c.dst6 = *Ipv6::parse("2001:db8::80");
+    c.dsts6 = {*Ipv6::parse("2001:db8::80")};
     c.v6_share = 1;
     c.rss = &rss;
     c.rss6 = &rss6;
@@ -211,12 +214,64 @@ TEST_F(AppsTest, Ipv6ClientPinsItsAddressesAndPicksPortsByTheIpv6Hash) {
     EXPECT_EQ(a.size(), 3u);  // two sources, one destination
     for (const auto& o : out) {
         ASSERT_TRUE(flow::AddrTable::is_handle(o.src.v) && flow::AddrTable::is_handle(o.dst.v));
-        EXPECT_EQ(a.addr(o.dst.v), c.dst6);
+        EXPECT_EQ(a.addr(o.dst.v), c.dsts6[0]);
         EXPECT_EQ(a.addr(o.src.v), c.src6_lo);  // the walk stays on the first address for its 64k ports
-        EXPECT_EQ(reta.queue_of(rss6.hash(c.dst6, a.addr(o.src.v), o.seg.dst_port, o.seg.src_port)), 1u);
+        EXPECT_EQ(reta.queue_of(rss6.hash(c.dsts6[0], a.addr(o.src.v), o.seg.dst_port, o.seg.src_port)), 1u);
         EXPECT_EQ(o.seg.opt.mss, 1440);
     }
     EXPECT_EQ(client->c.conn_attempted_v6, 100u);
+}
+
+// Three destinations on two ports, 50 source ports: 300 tuples. Both orders use each tuple once in 300
+// connections, every destination address and port gets its 50, every connection completes; in sequential order
+// consecutive SYNs go round the destinations, in random order they do not follow the sequential order.
+TEST_F(AppsTest, ConnectionsSpreadOverEveryDestinationAndPortInBothOrders) {
+    for (const TupleOrder order : {TupleOrder::Sequential, TupleOrder::Random}) {
+        ServerConfig s;
+        s.body_bytes = 64;
+        ClientConfig c = http_client(300, CloseMode::ServerFirst);
+        c.dsts = {Ipv4{0x0A00'0001}, Ipv4{0x0A00'0002}, Ipv4{0x0A00'0003}};
+        c.dports = {80, 8080};
+        c.sport_lo = 2000;
+        c.sport_hi = 2049;
+        c.order = order;
+        c.tuple_seed = 3;
+        syns.clear();
+        make(s, c);
+        run_until_done(1000);
+        EXPECT_EQ(client->c.conn_completed, 300u);
+        EXPECT_EQ(client->c.conn_failed, 0u);
+        EXPECT_EQ(client->c.port_busy, 0u);
+        EXPECT_EQ(server->c.conn_completed, 300u);
+        ASSERT_EQ(syns.size(), 300u);
+        std::map<std::pair<uint32_t, uint16_t>, uint32_t> per_dst;
+        std::set<std::tuple<uint16_t, uint32_t, uint16_t>> tuples;
+        uint32_t in_sequence = 0;
+        for (size_t i = 0; i < syns.size(); ++i) {
+            const auto& o = syns[i];
+            EXPECT_EQ(o.src, kClientIp);
+            ++per_dst[{o.dst.v, o.seg.dst_port}];
+            EXPECT_TRUE(tuples.insert({o.seg.src_port, o.dst.v, o.seg.dst_port}).second);
+            // Sequential: the destination address fastest, then the port, then the source port.
+            const size_t k = i % 6;
+            in_sequence += o.dst.v == 0x0A00'0001 + k % 3 && o.seg.dst_port == (k < 3 ? 80 : 8080) &&
+                           o.seg.src_port == 2000 + i / 6;
+        }
+        ASSERT_EQ(per_dst.size(), 6u);
+        for (const auto& [d, n] : per_dst) EXPECT_EQ(n, 50u) << d.first << ":" << d.second;
+        if (order == TupleOrder::Sequential) EXPECT_EQ(in_sequence, 300u);
+        else EXPECT_LT(in_sequence, 10u);
+        // Consecutive destinations (10.0.0.1-3) but ports that are not (80, 8080): no direct index.
+        EXPECT_TRUE(c.tuples().empty());
+    }
+    ClientConfig c;
+    c.dsts = {Ipv4{0x0A00'0001}, Ipv4{0x0A00'0002}};
+    c.dports = {8000, 8001, 8002};
+    const flow::TupleRange r = c.tuples();
+    EXPECT_EQ(r.remote_ip, 0x0A00'0001u);
+    EXPECT_EQ(r.remote_ips, 2u);
+    EXPECT_EQ(r.remote_port, 8000u);
+    EXPECT_EQ(r.remote_ports, 3u);
 }
 
 TEST_F(AppsTest, LatenciesAreStampedWithTheTimeOfTheEvent) {

@@ -72,3 +72,31 @@ TEST(TupleIndex, StoresValuesAndCountsEntries) {
     ix.set(s, TupleIndex::kNone);  // emptying an empty slot counts nothing
     EXPECT_EQ(ix.size(), 0u);
 }
+
+// Several destinations (consecutive addresses, consecutive ports): every tuple its own slot, each destination
+// a block of its sources' ports in order, and keys beside the destinations' ranges not in it.
+TEST(TupleIndex, SeveralDestinationsEachTupleItsSlotInBlocksPerDestination) {
+    // 10.1.0.1-10.1.0.2, ports 1024-1030, to 10.0.0.1-10.0.0.3 on ports 80-81.
+    TupleIndex ix(TupleRange{0x0A01'0001, 0x0A01'0002, 1024, 1030, 0x0A00'0001, 80, 3, 2});
+    ASSERT_TRUE(ix.enabled());
+    EXPECT_EQ(ix.bytes(), 4u * 2 * 7 * 3 * 2);
+    const uint32_t* first = ix.slot(key(0x0A01'0001, 1024, 0x0A00'0001, 80));
+    ASSERT_NE(first, nullptr);
+    int64_t expect = 0;
+    for (uint16_t rp = 80; rp <= 81; ++rp)
+        for (uint32_t rip = 0x0A00'0001; rip <= 0x0A00'0003; ++rip)
+            for (uint32_t ip = 0x0A01'0001; ip <= 0x0A01'0002; ++ip)
+                for (uint16_t p = 1024; p <= 1030; ++p) {
+                    const uint32_t* s = ix.slot(key(ip, p, rip, rp));
+                    ASSERT_NE(s, nullptr);
+                    EXPECT_EQ(s - first, expect++);  // each its own, a destination's ports neighbours
+                }
+    EXPECT_EQ(ix.slot(key(0x0A01'0001, 1024, 0x0A00'0000, 80)), nullptr);  // destination below
+    EXPECT_EQ(ix.slot(key(0x0A01'0001, 1024, 0x0A00'0004, 80)), nullptr);  // destination above
+    EXPECT_EQ(ix.slot(key(0x0A01'0001, 1024, 0x0A00'0001, 79)), nullptr);  // destination port below
+    EXPECT_EQ(ix.slot(key(0x0A01'0001, 1024, 0x0A00'0001, 82)), nullptr);  // destination port above
+    EXPECT_EQ(ix.slot(key(0x0A01'0003, 1024, 0x0A00'0002, 81)), nullptr);  // a source beside, another destination
+    // Destination ranges that run past the last address or port are refused (left to the hash table).
+    EXPECT_FALSE(TupleIndex(TupleRange{0x0A01'0001, 0x0A01'0001, 1024, 1030, 0xFFFF'FFFE, 80, 3, 1}).enabled());
+    EXPECT_FALSE(TupleIndex(TupleRange{0x0A01'0001, 0x0A01'0001, 1024, 1030, 0x0A00'0001, 65535, 1, 2}).enabled());
+}
