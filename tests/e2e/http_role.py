@@ -36,11 +36,11 @@ def pattern(n):
     return "".join("%015x\n" % k for k in range(n // 16 + 1))[:n].encode()
 
 
-def client(L, n, extra, concurrency=10, config=None, duration=20):
-    """`synwave client` for n connections to the peer's port 80, the server closing after the last response;
-    its JSON once it has exited by itself."""
+def client(L, n, extra, concurrency=10, config=None, duration=20, close="server"):
+    """`synwave client` for n connections to the peer's port 80, by default the server closing after the last
+    response; its JSON once it has exited by itself."""
     args = ["--src", L.dut_ip, "--dst", L.peer_ip, "--port", "80", "--connections", str(n),
-            "--concurrency", str(concurrency), "--close", "server", "--duration", str(duration),
+            "--concurrency", str(concurrency), "--close", close, "--duration", str(duration),
             "--fail-tolerance", "0", "--peer-mac", peer_mac(L)] + list(extra)
     if config:
         path = L.path(f"client{len(L.procs)}.toml")
@@ -454,6 +454,10 @@ s = conn()
 s.sendall(b"HEAD /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
 d, how = to_eof(s)
 r["head"] = (responses(d, heads=(0,)), how)
+s = conn()
+s.sendall(b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n" * 40)
+d, how = to_eof(s)
+r["burst"] = (responses(d), how)
 for name, req in (("foo", b"FOO / HTTP/1.1\r\nHost: x\r\n\r\n"), ("nohost", b"GET / HTTP/1.1\r\n\r\n"),
                   ("big", b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 65536 + b"\r\n\r\n")):
     s = conn()
@@ -471,8 +475,8 @@ print(json.dumps(r))
 '''
 
 
-@tap.case("server: a request byte by byte, three pipelined in order, HEAD without body, 501, 400 without Host, "
-          "431 for a 64 KiB header and the next connection served")
+@tap.case("server: a request byte by byte, three pipelined in order, HEAD without body, 40 pipelined (17 "
+          "answered, then a close), 501, 400 without Host, 431 for a 64 KiB header and the next connection served")
 def _():
     with lab.Lab(build()) as L:
         sw = server(L, "--http-keepalive", "--route", "/a=200:10", "--route", "/b=404:5", "--route", "/c=503")
@@ -491,6 +495,8 @@ def _():
         expect({"split request": (shape("split"), ([a200, c503], "eof")),
                 "pipelined": (shape("pipelined"), ([a200, b404, c503], "eof")),
                 "HEAD then GET": (shape("head"), ([(200, "10", ka, ""), (404, "5", "close", p[:5])], "eof"))})
+        # 40 pipelined at once: one response in flight and 16 queued are all that fit; the 17th closes.
+        expect({"40 pipelined": (shape("burst"), ([a200] * 16 + [(200, "10", "close", p)], "eof"))})
         for name, status in (("foo", 501), ("nohost", 400), ("big", 431)):
             resps, how = shape(name)
             check(len(resps) == 1 and resps[0][0] == status and resps[0][2] == "close",
@@ -500,16 +506,17 @@ def _():
         s = j["server"]
         h = s["http"]
         a = s["app"]
-        # Parsed whole: 2 + 3 + 2 + the one without Host + the last; FOO and the 64 KiB header fail to parse.
-        expect({"requests": (h["requests"], 9), "responses": (h["responses"], 11), "bad": (h["bad"], 1),
+        # Parsed whole: 2 + 3 + 2 + 18 of the burst (the 18th found no room) + the one without Host + the last;
+        # FOO and the 64 KiB header fail to parse.
+        expect({"requests": (h["requests"], 27), "responses": (h["responses"], 28), "bad": (h["bad"], 1),
                 "too_large": (h["too_large"], 1), "not_implemented": (h["not_implemented"], 1),
-                "status": (h["status"], {"2xx": 4, "3xx": 0, "4xx": 4, "5xx": 3}), "no_slot": (h["no_slot"], 0),
-                "pipelined": (h["pipelined"], 3), "accepted": (a["conn_accepted"], 7)})
+                "status": (h["status"], {"2xx": 21, "3xx": 0, "4xx": 4, "5xx": 3}), "no_slot": (h["no_slot"], 1),
+                "pipelined": (h["pipelined"], 19), "accepted": (a["conn_accepted"], 8)})
         note(f"completed {a['conn_completed']}, failed {a['conn_failed']} (reset {a['conn_failed_reset']}), "
              f"ignored request bytes {a['http_ignored_bytes']}")
         # After the 431 the rest of the 64 KiB goes unread (http_ignored_bytes) into a connection synwave is
         # closing, which still takes data (FIN-WAIT, RFC 9293 §3.10.7.4): no reset, every connection completes.
-        expect({"completed": (a["conn_completed"], 7), "failed": (a["conn_failed"], 0),
+        expect({"completed": (a["conn_completed"], 8), "failed": (a["conn_failed"], 0),
                 "ignored bytes": (a["http_ignored_bytes"] > 0, True)})
         rsts = len(cap.fields(f"ip.src == {L.dut_ip} && tcp.flags.reset == 1", ["frame.number"]))
         cap.judge(L.dut_ip, allow=("tcp.flags.reset == 1",) if rsts else ())
