@@ -189,8 +189,10 @@ void Client::on_event(tcp::Stack& st, const Event& ev) {
         case tcp::AbortReason::LocalAbort: ++c.conn_failed_timeout; break;
         }
         break;
-    case EventKind::Accepted:
-    case EventKind::SendDone: break;
+    case EventKind::SendDone:
+        if (s && s->pending) send_request(st, ev.conn, *s);
+        break;
+    case EventKind::Accepted: break;
     }
 }
 

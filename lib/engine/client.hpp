@@ -74,7 +74,7 @@ public:
     Client(const ClientConfig& cfg, TscRate rate);
     void on_event(tcp::Stack& st, const tcp::Event& ev) override;
     [[nodiscard]] uint32_t interests() const override {
-        return ~(tcp::event_bit(tcp::EventKind::SendDone) | tcp::event_bit(tcp::EventKind::Accepted));
+        return ~tcp::event_bit(tcp::EventKind::Accepted);
     }
     // The request texts, per template: [4 * i + 2 * v6 + closes] (closes: with "Connection: close").
     [[nodiscard]] const std::vector<std::string>& request_texts() const { return texts_; }
@@ -105,6 +105,7 @@ private:
         uint8_t closed = 0;       // 1 once we closed with the exchange complete (a later RST ends a done connection)
         uint8_t v6 = 0;           // an IPv6 connection
         uint8_t tpl = 0;          // its request template
+        uint8_t pending = 0;      // 1: the next request waits for the previous one's SendDone
         Fail fail = Fail::None;
         http::ResponseParser rp;
     };

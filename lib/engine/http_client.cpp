@@ -57,7 +57,13 @@ void Client::send_request(tcp::Stack& st, uint32_t conn, Slot& s) {
     // closes first.
     const bool closes = cfg_.requests_per_conn != 0 && s.sent + 1 >= cfg_.requests_per_conn;
     const std::string& t = texts_[size_t{s.tpl} * 4 + (s.v6 ? 2 : 0) + (closes ? 1 : 0)];
-    if (!st.send(conn, reinterpret_cast<const uint8_t*>(t.data()), static_cast<uint32_t>(t.size()))) return;
+    if (!st.send(conn, reinterpret_cast<const uint8_t*>(t.data()), static_cast<uint32_t>(t.size()))) {
+        // The previous request is not wholly acknowledged yet: a server may answer before it has read all of a
+        // large body (nginx's `return` does). This one goes on that request's SendDone.
+        s.pending = 1;
+        return;
+    }
+    s.pending = 0;
     ++c.requests_sent;
     ++s.sent;
     s.requested = std::max<uint64_t>(st.now().cycles, 1);

@@ -141,6 +141,17 @@ void Server::http_send_done(tcp::Stack& st, uint32_t conn) {
     if (h.queued == 0 && h.req.idle() && http_of_[conn] != kNoSlot) http_release(conn);
 }
 
+bool Server::close_after_queue(uint32_t conn) {
+    const uint32_t s = http_of_[conn];
+    if (s == kNoSlot || http_[s].queued == 0) return false;
+    HttpSlot& h = http_[s];
+    uint8_t& last = h.queue[(h.head + h.queued - 1) % HttpSlot::kQueue];
+    // The route answers are laid out [route * 4 + head * 2 + closes] (build_responses); the errors all close.
+    if (!responses_[last].closes) last = static_cast<uint8_t>(last | 1);
+    flags_[conn] |= kClosing;
+    return true;
+}
+
 bool Server::http_peer_fin(uint32_t conn) {
     if (conn >= http_of_.size() || http_of_[conn] == kNoSlot) return true;
     HttpSlot& h = http_[http_of_[conn]];
@@ -177,9 +188,14 @@ void Server::http_data(tcp::Stack& st, const Event& ev) {
         const bool closes = responses_[id].closes;
         if (closes) flags_[ev.conn] |= kClosing;
         if (!respond(st, ev.conn, id)) {
-            // No slot for a pipelined response (or its queue is full): the client outran us; it is told so
-            // as far as a response can still be sent, and the connection ends.
+            // No room for this pipelined response: the client outran us. With a full queue the last response
+            // in it closes instead (RFC 9112 §9.6, §9.3.2: the client retries what went unanswered), so it
+            // gets those answers and a FIN; with no slot at all the connection is reset.
             ++c.http_no_slot;
+            if (close_after_queue(ev.conn)) {
+                c.http_ignored_bytes += left + r.used;
+                return;
+            }
             st.abort(ev.conn);
             http_release(ev.conn);
             return;

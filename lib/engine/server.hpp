@@ -91,6 +91,8 @@ private:
     // The peer's FIN: true when the connection may close now, false when responses are still queued.
     [[nodiscard]] bool http_peer_fin(uint32_t conn);
     void after_response(tcp::Stack& st, uint32_t conn, const Response& r);
+    // The queue is full: its last response becomes the closing one; false when nothing is queued.
+    [[nodiscard]] bool close_after_queue(uint32_t conn);
     [[nodiscard]] uint32_t http_slot(uint32_t conn);
     void http_release(uint32_t conn);
     void completed(uint32_t conn) {

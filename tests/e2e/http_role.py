@@ -36,11 +36,11 @@ def pattern(n):
     return "".join("%015x\n" % k for k in range(n // 16 + 1))[:n].encode()
 
 
-def client(L, n, extra, concurrency=10, config=None, duration=20):
-    """`synwave client` for n connections to the peer's port 80, the server closing after the last response;
-    its JSON once it has exited by itself."""
+def client(L, n, extra, concurrency=10, config=None, duration=20, close="server"):
+    """`synwave client` for n connections to the peer's port 80, by default the server closing after the last
+    response; its JSON once it has exited by itself."""
     args = ["--src", L.dut_ip, "--dst", L.peer_ip, "--port", "80", "--connections", str(n),
-            "--concurrency", str(concurrency), "--close", "server", "--duration", str(duration),
+            "--concurrency", str(concurrency), "--close", close, "--duration", str(duration),
             "--fail-tolerance", "0", "--peer-mac", peer_mac(L)] + list(extra)
     if config:
         path = L.path(f"client{len(L.procs)}.toml")
@@ -135,7 +135,16 @@ def _():
         # holds the first run's in TIME_WAIT.
         k = client(L, 12, ["--requests", "3", "--expect-status", "2xx,404,503", "--src-ports", "2000-2999"],
                    config=TEMPLATES)
+        # POSTs of 200 KB: nginx's `return` answers before it has read the body, so each response comes while
+        # the request is still unacknowledged; the next request must wait for it, not be dropped.
+        with open(L.path("body"), "wb") as f:
+            f.write(b"q" * 200000)
+        post = client(L, 4, ["--requests", "3", "--method", "POST", "--path", "/ok", "--data-file", L.path("body"),
+                             "--src-ports", "3000-3999"], concurrency=4)
         stop(ngx)
+        p = app(post)
+        expect({"POST exit status": (post["exit_status"], 0), "POST completed": (p["conn_completed"], 4),
+                "POST requests": (p["requests_sent"], 12), "POST 2xx": (p["http_2xx"], 12)})
         a = app(j)
         expect({"exit status (failures over tolerance 0)": (j["exit_status"], 1),
                 "conn_attempted": (a["conn_attempted"], n), "conn_connected": (a["conn_connected"], n),
@@ -150,7 +159,11 @@ def _():
         expect({"json http": (h, dict(h, requests=n * per, responses=n * per, bad_responses=0,
                                       status_unexpected=20 * per,
                                       status={"1xx": 0, "2xx": 20 * per, "3xx": 0, "4xx": 10 * per, "5xx": 10 * per})),
-                "json failed_by.status": (j["connections"]["failed_by"]["status"], 20)})
+                "json failed_by.status": (j["connections"]["failed_by"]["status"], 20),
+                "first-byte latencies": (j["latency_ns"]["first_byte"]["count"], n * per),
+                "response latencies": (j["latency_ns"]["response"]["count"], n * per)})
+        fb = j["latency_ns"]["first_byte"]
+        note(f"first byte p50/p99 {fb['p50'] / 1e3:.0f}/{fb['p99'] / 1e3:.0f} us over the veth")
         b = app(k)
         expect({"second run exit status": (k["exit_status"], 0), "second run completed": (b["conn_completed"], 12),
                 "second run failed": (b["conn_failed"], 0), "second run requests": (b["requests_sent"], 36),
@@ -163,11 +176,13 @@ def _():
         mixed = [c for c, reqs in log.items() if len({(s, u) for _, s, u in reqs}) != 1]
         by_status = Counter(s for reqs in log.values() for _, s, _ in reqs)
         note(f"nginx: {len(log)} connections, requests per connection {dict(Counter(len(r) for r in log.values()))}")
-        expect({"nginx connections": (len(log), n + 12),
+        expect({"nginx connections": (len(log), n + 12 + 4),
                 "requests numbered 1..N per connection": (shapes, Counter({tuple(range(1, per + 1)): n,
-                                                                          (1, 2, 3): 12})),
-                "connections asking /ok, /missing, /busy": (uris, Counter({"/ok": 26, "/missing": 13, "/busy": 13})),
-                "nginx statuses": (by_status, Counter({200: 20 * per + 18, 404: 10 * per + 9, 503: 10 * per + 9})),
+                                                                          (1, 2, 3): 12 + 4})),
+                "connections asking /ok, /missing, /busy": (uris, Counter({"/ok": 26 + 4, "/missing": 13,
+                                                                         "/busy": 13})),
+                "nginx statuses": (by_status, Counter({200: 20 * per + 18 + 12, 404: 10 * per + 9,
+                                                       503: 10 * per + 9})),
                 "connections mixing paths or statuses": (mixed, [])})
         lab.judge_clean(cap, L, j["client"])
 
@@ -454,6 +469,10 @@ s = conn()
 s.sendall(b"HEAD /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
 d, how = to_eof(s)
 r["head"] = (responses(d, heads=(0,)), how)
+s = conn()
+s.sendall(b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n" * 40)
+d, how = to_eof(s)
+r["burst"] = (responses(d), how)
 for name, req in (("foo", b"FOO / HTTP/1.1\r\nHost: x\r\n\r\n"), ("nohost", b"GET / HTTP/1.1\r\n\r\n"),
                   ("big", b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 65536 + b"\r\n\r\n")):
     s = conn()
@@ -471,8 +490,8 @@ print(json.dumps(r))
 '''
 
 
-@tap.case("server: a request byte by byte, three pipelined in order, HEAD without body, 501, 400 without Host, "
-          "431 for a 64 KiB header and the next connection served")
+@tap.case("server: a request byte by byte, three pipelined in order, HEAD without body, 40 pipelined (17 "
+          "answered, then a close), 501, 400 without Host, 431 for a 64 KiB header and the next connection served")
 def _():
     with lab.Lab(build()) as L:
         sw = server(L, "--http-keepalive", "--route", "/a=200:10", "--route", "/b=404:5", "--route", "/c=503")
@@ -491,6 +510,8 @@ def _():
         expect({"split request": (shape("split"), ([a200, c503], "eof")),
                 "pipelined": (shape("pipelined"), ([a200, b404, c503], "eof")),
                 "HEAD then GET": (shape("head"), ([(200, "10", ka, ""), (404, "5", "close", p[:5])], "eof"))})
+        # 40 pipelined at once: one response in flight and 16 queued are all that fit; the 17th closes.
+        expect({"40 pipelined": (shape("burst"), ([a200] * 16 + [(200, "10", "close", p)], "eof"))})
         for name, status in (("foo", 501), ("nohost", 400), ("big", 431)):
             resps, how = shape(name)
             check(len(resps) == 1 and resps[0][0] == status and resps[0][2] == "close",
@@ -500,16 +521,17 @@ def _():
         s = j["server"]
         h = s["http"]
         a = s["app"]
-        # Parsed whole: 2 + 3 + 2 + the one without Host + the last; FOO and the 64 KiB header fail to parse.
-        expect({"requests": (h["requests"], 9), "responses": (h["responses"], 11), "bad": (h["bad"], 1),
+        # Parsed whole: 2 + 3 + 2 + 18 of the burst (the 18th found no room) + the one without Host + the last;
+        # FOO and the 64 KiB header fail to parse.
+        expect({"requests": (h["requests"], 27), "responses": (h["responses"], 28), "bad": (h["bad"], 1),
                 "too_large": (h["too_large"], 1), "not_implemented": (h["not_implemented"], 1),
-                "status": (h["status"], {"2xx": 4, "3xx": 0, "4xx": 4, "5xx": 3}), "no_slot": (h["no_slot"], 0),
-                "pipelined": (h["pipelined"], 3), "accepted": (a["conn_accepted"], 7)})
+                "status": (h["status"], {"2xx": 21, "3xx": 0, "4xx": 4, "5xx": 3}), "no_slot": (h["no_slot"], 1),
+                "pipelined": (h["pipelined"], 19), "accepted": (a["conn_accepted"], 8)})
         note(f"completed {a['conn_completed']}, failed {a['conn_failed']} (reset {a['conn_failed_reset']}), "
              f"ignored request bytes {a['http_ignored_bytes']}")
         # After the 431 the rest of the 64 KiB goes unread (http_ignored_bytes) into a connection synwave is
         # closing, which still takes data (FIN-WAIT, RFC 9293 §3.10.7.4): no reset, every connection completes.
-        expect({"completed": (a["conn_completed"], 7), "failed": (a["conn_failed"], 0),
+        expect({"completed": (a["conn_completed"], 8), "failed": (a["conn_failed"], 0),
                 "ignored bytes": (a["http_ignored_bytes"] > 0, True)})
         rsts = len(cap.fields(f"ip.src == {L.dut_ip} && tcp.flags.reset == 1", ["frame.number"]))
         cap.judge(L.dut_ip, allow=("tcp.flags.reset == 1",) if rsts else ())

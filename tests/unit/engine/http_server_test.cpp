@@ -137,6 +137,25 @@ TEST_F(HttpServerTest, PipelinedRequestsAreAnsweredInOrder) {
     EXPECT_EQ(server->c.http_no_slot, 0u);
 }
 
+// More pipelined requests than the queue holds (one in flight and 16 waiting): those 17 are answered, the last
+// of them with Connection: close, then a FIN; the rest go unanswered for the client to retry (RFC 9112 §9.3.2),
+// and nothing is reset.
+TEST_F(HttpServerTest, PipeliningBeyondTheQueueClosesAfterWhatFits) {
+    std::string burst;
+    for (int i = 0; i < 40; ++i) burst += kGet;
+    run(keepalive(), {{burst}}, 3000);  // one response per (delayed) ACK
+    const std::string& got = raw.convs[0].got;
+    EXPECT_EQ(count(got, "HTTP/1.1 200 OK\r\n"), 17u) << got;
+    EXPECT_EQ(count(got, "Connection: keep-alive\r\n"), 16u);
+    EXPECT_EQ(count(got, "Connection: close\r\n"), 1u);
+    EXPECT_GT(got.rfind("Connection: close\r\n"), got.rfind("Connection: keep-alive\r\n"));
+    EXPECT_TRUE(raw.convs[0].fin);
+    EXPECT_FALSE(raw.convs[0].aborted);
+    EXPECT_EQ(server->c.responses_sent, 17u);
+    EXPECT_EQ(server->c.http_no_slot, 1u);
+    EXPECT_EQ(server->c.http_ignored_bytes, 23 * kGet.size());
+}
+
 // RFC 9110 §9.3.2: HEAD gets the GET's fields, Content-Length included, and no body.
 TEST_F(HttpServerTest, HeadHasTheLengthButNoBody) {
     run(keepalive(), {{"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n"}});
