@@ -34,6 +34,15 @@ struct RequestHead {
     int route = -1;              // index into Routes::paths of the exact match, or -1
 };
 
+// After a fast head: takes what n bytes hold of the `left` bytes of a Content-Length body, counting them in
+// `body`; returns the bytes taken (the body is done when `left` is 0).
+[[nodiscard]] inline uint32_t take_body(uint64_t& left, uint64_t& body, uint32_t n) {
+    const uint32_t take = left < n ? static_cast<uint32_t>(left) : n;
+    left -= take;
+    body += take;
+    return take;
+}
+
 // True with `h` filled when [p, p+n) begins with a whole response head of the common shape.
 [[nodiscard]] bool scan_response(const uint8_t* p, uint32_t n, ResponseHead& h);
 // True with `h` filled when [p, p+n) begins with a whole request head of the common shape, within `lim` (a head

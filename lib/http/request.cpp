@@ -253,10 +253,7 @@ void RequestParser::start() {
 
 // The body of a request whose head fast::scan_request read: counted down from its Content-Length.
 Result RequestParser::fast_body(uint32_t n, uint32_t used) {
-    const uint64_t take = std::min<uint64_t>(n, parser_.content_length);
-    parser_.content_length -= take;
-    body_ += take;
-    used += static_cast<uint32_t>(take);
+    used += fast::take_body(parser_.content_length, body_, n);
     if (parser_.content_length != 0) return {Progress::More, used};
     flags_ |= kDone;
     return {Progress::Done, used};

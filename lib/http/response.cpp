@@ -85,10 +85,7 @@ void ResponseParser::start(bool head_request) {
 
 // The body of a response whose head fast::scan_response read: counted down from its Content-Length.
 Result ResponseParser::fast_body(uint32_t n, uint32_t used) {
-    const uint64_t take = std::min<uint64_t>(n, parser_.content_length);
-    parser_.content_length -= take;
-    body_ += take;
-    used += static_cast<uint32_t>(take);
+    used += fast::take_body(parser_.content_length, body_, n);
     if (parser_.content_length != 0) return {Progress::More, used};
     flags_ |= static_cast<uint8_t>(kDone | ((flags_ & kFastKeep) ? kKeepAlive : 0));
     return {Progress::Done, used};

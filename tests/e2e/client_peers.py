@@ -380,12 +380,15 @@ class FinCrosser(Nfq):
                           ("INPUT", ["-i", L.peer_if, "-s", L.dut_ip, "-p", "tcp", "!", "--syn"])], queue)
 
 
-class PyServer:
-    def __init__(self, L, mode, port=80):
-        path = L.path(f"server-{mode}.py")
+class PeerScript:
+    """A python server script run in the peer namespace: it prints "ready" once listening and a JSON line of
+    its counters when terminated."""
+
+    def __init__(self, L, name, text, args):
+        path = L.path(name)
         with open(path, "w") as f:
-            f.write(PY_SERVER)
-        self.proc = L.peer_popen(pinned(["/usr/bin/python3", path, mode, L.peer_ip, str(port)]),
+            f.write(text)
+        self.proc = L.peer_popen(pinned(["/usr/bin/python3", path] + [str(a) for a in args]),
                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         line = self.proc.stdout.readline()
         check(line.strip() == "ready", f"python server did not start: {line!r}")
@@ -394,9 +397,14 @@ class PyServer:
         """Stops the server (SIGTERM) and returns its counters."""
         self.proc.terminate()
         out, _ = self.proc.communicate(timeout=10)
-        lines = [l for l in out.splitlines() if l.startswith("{")]
+        lines = [x for x in out.splitlines() if x.startswith("{")]
         check(lines, "python server printed no counters:\n" + out[-1000:])
         return json.loads(lines[-1])
+
+
+class PyServer(PeerScript):
+    def __init__(self, L, mode, port=80):
+        super().__init__(L, f"server-{mode}.py", PY_SERVER, [mode, L.peer_ip, port])
 
 
 def nginx(L):

@@ -16,7 +16,7 @@ from collections import Counter, defaultdict
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lab  # noqa: E402
 from lab import check, note  # noqa: E402
-from client_peers import peer_mac, pinned, wait_listen  # noqa: E402
+from client_peers import PeerScript, peer_mac, pinned, wait_listen  # noqa: E402
 
 tap = lab.Tap()
 
@@ -254,22 +254,9 @@ def chunked_len(last):
     return py_len("HTTP/1.1 200 OK", fields, body)
 
 
-class PyHttp:
+class PyHttp(PeerScript):
     def __init__(self, L, mode):
-        path = L.path("py_http.py")
-        with open(path, "w") as f:
-            f.write(PY_HTTP)
-        self.proc = L.peer_popen(pinned(["/usr/bin/python3", path, mode, L.peer_ip, "80"]),
-                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        line = self.proc.stdout.readline()
-        check(line.strip() == "ready", f"python server did not start: {line!r}")
-
-    def stats(self):
-        self.proc.terminate()
-        out, _ = self.proc.communicate(timeout=10)
-        lines = [x for x in out.splitlines() if x.startswith("{")]
-        check(lines, "python server printed no counters:\n" + out[-1000:])
-        return json.loads(lines[-1])
+        super().__init__(L, "py_http.py", PY_HTTP, [mode, L.peer_ip, 80])
 
 
 @tap.case("client against python's http.server (HTTP/1.0, closes after each response): Content-Length and "
