@@ -73,8 +73,11 @@ class Client final : public Application {
 public:
     Client(const ClientConfig& cfg, TscRate rate);
     void on_event(tcp::Stack& st, const tcp::Event& ev) override;
+    // SendDone matters only when a connection carries more than one request (the next waits for it).
     [[nodiscard]] uint32_t interests() const override {
-        return ~tcp::event_bit(tcp::EventKind::Accepted);
+        const uint32_t skip = tcp::event_bit(tcp::EventKind::Accepted) |
+                              (cfg_.requests_per_conn == 1 ? tcp::event_bit(tcp::EventKind::SendDone) : 0);
+        return ~skip;
     }
     // The request texts, per template: [4 * i + 2 * v6 + closes] (closes: with "Connection: close").
     [[nodiscard]] const std::vector<std::string>& request_texts() const { return texts_; }
