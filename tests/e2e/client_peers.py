@@ -29,7 +29,7 @@ pid {d}/nginx.pid;
 error_log {d}/nginx-error.log warn;
 events {{ worker_connections 4096; }}
 http {{
-  access_log off;
+  {http}
   server_tokens off;
   client_body_temp_path {d}/nginx-body;
   proxy_temp_path {d}/nginx-proxy;
@@ -38,7 +38,7 @@ http {{
   scgi_temp_path {d}/nginx-scgi;
   server {{
     listen {ip}:80 backlog=4096;
-    location / {{ return 200 "hello\\n"; }}
+    {server}
   }}
 }}
 """
@@ -407,9 +407,10 @@ class PyServer(PeerScript):
         super().__init__(L, f"server-{mode}.py", PY_SERVER, [mode, L.peer_ip, port])
 
 
-def nginx(L):
+def nginx(L, http="access_log off;", server='location / { return 200 "hello\\n"; }'):
+    """nginx in the peer namespace on port 80: `http` lines in its http block, `server` in its server block."""
     with open(L.path("nginx.conf"), "w") as f:
-        f.write(NGINX_CONF.format(d=L.tmp, ip=L.peer_ip))
+        f.write(NGINX_CONF.format(d=L.tmp, ip=L.peer_ip, http=http, server=server))
     p = L.peer_popen(pinned(["nginx", "-c", L.path("nginx.conf"), "-p", L.tmp]), stdout=subprocess.DEVNULL,
                      stderr=subprocess.DEVNULL)
     wait_listen(L, 80, p)

@@ -16,7 +16,7 @@ from collections import Counter, defaultdict
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lab  # noqa: E402
 from lab import check, note  # noqa: E402
-from client_peers import PeerScript, peer_mac, pinned, wait_listen  # noqa: E402
+from client_peers import PeerScript, nginx, peer_mac  # noqa: E402
 
 tap = lab.Tap()
 
@@ -70,30 +70,11 @@ def stop(p):
 
 # ---------------------------------------------------------------------------------------------- nginx
 
-NGINX_CONF = """worker_processes 1;
-master_process off;
-daemon off;
-pid {d}/nginx.pid;
-error_log {d}/nginx-error.log warn;
-events {{ worker_connections 1024; }}
-http {{
-  log_format conn '$connection $connection_requests $status $request_uri';
-  access_log {d}/access.log conn;
-  server_tokens off;
-  keepalive_requests 1000;
-  client_body_temp_path {d}/nginx-body;
-  proxy_temp_path {d}/nginx-proxy;
-  fastcgi_temp_path {d}/nginx-fastcgi;
-  uwsgi_temp_path {d}/nginx-uwsgi;
-  scgi_temp_path {d}/nginx-scgi;
-  server {{
-    listen {ip}:80 backlog=1024;
-    location = /ok {{ return 200 "hello\\n"; }}
-    location = /busy {{ return 503; }}
-    location / {{ return 404; }}
-  }}
-}}
-"""
+# nginx with an access log numbering each connection's requests, and three paths: 200, 503 and 404.
+NGINX_HTTP = ("log_format conn '$connection $connection_requests $status $request_uri'; "
+              "access_log {d}/access.log conn; keepalive_requests 1000;")
+NGINX_SERVER = ('location = /ok { return 200 "hello\\n"; } location = /busy { return 503; } '
+                "location / { return 404; }")
 
 # Three request templates, taken per connection by smooth weighted round-robin: of 40 connections exactly 20
 # ask /ok, 10 /missing and 10 /busy.
@@ -124,11 +105,7 @@ def nginx_log(L):
 def _():
     n, per = 40, 10
     with lab.Lab(build()) as L:
-        with open(L.path("nginx.conf"), "w") as f:
-            f.write(NGINX_CONF.format(d=L.tmp, ip=L.peer_ip))
-        ngx = L.peer_popen(pinned(["nginx", "-c", L.path("nginx.conf"), "-p", L.tmp]), stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL)
-        wait_listen(L, 80, ngx)
+        ngx = nginx(L, http=NGINX_HTTP.format(d=L.tmp), server=NGINX_SERVER)
         with L.capture() as cap:
             j = client(L, n, ["--requests", str(per)], config=TEMPLATES)
         # The same templates with 404 and 503 expected: every connection completes. Other source ports: nginx
