@@ -13,9 +13,6 @@ using namespace synwave::http::testutil;
 
 namespace {
 
-static_assert(std::is_trivially_copyable_v<RequestParser>);
-static_assert(sizeof(RequestParser) <= 64);
-
 constexpr std::string_view kGet = "GET /index.html HTTP/1.1\r\nHost: example.com\r\nAccept: */*\r\n\r\n";
 
 TEST(Request, SimpleGet) {

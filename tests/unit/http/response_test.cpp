@@ -12,9 +12,6 @@ using namespace synwave::http::testutil;
 
 namespace {
 
-static_assert(std::is_trivially_copyable_v<ResponseParser>);
-static_assert(sizeof(ResponseParser) <= 64);
-
 const std::string kOk = "HTTP/1.1 200 OK\r\nServer: s\r\nContent-Length: 5\r\n\r\nhello";
 
 TEST(Response, ContentLength) {
