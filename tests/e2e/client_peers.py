@@ -37,8 +37,7 @@ http {{
   uwsgi_temp_path {d}/nginx-uwsgi;
   scgi_temp_path {d}/nginx-scgi;
   server {{
-    listen {ip}:80 backlog=4096;
-    {server}
+{listens}    {server}
   }}
 }}
 """
@@ -407,10 +406,12 @@ class PyServer(PeerScript):
         super().__init__(L, f"server-{mode}.py", PY_SERVER, [mode, L.peer_ip, port])
 
 
-def nginx(L, http="access_log off;", server='location / { return 200 "hello\\n"; }'):
-    """nginx in the peer namespace on port 80: `http` lines in its http block, `server` in its server block."""
+def nginx(L, http="access_log off;", server='location / { return 200 "hello\\n"; }', addrs=None):
+    """nginx in the peer namespace on port 80 of each address in addrs (IPv6 in brackets; default the peer's
+    IPv4 address): `http` lines in its http block, `server` in its server block."""
+    listens = "".join(f"    listen {a}:80 backlog=4096;\n" for a in (addrs or [L.peer_ip]))
     with open(L.path("nginx.conf"), "w") as f:
-        f.write(NGINX_CONF.format(d=L.tmp, ip=L.peer_ip, http=http, server=server))
+        f.write(NGINX_CONF.format(d=L.tmp, listens=listens, http=http, server=server))
     p = L.peer_popen(pinned(["nginx", "-c", L.path("nginx.conf"), "-p", L.tmp]), stdout=subprocess.DEVNULL,
                      stderr=subprocess.DEVNULL)
     wait_listen(L, 80, p)

@@ -2,11 +2,10 @@
 addresses given and logging each request's source and status, `synwave client` runs and their completion
 check, MAC addresses of the lab's interfaces, and the judge of synwave's ICMPv6 frames."""
 import json
-import subprocess
 import time
 
 from lab import check, note
-from client_peers import NGINX_CONF, pinned, wait_listen
+from client_peers import nginx as peers_nginx
 
 BODY = 1000  # `synwave server --body`: more than one segment's worth of headers, less than one MSS
 NS, NA = 135, 136  # ICMPv6 Neighbor Solicitation / Advertisement (RFC 4861 §4.3, §4.4)
@@ -40,16 +39,8 @@ def clean_icmpv6(cap, src):
 def nginx(L, addrs):
     """nginx in the peer namespace listening on each address (IPv6 in brackets), logging who asked and the
     status it answered, one line a request."""
-    conf = NGINX_CONF.replace("  access_log off;\n",
-                              "  log_format fam '$remote_addr $status';\n  access_log {d}/access.log fam;\n")
-    conf = conf.replace("    listen {ip}:80 backlog=4096;\n", "{listens}")
-    listens = "".join(f"    listen {a}:80 backlog=4096;\n" for a in addrs)
-    with open(L.path("nginx.conf"), "w") as f:
-        f.write(conf.format(d=L.tmp, listens=listens))
-    p = L.peer_popen(pinned(["nginx", "-c", L.path("nginx.conf"), "-p", L.tmp]), stdout=subprocess.DEVNULL,
-                     stderr=subprocess.DEVNULL)
-    wait_listen(L, 80, p)
-    return p
+    return peers_nginx(L, http=f"log_format fam '$remote_addr $status';\n  access_log {L.tmp}/access.log fam;",
+                       addrs=addrs)
 
 
 def access_log(L, n):
