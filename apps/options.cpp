@@ -10,6 +10,11 @@ void add_options(CLI::App& s, Options& o) {
     s.add_option("--config", o.config, "TOML config file (keys as the long options, with underscores)");
     s.add_option("--duration", o.duration, "seconds to run (storm default 10; server/client: 0 = until Ctrl-C)");
     s.add_option("--json", o.json_path, "write the final summary as JSON to this file");
+    s.add_option("--csv", o.csv_path, "write the per-second series as CSV to this file");
+    s.add_option("--metrics", o.metrics, "serve Prometheus metrics on ADDR:PORT (text format 0.0.4, /metrics)");
+    s.add_option("--instance", o.instance_text,
+                 "client: I/N, this process is instance I (0 to N-1) of N and takes the I-th of N disjoint slices of "
+                 "the source tuples");
     s.add_option("--pcap", o.pcap, "capture every frame sent and received to <base>-lcore<N>.pcap");
     s.add_option("--max-conns", o.max_conns, "TCBs per lcore (connection table size)");
     s.add_option("--max-timewait", o.max_timewait, "TIME_WAIT records per lcore (0: mode default)");

@@ -51,6 +51,10 @@ struct Options {
     std::string config;
     double duration = -1;  // seconds; unset: storm 10, server/client 0 = until SIGINT/SIGTERM
     std::string json_path;
+    std::string csv_path;      // the per-second series as CSV, one row per second and side
+    std::string metrics;       // ADDR:PORT of the Prometheus endpoint (empty: none)
+    std::string instance_text; // "I/N": this process is instance I (0-based) of N
+    uint32_t instance = 0, instances = 1;
     std::string pcap;      // capture file base name: one file per lcore, "<base>-lcore<N>.pcap"
     // tables and TCP
     uint32_t max_conns = 1u << 18;

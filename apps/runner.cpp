@@ -466,13 +466,10 @@ int run_lanes(std::vector<Lane>& lanes, const std::vector<io::Port>& ports, cons
     }
 
     const double run_s = static_cast<double>((stopped_at ? stopped_at : rte_rdtsc()) - t0) / static_cast<double>(hz);
-    stats::LatencyHistogram conn_lat, first_lat, resp_lat;
-    for (Lane& l : lanes) {
-        if (!l.client) continue;
-        conn_lat += l.client->connect_ns;
-        first_lat += l.client->first_byte_ns;
-        resp_lat += l.client->response_ns;
-    }
+    engine::Latencies lat;
+    for (size_t i = 0; i < lanes.size(); ++i)
+        if (lanes[i].client) lat += fin[i].lat;
+    const stats::LatencyHistogram &conn_lat = lat.connect, &first_lat = lat.first_byte, &resp_lat = lat.response;
     const double pps = static_cast<double>(cli.s.engine.rx_packets + srv.s.engine.rx_packets) / run_s;
     const uint64_t completed = any_client ? cli.s.app.conn_completed : srv.s.app.conn_completed;
     const double cps = static_cast<double>(completed) / run_s;

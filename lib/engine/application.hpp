@@ -104,6 +104,20 @@ enum class ServerBehaviour : uint8_t { Close, Http, Echo, Sink };
     return static_cast<uint8_t>("0123456789abcdef"[((i >> 4) >> (4 * (14 - pos))) & 15]);
 }
 
+// A client's latency histograms (ns): what the worker publishes for the per-second series and the metrics
+// endpoint, and what the report merges across lcores.
+struct Latencies {
+    stats::LatencyHistogram connect;     // connect() -> ESTABLISHED
+    stats::LatencyHistogram first_byte;  // request sent -> first byte of its response
+    stats::LatencyHistogram response;    // request sent -> complete response
+    Latencies& operator+=(const Latencies& o) {
+        connect += o.connect;
+        first_byte += o.first_byte;
+        response += o.response;
+        return *this;
+    }
+};
+
 // What a worker runs on its stack: events in, and a tick once per loop turn to start new work.
 class Application : public tcp::App {
 public:
@@ -112,6 +126,8 @@ public:
     virtual void set_slots(uint32_t) {}
     // Nothing left to do (a client that stopped launching and has no connection open).
     [[nodiscard]] virtual bool done() const = 0;
+    // Copies the application's latency histograms (a client's; a server has none) for publishing.
+    virtual void copy_latencies(Latencies&) const {}
     AppCounters c{};
 };
 

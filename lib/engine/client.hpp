@@ -96,6 +96,11 @@ public:
     stats::LatencyHistogram connect_ns;     // connect() -> ESTABLISHED
     stats::LatencyHistogram first_byte_ns;  // request sent -> first byte of its response
     stats::LatencyHistogram response_ns;    // request sent -> complete response
+    void copy_latencies(Latencies& out) const override {
+        out.connect = connect_ns;
+        out.first_byte = first_byte_ns;
+        out.response = response_ns;
+    }
 
 private:
     enum class Fail : uint8_t { None, BadResponse, Status };

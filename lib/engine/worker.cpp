@@ -335,6 +335,7 @@ void Worker::publish() {
     pub_.timewait = stack_.timewait_count();
     pub_.half_open = stack_.half_open();
     pub_.app_done = app_->done();
+    app_->copy_latencies(pub_.lat);
     seq_.fetch_add(1, std::memory_order_acq_rel);  // even: stable
 }
 
