@@ -24,6 +24,7 @@
 #include "io/vdev.hpp"
 #include "options.hpp"
 #include "runner.hpp"
+#include "tools.hpp"
 
 using namespace synwave;
 using namespace synwave::app;
@@ -379,6 +380,9 @@ int usage_exit(const CLI::App& app, const CLI::ParseError& e) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // Subcommands on finished runs' JSON: no EAL, their own arguments.
+    if (argc > 1 && std::string_view(argv[1]) == "merge") return synwave::app::run_merge(argc - 1, argv + 1);
+    if (argc > 1 && std::string_view(argv[1]) == "plot") return synwave::app::run_plot(argc - 1, argv + 1);
     // Program options, then `--`, then EAL options (server/client).
     std::vector<std::string> eal;
     int app_argc = argc;
