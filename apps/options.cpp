@@ -25,7 +25,7 @@ void add_options(CLI::App& s, Options& o) {
     s.add_option("--rate", o.rate, "client: new connections per second (0: limited by concurrency only)");
     s.add_option("--ramp-ms", o.ramp_ms, "client: ramp the rate up linearly over this many ms");
     s.add_option("--concurrency", o.concurrency, "client: open connections at most (per lcore)");
-    s.add_option("--connections", o.connections, "client: stop after this many connections (0: duration only)");
+    s.add_option("-n,--total", o.connections, "client: total connections to open, then stop (0: until --duration ends)");
     s.add_option("--close", o.close, "who closes first: client, server, or rst (abort)");
     s.add_flag("!--no-request", o.request, "client: no HTTP request, just handshake and close");
     s.add_option("--src", o.src,

@@ -420,7 +420,7 @@ int run_lanes(std::vector<Lane>& lanes, const std::vector<io::Port>& ports, cons
             pcli = cli;
             psrv = srv;
         }
-        // Clients that reached --connections and have nothing open end the run early.
+        // Clients that reached --total and have nothing open end the run early.
         bool clients_done = false;
         if (any_client && drain_until == 0 && now >= next_check) {
             next_check = now + hz / 5;

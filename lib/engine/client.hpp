@@ -155,7 +155,7 @@ private:
     size_t think_head_ = 0, think_n_ = 0;
     Instant start_{};
     bool started_ = false;
-    std::atomic<bool> stopped_{false};  // no more launches (the run ends, or --connections reached)
+    std::atomic<bool> stopped_{false};  // no more launches (the run ends, or --total reached)
     std::atomic<bool> ending_{false};   // the run ends
     double tokens_ = 0;
     Instant last_{};

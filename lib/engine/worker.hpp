@@ -108,7 +108,7 @@ struct WorkerStats {
     std::array<uint64_t, wire::kDropCount> drops{};
     uint32_t active = 0, timewait = 0, half_open = 0;
     Latencies lat{};        // cumulative since the start (a client's; empty for a server)
-    bool app_done = false;  // the application has nothing left to do (a client that reached --connections)
+    bool app_done = false;  // the application has nothing left to do (a client that reached --total)
 };
 
 class Worker {

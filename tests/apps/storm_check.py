@@ -133,7 +133,7 @@ def vlan_capture(exe):
         base = os.path.join(d, "cap")
         out = os.path.join(d, "storm.json")
         p = subprocess.run([exe, "storm", "--quiet", "--json", out, "--family", "46", "--vlan", "100", "--vlan-pcp",
-                            "5", "--connections", "200", "--concurrency", "20", "--duration", "10", "--pcap", base,
+                            "5", "--total", "200", "--concurrency", "20", "--duration", "10", "--pcap", base,
                             "--max-conns", "16384", "--max-timewait", "65536"], capture_output=True, text=True, timeout=120)
         frames = [f for name in sorted(os.listdir(d)) if name.endswith(".pcap")
                   for f in pcap_frames(os.path.join(d, name))]
@@ -216,7 +216,7 @@ def tuples_main(exe):
         base, out = os.path.join(d, "cap"), os.path.join(d, "storm.json")
         p = subprocess.run([exe, "storm", "--quiet", "--json", out, "--dst", "10.0.0.1-10.0.0.3", "--port", "80,8080",
                             "--src", "10.1.0.1-10.1.0.2", "--src-ports", "2000-2099", "--tuple-order", "random",
-                            "--tuple-seed", "5", "--connections", str(2 * n), "--concurrency", "50", "--duration", "30",
+                            "--tuple-seed", "5", "--total", str(2 * n), "--concurrency", "50", "--duration", "30",
                             "--pcap", base, "--max-conns", "16384", "--max-timewait", "65536"],
                            capture_output=True, text=True, timeout=120)
         print(p.stdout)

@@ -53,7 +53,7 @@ note = lab.note
 
 def client(L, n, concurrency, close, extra=(), duration=5, mac=True, port=80):
     """Starts `synwave client` for n connections (mac: a fixed next hop, so no SYN waits for ARP)."""
-    args = ["--src", L.dut_ip, "--dst", L.peer_ip, "--port", str(port), "--connections", str(n),
+    args = ["--src", L.dut_ip, "--dst", L.peer_ip, "--port", str(port), "--total", str(n),
             "--concurrency", str(concurrency), "--close", close, "--duration", str(duration),
             "--fail-tolerance", "0"] + list(extra)
     if mac:
@@ -62,7 +62,7 @@ def client(L, n, concurrency, close, extra=(), duration=5, mac=True, port=80):
 
 
 def finish(sw, duration):
-    """Waits for the client's own end (after --connections N, or at --duration) and returns its JSON."""
+    """Waits for the client's own end (after --total N, or at --duration) and returns its JSON."""
     j = sw.wait(timeout=duration + 20)
     note(f"synwave ran {j['duration_s']:.1f} s, exit status {j['exit_status']}")
     return j
@@ -94,7 +94,7 @@ def expect(cond_map):
 
 # ---------------------------------------------------------------------------------------------- cases
 
-@tap.case("client: exits by itself once --connections N are done (no hang until --duration)")
+@tap.case("client: exits by itself once --total N are done (no hang until --duration)")
 def _():
     with Lab(build()) as L:
         srv = PyServer(L, "close")
@@ -111,7 +111,7 @@ def _():
         note(f"completed {app['conn_completed']} of 20; " +
              ("still running after 8 s" if still else f"exited by itself after {time.time() - t0:.1f} s"))
         check(app["conn_completed"] == 20, f"only {app['conn_completed']} of 20 completed")
-        check(not still, "synwave client still running 8 s after its 20 connections completed: --connections N "
+        check(not still, "synwave client still running 8 s after its 20 connections completed: --total N "
                          "stops launching, but the process runs on until --duration")
         check(j["exit_status"] == 0, f"exit status {j['exit_status']}")
 

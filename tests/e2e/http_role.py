@@ -39,7 +39,7 @@ def pattern(n):
 def client(L, n, extra, concurrency=10, config=None, duration=20, close="server"):
     """`synwave client` for n connections to the peer's port 80, by default the server closing after the last
     response; its JSON once it has exited by itself."""
-    args = ["--src", L.dut_ip, "--dst", L.peer_ip, "--port", "80", "--connections", str(n),
+    args = ["--src", L.dut_ip, "--dst", L.peer_ip, "--port", "80", "--total", str(n),
             "--concurrency", str(concurrency), "--close", close, "--duration", str(duration),
             "--fail-tolerance", "0", "--peer-mac", peer_mac(L)] + list(extra)
     if config:

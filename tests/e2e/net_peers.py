@@ -66,7 +66,7 @@ def check_log(L, n, by):
 
 def client(L, src, dst, n, extra=()):
     """`synwave client` for n connections, nginx closing each (--close server); its JSON once it has exited."""
-    args = ["--src", src, "--dst", dst, "--port", "80", "--connections", str(n), "--concurrency", "20",
+    args = ["--src", src, "--dst", dst, "--port", "80", "--total", str(n), "--concurrency", "20",
             "--close", "server", "--duration", "10", "--fail-tolerance", "0"] + list(extra)
     j = L.synwave("client", args).wait(timeout=30)
     note(f"synwave ran {j['duration_s']:.1f} s, exit status {j['exit_status']}")
