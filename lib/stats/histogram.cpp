@@ -15,6 +15,35 @@ LatencyHistogram& LatencyHistogram::operator+=(const LatencyHistogram& o) {
     return *this;
 }
 
+LatencyHistogram& LatencyHistogram::operator-=(const LatencyHistogram& earlier) {
+    const uint64_t later_min = min_, later_max = max_;
+    std::size_t first = kBuckets, last = 0;
+    count_ = 0;
+    for (std::size_t i = 0; i < kBuckets; ++i) {
+        counts_[i] = counts_[i] > earlier.counts_[i] ? counts_[i] - earlier.counts_[i] : 0;
+        if (counts_[i] == 0) continue;
+        count_ += counts_[i];
+        first = std::min(first, i);
+        last = i;
+    }
+    sum_ = sum_ > earlier.sum_ ? sum_ - earlier.sum_ : 0;
+    if (count_ == 0) {
+        min_ = std::numeric_limits<uint64_t>::max();
+        max_ = 0;
+        return *this;
+    }
+    min_ = std::max(bucket_lower(first), later_min);
+    // The top bucket also holds everything above kMaxTrackable: only the later max bounds it.
+    max_ = last == kBuckets - 1 ? later_max : std::min(bucket_upper(last), later_max);
+    return *this;
+}
+
+LatencyHistogram delta(const LatencyHistogram& later, const LatencyHistogram& earlier) {
+    LatencyHistogram d = later;
+    d -= earlier;
+    return d;
+}
+
 uint64_t nearest_rank(double q, uint64_t n) {
     if (n == 0) return 0;
     const double exact = std::clamp(q, 0.0, 100.0) / 100.0 * static_cast<double>(n);

@@ -77,7 +77,25 @@ public:
 
     // Add another histogram (another lcore's, or another interval's).
     LatencyHistogram& operator+=(const LatencyHistogram& o);
+    // Take away an earlier snapshot of the same cumulative histogram, leaving the samples recorded between the
+    // two: counts and sum subtract exactly. Which samples were the smallest and largest of the interval is not
+    // known, so min and max become bounds: the lower edge of the first non-empty bucket (at least the later
+    // min) and the upper edge of the last (at most the later max). `earlier` must be a snapshot this one grew
+    // from (every count <= ours); a count that would go negative is clamped to 0.
+    LatencyHistogram& operator-=(const LatencyHistogram& earlier);
     void reset() { *this = LatencyHistogram{}; }
+
+    // Rebuilding a histogram from its parts (a JSON report): add n samples to bucket i (i < kBuckets), then
+    // set what the buckets do not hold. Sum, min and max are taken as given.
+    void add_bucket(std::size_t i, uint64_t n) {
+        counts_[i] += n;
+        count_ += n;
+    }
+    void set_sum_min_max(uint64_t sum, uint64_t min, uint64_t max) {
+        sum_ = sum;
+        min_ = count_ ? min : std::numeric_limits<uint64_t>::max();
+        max_ = max;
+    }
 
     [[nodiscard]] uint64_t count() const { return count_; }
     [[nodiscard]] uint64_t sum() const { return sum_; }
@@ -99,6 +117,9 @@ private:
     uint64_t min_ = std::numeric_limits<uint64_t>::max();
     uint64_t max_ = 0;
 };
+
+// The samples `later` holds and `earlier` (a snapshot it grew from) did not: later -= earlier, as a value.
+[[nodiscard]] LatencyHistogram delta(const LatencyHistogram& later, const LatencyHistogram& earlier);
 
 // The 1-based nearest rank of quantile q (percent) among n samples: ceil(q/100 * n), within [1, n].
 // Tolerates the binary representation of decimal percentages (99.9 / 100 * 1000 is 999.0000000000001).

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <string>
 #include <string_view>
 
 namespace synwave::stats {
@@ -32,5 +33,17 @@ template <CounterTable T>
 // {"count": n, "min": .., "mean": .., "p50": .., "p90": .., "p99": .., "p99.9": .., "max": ..}, in the
 // histogram's unit (ns for latencies).
 [[nodiscard]] nlohmann::ordered_json to_json(const HistogramSummary& s);
+
+// A whole histogram, exact and mergeable (values in ns):
+//   {"unit": "ns", "sub_bits": 6, "max_bits": 42, "count": n, "sum": n, "min": n, "max": n,
+//    "buckets": [[index, count], ...]}
+// with the non-zero buckets only, index ascending (LatencyHistogram's layout, which sub_bits and max_bits name).
+[[nodiscard]] nlohmann::ordered_json histogram_json(const LatencyHistogram& h);
+// [[index, count], ...] of the non-zero buckets, index ascending.
+[[nodiscard]] nlohmann::ordered_json buckets_json(const LatencyHistogram& h);
+// Reads what histogram_json wrote into `out` (reset first). False with `err` naming what is wrong (not an
+// object, a field missing or not an unsigned integer, another unit or bucket layout, an index out of range or
+// out of order, bucket counts that do not add up to count).
+[[nodiscard]] bool histogram_from_json(const nlohmann::json& j, LatencyHistogram& out, std::string& err);
 
 } // namespace synwave::stats
