@@ -175,6 +175,7 @@ uint32_t Stack::promote(uint32_t ri) {
         t.rtt_start_us = r.sent_us;
     }
     t.state = State::SynReceived;  // already counted (entered, half_open_) when the record was made
+    ++in_state_[static_cast<std::size_t>(State::SynReceived)];  // a Tcb now, no longer a SynRecord
     wheel_.cancel(r.timer);
     syns_.give(ri);
     return idx;

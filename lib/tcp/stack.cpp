@@ -224,6 +224,8 @@ uint32_t Stack::take_tcb(const flow::FlowKey& key) {
 void Stack::set_state(Tcb& t, State s) {
     if (t.state == State::SynReceived && s != State::SynReceived) --half_open_;
     if (s == State::SynReceived && t.state != State::SynReceived) ++half_open_;
+    --in_state_[static_cast<std::size_t>(t.state)];
+    ++in_state_[static_cast<std::size_t>(s)];
     t.state = s;
     ++ctr_.entered[static_cast<std::size_t>(s)];
 }
@@ -234,6 +236,7 @@ void Stack::free_tcb(uint32_t idx, bool erase) {
     if (t.side != kNoConn) side_free(t);
     if (erase) flows_.erase(t.key, flows_.hash_of(t.key));
     if (t.state != State::TimeWait) set_state(t, State::Closed);
+    else --in_state_[static_cast<std::size_t>(State::TimeWait)];  // its TwRecord stands for it from here
     t.state = State::Closed;
     // A connection whose end is still to be delivered keeps its handle until then: a connect() from the
     // application's callback must not get the same handle while events for the old one are coming.

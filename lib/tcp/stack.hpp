@@ -175,6 +175,20 @@ public:
     [[nodiscard]] uint32_t active_conns() const { return tcbs_.used(); }
     [[nodiscard]] uint32_t half_open() const { return half_open_; }
     [[nodiscard]] uint32_t timewait_count() const { return tws_.used(); }
+    // Connections (Tcbs) in state s; CLOSED and LISTEN: 0 (a Tcb is CLOSED only on its way in or out).
+    [[nodiscard]] uint32_t conns_in(State s) const {
+        return s == State::Closed || s == State::Listen ? 0 : in_state_[static_cast<std::size_t>(s)];
+    }
+    // Open connections by state, the records included: SYN-RECEIVED counts the Tcbs in it and the
+    // SynRecords (= half_open()), TIME-WAIT the TwRecords (a Tcb leaves as its record is made). The Tcb
+    // states add up to active_conns().
+    [[nodiscard]] std::array<uint32_t, kStateCount> open_by_state() const {
+        std::array<uint32_t, kStateCount> n{};
+        for (std::size_t i = 0; i < kStateCount; ++i) n[i] = conns_in(static_cast<State>(i));
+        n[static_cast<std::size_t>(State::SynReceived)] += syns_.used();
+        n[static_cast<std::size_t>(State::TimeWait)] += tws_.used();
+        return n;
+    }
     [[nodiscard]] uint32_t table_size() const { return flows_.size(); }
     [[nodiscard]] uint32_t indexed_entries() const { return flows_.indexed(); }  // of table_size(): by index
     [[nodiscard]] size_t timers_pending() const { return wheel_.pending(); }
@@ -403,6 +417,9 @@ private:
     uint32_t tw_head_ = kNoConn, tw_tail_ = kNoConn;  // the 2MSL queue, oldest first
     timer::TimerNode tw_timer_;                       // armed for the head's expiry
     uint32_t half_open_ = 0;
+    // Tcbs per state, kept by set_state (and promote, free_tcb, which write the state themselves). The
+    // CLOSED slot is not a count (Tcbs enter and leave it unannounced) and wraps freely.
+    std::array<uint32_t, kStateCount> in_state_{};
     Reassembly reasm_;                             // out-of-order data of every connection
     IndexPool<TcbSide, &TcbSide::link> sides_;     // free list through `link`
     std::vector<OutSegment> out_;
