@@ -37,6 +37,7 @@ namespace synwave::engine {
 
 #define SYNWAVE_ENGINE_COUNTERS(X)                                                                  \
     X(rx_packets, "frames received")                                                               \
+    X(rx_bytes, "bytes of the frames received (Ethernet header to the end of the payload, no FCS)") \
     X(rx_bursts, "non-empty RX bursts")                                                            \
     X(rx_dropped, "frames dropped by the parser (see rx_drop_* by reason)")                        \
     X(rx_not_ours, "frames for a MAC or IP address that is not ours")                                    \
@@ -54,6 +55,7 @@ namespace synwave::engine {
     X(nd_solicits_tx, "Neighbor Solicitations sent to resolve IPv6 next hops")                    \
     X(icmp6_echo_replies, "ICMPv6 echo replies sent")                                              \
     X(tx_packets, "frames handed to the TX ring")                                                  \
+    X(tx_bytes, "bytes of the frames handed to the TX ring (as rx_bytes)")                           \
     X(tx_ring_full, "frames the TX ring would not take (freed)")                                   \
     X(tx_no_mbuf, "segments not sent: mempool empty")                                              \
     X(tx_no_arp, "segments not sent: next hop unresolved (ARP or ND) and the hold queue full, or held over 1 s")  \
@@ -107,6 +109,9 @@ struct WorkerStats {
     FloodCounters flood{};
     std::array<uint64_t, wire::kDropCount> drops{};
     uint32_t active = 0, timewait = 0, half_open = 0;
+    // Open connections by state (gauges, indexed by tcp::State): connections, and the SYN-RECEIVED and
+    // TIME-WAIT records (tcp::Stack::open_by_state).
+    std::array<uint32_t, tcp::kStateCount> states{};
     Latencies lat{};        // cumulative since the start (a client's; empty for a server)
     bool app_done = false;  // the application has nothing left to do (a client that reached --total)
 };

@@ -22,6 +22,7 @@ namespace synwave::io {
 
 struct TxCounters {
     uint64_t tx_packets = 0;          // taken by the TX ring
+    uint64_t tx_bytes = 0;            // their bytes (pkt_len: Ethernet header to the end of the payload)
     uint64_t tx_bursts = 0;           // rte_eth_tx_burst calls
     uint64_t tx_retries = 0;          // calls after a first one that left packets behind
     uint64_t tx_ring_full_drops = 0;  // packets the ring would not take after the retries: freed
@@ -54,6 +55,9 @@ public:
 
     // Queues one frame; sends the batch when it is full. Takes ownership of `m` either way.
     void push(rte_mbuf* m) {
+        // Counted here, while the mbuf is ours and hot: once the ring took it, the peer may have freed it.
+        // What the ring refuses (or discard() frees) is taken off again.
+        c_.tx_bytes += rte_pktmbuf_pkt_len(m);
         pending_[n_++] = m;
         if (SYNWAVE_UNLIKELY(n_ == kCapacity)) {
             ++c_.flushes_full;
@@ -85,6 +89,7 @@ public:
             sent += rte_eth_tx_burst(port_, queue_, pending_ + sent, static_cast<uint16_t>(n_ - sent));
         }
         if (SYNWAVE_UNLIKELY(sent < n_)) {
+            uncount(sent);
             rte_pktmbuf_free_bulk(pending_ + sent, n_ - sent);
             c_.tx_ring_full_drops += n_ - sent;
         }
@@ -95,6 +100,7 @@ public:
 
     // Frees what is queued without sending it (shutdown). Not counted as drops.
     void discard() {
+        uncount(0);
         if (n_ != 0) rte_pktmbuf_free_bulk(pending_, n_);
         n_ = 0;
     }
@@ -106,7 +112,11 @@ public:
     [[nodiscard]] const TxCounters& counters() const { return c_; }
 
 private:
-    // State and counters share the first two lines (72 bytes); the pointer array follows.
+    void uncount(uint16_t from) {
+        for (uint16_t i = from; i < n_; ++i) c_.tx_bytes -= rte_pktmbuf_pkt_len(pending_[i]);
+    }
+
+    // State and counters share the first two lines (80 bytes); the pointer array follows.
     uint16_t n_ = 0;
     uint16_t port_;
     uint16_t queue_;
@@ -116,7 +126,7 @@ private:
     rte_mbuf* pending_[kCapacity];
 };
 
-// 72 bytes of state and counters (8 + 8 + 8 + 48) plus 512 bytes of pointers, padded to whole lines.
+// 80 bytes of state and counters (8 + 8 + 8 + 56) plus 512 bytes of pointers, padded to whole lines.
 static_assert(sizeof(TxBatch) == 10 * kCacheLine, "TxBatch layout changed: re-check the hot fields' placement");
 
 }  // namespace synwave::io

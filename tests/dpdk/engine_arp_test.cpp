@@ -138,6 +138,12 @@ TEST(EngineArp, NeighboursResolvedOverARingPairAndHeldFramesReleased) {
     EXPECT_EQ(se.tx_packets, sw.stack().counters().tx_segments + se.arp_requests_tx + se.arp_replies_tx);
     EXPECT_EQ(se.rx_packets, ce.tx_packets);
     EXPECT_EQ(ce.rx_packets, se.tx_packets);
+    EXPECT_EQ(se.rx_bytes, ce.tx_bytes);
+    EXPECT_EQ(ce.rx_bytes, se.tx_bytes);
+    // Every frame is at least an Ethernet, an IPv4 and a TCP header (ARP: 42 bytes, at most 2 per side), and
+    // the client's requests and the server's responses add their bytes.
+    EXPECT_GE(ce.tx_bytes, 54 * ce.tx_packets - 2 * 12);
+    EXPECT_GT(se.tx_bytes, 54 * se.tx_packets + kConns * 64);
     EXPECT_EQ(cw.stack().counters().syn_rtx + sw.stack().counters().synack_rtx, 0u);
     EXPECT_EQ(rte_mempool_avail_count(spool.get()), kPoolMbufs);
     EXPECT_EQ(rte_mempool_avail_count(cpool.get()), kPoolMbufs);

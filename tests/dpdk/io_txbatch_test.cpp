@@ -51,6 +51,7 @@ TEST_F(NullTx, FullBatchFlushesByItself) {
     tx.push(make_frame(pool_.get(), 64, 1));  // the 64th
     EXPECT_EQ(tx.size(), 0);
     EXPECT_EQ(tx.counters().tx_packets, 64u);
+    EXPECT_EQ(tx.counters().tx_bytes, 64u * 64u);
     EXPECT_EQ(tx.counters().tx_bursts, 1u);
     EXPECT_EQ(tx.counters().flushes_full, 1u);
     EXPECT_EQ(tx.counters().tx_ring_full_drops, 0u);
@@ -74,6 +75,7 @@ TEST_F(NullTx, DrainsWhenTheIntervalPassesOnAFakeClock) {
     EXPECT_FALSE(tx.flush_if_due(start + Duration{150'000}));
     EXPECT_TRUE(tx.flush_if_due(start + Duration{200'000}));
     EXPECT_EQ(tx.counters().tx_packets, 6u);
+    EXPECT_EQ(tx.counters().tx_bytes, 6u * 60u);
     // An empty batch is not "flushed", but the interval restarts.
     EXPECT_FALSE(tx.flush_if_due(start + Duration{400'000}));
     tx.push(make_frame(pool_.get(), 60, 4));
@@ -95,6 +97,12 @@ TEST_F(NullTx, DiscardFreesWithoutSending) {
         EXPECT_EQ(moved.size(), 10);
         // `moved` goes out of scope holding 10 frames: the destructor frees them.
     }
+    {
+        TxBatch tx(port_->id(), 0, Duration{1});
+        tx.push(make_frame(pool_.get(), 60, 5));
+        tx.discard();  // not sent: not counted
+        EXPECT_EQ(tx.counters().tx_bytes, 0u);
+    }
     EXPECT_EQ(rte_mempool_avail_count(pool_.get()), 255u);
     EXPECT_EQ(port_->stats()->opackets, 0u);
 }
@@ -113,6 +121,7 @@ TEST(RingTx, FullRingDropsAreCountedAndFreedWithoutHanging) {
     const TxCounters& c = tx.counters();
     EXPECT_EQ(c.tx_packets, 64u);
     EXPECT_EQ(c.tx_ring_full_drops, 36u);
+    EXPECT_EQ(c.tx_bytes, 64u * 128u);  // the 36 refused are not counted
     EXPECT_EQ(c.tx_retries, TxBatch::kMaxRetries);
     EXPECT_EQ(c.tx_bursts, 1u + 1u + TxBatch::kMaxRetries);
     EXPECT_EQ(rte_mempool_avail_count(pool.get()), 255u - 64u);  // the 36 were freed, 64 wait in the ring
@@ -128,6 +137,7 @@ TEST(RingTx, FullRingDropsAreCountedAndFreedWithoutHanging) {
     EXPECT_EQ(tx.flush(), 10);
     EXPECT_EQ(tx.counters().tx_ring_full_drops, 36u);
     EXPECT_EQ(a->stats()->opackets, 74u);
+    EXPECT_EQ(tx.counters().tx_bytes, 74u * 128u);
     // What is left in the ring is freed by RingPair's destructor; check the pool after it runs.
     a->close();
     b->close();
