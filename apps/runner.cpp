@@ -17,7 +17,10 @@
 
 #include <unistd.h>
 
+#include "config_json.hpp"
+#include "series.hpp"
 #include "stats/json.hpp"
+#include "version.hpp"
 
 namespace synwave::app {
 
@@ -47,25 +50,6 @@ tcp::Secrets random_secrets() {
     auto k = [&] { return tcp::SipKey{(uint64_t{rd()} << 32) | rd(), (uint64_t{rd()} << 32) | rd()}; };
     return tcp::Secrets{k(), k(), k()};
 }
-
-// The figures of one side (all client lanes, or all server lanes) added up.
-struct Side {
-    engine::WorkerStats s{};
-    unsigned lanes = 0;
-    bool all_done = true;
-    void add(const engine::WorkerStats& w) {
-        s.engine += w.engine;
-        s.app += w.app;
-        s.tcp += w.tcp;
-        s.flood += w.flood;
-        for (size_t i = 0; i < s.drops.size(); ++i) s.drops[i] += w.drops[i];
-        s.active += w.active;
-        s.timewait += w.timewait;
-        s.half_open += w.half_open;
-        all_done = all_done && w.app_done;
-        ++lanes;
-    }
-};
 
 void collect(const std::vector<Lane>& lanes, Side& cli, Side& srv) {
     cli = Side{};
@@ -349,6 +333,7 @@ int run_lanes(std::vector<Lane>& lanes, const std::vector<io::Port>& ports, cons
     for (const Lane& l : lanes) any_client |= l.client != nullptr;
 
     const uint64_t t0 = rte_rdtsc();
+    const double start_unix = unix_now();  // the wall clock once; each second's is derived from the TSC
     const uint64_t end = o.duration > 0 ? t0 + static_cast<uint64_t>(o.duration * static_cast<double>(hz)) : UINT64_MAX;
     uint64_t next_print = t0 + hz;
     uint64_t stopped_at = 0;
@@ -363,14 +348,12 @@ int run_lanes(std::vector<Lane>& lanes, const std::vector<io::Port>& ports, cons
     // HTTP in play: responses per second by status class (client: received; server: sent).
     const bool http = o.behaviour == "http" && (o.mode == Mode::Server || o.request);
     const bool flooding = !o.flood.empty();
-    if (!o.quiet) {
-        std::printf("%s\n%4s %10s %10s %8s %8s %8s %8s %8s %8s %8s %8s%s%s%s\n", title.c_str(), "t",
-                    any_client ? "new/s" : "accept/s", "done/s", "active", "timewait", "failed", "rtx", "drops",
-                    "rx_Mpps", "tx_Mpps", "nic_drop", v6 ? "     v6/s" : "",
-                    http ? "    resp/s    2xx/s    3xx/s    4xx/s    5xx/s" : "",
-                    flooding ? "    flood/s   synack/s   cookie/s      rst/s" : "");
-        std::fflush(stdout);
-    }
+    bool any_server = false;
+    for (const Lane& l : lanes) any_server |= l.client == nullptr;
+    Series series(SeriesSetup{any_client, any_server, http, flooding, v6,
+                              !o.json_path.empty() || !o.csv_path.empty(), hz, t0, start_unix});
+    uint64_t last_tick = t0;
+    if (!o.quiet) series.print_header(title);
     for (;;) {
         const uint64_t now = rte_rdtsc();
         lanes[0].worker->run_once(Instant{now});
@@ -380,43 +363,12 @@ int run_lanes(std::vector<Lane>& lanes, const std::vector<io::Port>& ports, cons
             ++sec;
             lanes[0].worker->publish();
             collect(lanes, cli, srv);
-            if (!o.quiet) {
-                const Side& main = any_client ? cli : srv;
-                const Side& prev = any_client ? pcli : psrv;
-                const uint64_t opened = any_client ? main.s.app.conn_attempted - prev.s.app.conn_attempted
-                                                   : main.s.app.conn_accepted - prev.s.app.conn_accepted;
-                const double rx = static_cast<double>(cli.s.engine.rx_packets + srv.s.engine.rx_packets -
-                                                      pcli.s.engine.rx_packets - psrv.s.engine.rx_packets) / 1e6;
-                const double tx = static_cast<double>(cli.s.engine.tx_packets + srv.s.engine.tx_packets -
-                                                      pcli.s.engine.tx_packets - psrv.s.engine.tx_packets) / 1e6;
-                const uint64_t nic = nic_drops(ports);
-                std::printf("%4u %10lu %10lu %8u %8u %8lu %8lu %8lu %8.3f %8.3f %8lu", sec, opened,
-                            main.s.app.conn_completed - prev.s.app.conn_completed, main.s.active,
-                            cli.s.timewait + srv.s.timewait, main.s.app.conn_failed,
-                            cli.s.tcp.rtx_segments + srv.s.tcp.rtx_segments + cli.s.tcp.syn_rtx + srv.s.tcp.synack_rtx,
-                            cli.s.engine.rx_dropped + srv.s.engine.rx_dropped, rx, tx, nic - nic_prev);
-                nic_prev = nic;
-                if (v6)
-                    std::printf(" %8lu", any_client ? main.s.app.conn_attempted_v6 - prev.s.app.conn_attempted_v6
-                                                    : main.s.app.conn_accepted_v6 - prev.s.app.conn_accepted_v6);
-                if (http) {
-                    const auto& a = main.s.app;
-                    const auto& b = prev.s.app;
-                    std::printf(" %9lu %8lu %8lu %8lu %8lu",
-                                any_client ? a.responses_done - b.responses_done : a.responses_sent - b.responses_sent,
-                                a.http_2xx - b.http_2xx, a.http_3xx - b.http_3xx, a.http_4xx - b.http_4xx,
-                                a.http_5xx - b.http_5xx);
-                }
-                if (flooding) {
-                    const auto& f = cli.s.flood;
-                    const auto& pf = pcli.s.flood;
-                    std::printf(" %10lu %10lu %10lu %10lu", f.flood_tx - pf.flood_tx,
-                                f.flood_syn_ack_rx - pf.flood_syn_ack_rx,
-                                f.flood_cookie_syn_ack_rx - pf.flood_cookie_syn_ack_rx, f.flood_rst_rx - pf.flood_rst_rx);
-                }
-                std::printf("\n");
-                std::fflush(stdout);
-            }
+            const uint64_t nic = nic_drops(ports);
+            const Tick k{sec, last_tick, now, &pcli, &cli, &psrv, &srv, nic > nic_prev ? nic - nic_prev : 0};
+            nic_prev = nic;
+            last_tick = now;
+            if (!o.quiet) series.print_line(k);
+            series.add(k);
             pcli = cli;
             psrv = srv;
         }
@@ -464,11 +416,16 @@ int run_lanes(std::vector<Lane>& lanes, const std::vector<io::Port>& ports, cons
         fin[i] = lanes[i].worker->read();
         (lanes[i].client ? cli : srv).add(fin[i]);
     }
+    {
+        // The last interval, from the last whole second to the final figures: the series adds up to the totals.
+        uint64_t nic = 0;
+        for (const Nic& n : nics) nic += nic_drops(n.s);
+        series.add(Tick{sec + 1, last_tick, std::max(rte_rdtsc(), last_tick), &pcli, &cli, &psrv, &srv,
+                        nic > nic_prev ? nic - nic_prev : 0});
+    }
 
     const double run_s = static_cast<double>((stopped_at ? stopped_at : rte_rdtsc()) - t0) / static_cast<double>(hz);
-    engine::Latencies lat;
-    for (size_t i = 0; i < lanes.size(); ++i)
-        if (lanes[i].client) lat += fin[i].lat;
+    const engine::Latencies& lat = cli.s.lat;  // the client lanes' histograms, added up
     const stats::LatencyHistogram &conn_lat = lat.connect, &first_lat = lat.first_byte, &resp_lat = lat.response;
     const double pps = static_cast<double>(cli.s.engine.rx_packets + srv.s.engine.rx_packets) / run_s;
     const uint64_t completed = any_client ? cli.s.app.conn_completed : srv.s.app.conn_completed;
@@ -541,8 +498,12 @@ int run_lanes(std::vector<Lane>& lanes, const std::vector<io::Port>& ports, cons
     int rc = 0;
     if (!o.json_path.empty()) {
         json j;
+        j["synwave"] = {{"version", SYNWAVE_VERSION}, {"commit", SYNWAVE_COMMIT}};
         j["mode"] = o.mode == Mode::Storm ? "storm" : o.mode == Mode::Server ? "server" : "client";
         j["duration_s"] = run_s;
+        j["start"] = start_json(start_unix);
+        j["instance"] = {{"index", o.instance}, {"count", o.instances}};
+        j["config"] = config_json(o);
         if (cli.lanes) {
             const auto& a = cli.s.app;
             j["connections"] = {{"attempted", a.conn_attempted}, {"connected", a.conn_connected},
@@ -556,6 +517,9 @@ int run_lanes(std::vector<Lane>& lanes, const std::vector<io::Port>& ports, cons
             j["latency_ns"] = {{"connect", stats::to_json(conn_lat.summary())},
                                {"first_byte", stats::to_json(first_lat.summary())},
                                {"response", stats::to_json(resp_lat.summary())}};
+            j["histograms"] = {{"connect", stats::histogram_json(conn_lat)},
+                               {"first_byte", stats::histogram_json(first_lat)},
+                               {"response", stats::histogram_json(resp_lat)}};
             if (http)
                 j["http"] = {{"requests", a.requests_sent}, {"responses", a.responses_done},
                              {"status", {{"1xx", a.http_1xx}, {"2xx", a.http_2xx}, {"3xx", a.http_3xx},
@@ -589,10 +553,19 @@ int run_lanes(std::vector<Lane>& lanes, const std::vector<io::Port>& ports, cons
         j["nic"] = nics_json(nics);
         j["connections_per_s"] = cps;
         j["packets_per_s"] = pps;
+        j["series"] = series.samples();
         std::ofstream f(o.json_path);
         f << j.dump(2) << "\n";
         if (!f) {
             std::cerr << "synwave: cannot write " << o.json_path << "\n";
+            rc = 2;
+        }
+    }
+    if (!o.csv_path.empty()) {
+        std::ofstream f(o.csv_path);
+        f << series.csv();
+        if (!f) {
+            std::cerr << "synwave: cannot write " << o.csv_path << "\n";
             rc = 2;
         }
     }

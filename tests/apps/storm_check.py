@@ -7,8 +7,9 @@ Usage: storm_check.py <synwave executable> [lanes|family]
   complete connections, their source slices are disjoint and cover --src, each lane talks only to its own
   server lane, and every side total is the sum of its lanes.
   family: `storm --family 46 --lanes 2` over VLAN 100, then `storm --family 6` (see family_main).
-  tuples: three destinations on two ports in random order (see tuples_main)."""
-import ipaddress, json, os, struct, subprocess, sys, tempfile
+  tuples: three destinations on two ports in random order (see tuples_main).
+  series: the per-second series in the JSON and the CSV (see series_main)."""
+import csv, datetime, ipaddress, json, os, re, struct, subprocess, sys, tempfile
 
 def run_storm(exe, args):
     with tempfile.TemporaryDirectory() as d:
@@ -301,11 +302,107 @@ def main(exe):
     ] + nic_checks(j)
     return report(checks, j)
 
+def series_main(exe):
+    """`storm --rate 2000 --duration 4 --json --csv`: one sample per second plus the final partial interval, on
+    the wall clock of the start; the per-second counts add up exactly to the run's totals on both sides, the
+    per-second latency buckets to the run's histograms; the CSV holds the same rows; the header names the build."""
+    rate, duration = 2000, 4
+    with tempfile.TemporaryDirectory() as d:
+        jp, cp = os.path.join(d, "storm.json"), os.path.join(d, "storm.csv")
+        p = subprocess.run([exe, "storm", "--duration", str(duration), "--rate", str(rate), "--json", jp,
+                            "--csv", cp], capture_output=True, text=True, timeout=120)
+        print(p.stdout)
+        print(p.stderr, file=sys.stderr)
+        if p.returncode != 0:
+            print(f"FAIL: storm exited {p.returncode}")
+            return 1
+        j = json.load(open(jp))
+        rows = list(csv.DictReader(open(cp)))
+    version_hpp = open(os.path.join(os.path.dirname(os.path.abspath(exe)), "version.hpp")).read()
+    macro = lambda name: re.search(r'#define ' + name + r' "([^"]*)"', version_hpp).group(1)
+    ser = j["series"]
+    n = len(ser)
+    start = j["start"]["unix_s"]
+    c, s, conns = j["client"], j["server"], j["connections"]
+    total = lambda side, key: sum(x[side][key] for x in ser)
+    lat = j["histograms"]["connect"]
+    merged = {}
+    for x in ser:
+        for i, k in x["client"]["latency"]["connect"]["buckets"]:
+            merged[i] = merged.get(i, 0) + k
+    by_side = {side: [r for r in rows if r["side"] == side] for side in ("client", "server")}
+    lines = p.stdout.splitlines()
+    head = next((i for i, l in enumerate(lines) if l.split()[:3] == ["t", "new", "done"]), None)
+    per_second_lines = 0
+    if head is not None:
+        for l in lines[head + 1:]:
+            if not l.strip():
+                break
+            per_second_lines += 1
+    whole = ser[:-1]
+    eng = lambda key: c["engine"][key] + s["engine"][key]
+    states_ok = all(sum(v for k, v in x[side]["states"].items() if k not in ("SYN-RECEIVED", "TIME-WAIT"))
+                    == x[side]["active"] and x[side]["states"]["TIME-WAIT"] == x[side]["timewait"]
+                    and x[side]["states"]["SYN-RECEIVED"] == x[side]["half_open"]
+                    for x in ser for side in ("client", "server"))
+    checks = [
+        (f"a sample per whole second and the final partial one ({n} samples, run {j['duration_s']:.2f} s)",
+         n >= duration + 1 and [x["t"] for x in ser] == list(range(1, n + 1))
+         and all(abs(x["interval_s"] - 1) < 0.5 for x in whole) and 0 <= ser[-1]["interval_s"] < 1.5),
+        ("unix_s increasing about 1 s apart from start.unix_s",
+         all(0.5 < x["unix_s"] - y["unix_s"] < 1.5 for x, y in zip(whole[1:], whole))
+         and ser[-1]["unix_s"] >= whole[-1]["unix_s"]
+         and all(abs(x["unix_s"] - start - x["t"]) < 0.5 for x in whole)),
+        ("start.utc is start.unix_s", abs(datetime.datetime.strptime(j["start"]["utc"], "%Y-%m-%dT%H:%M:%S.%fZ")
+                                          .replace(tzinfo=datetime.timezone.utc).timestamp() - start) < 0.002),
+        ("client: per-second opened/completed/failed add up to the totals",
+         (total("client", "opened"), total("client", "completed"), total("client", "failed"))
+         == (conns["attempted"], conns["completed"], conns["failed"]) and conns["completed"] > rate * (duration - 1)),
+        ("server: per-second opened/completed/failed add up to the totals",
+         (total("server", "opened"), total("server", "completed"), total("server", "failed"))
+         == (s["app"]["conn_accepted"], s["app"]["conn_completed"], s["app"]["conn_failed"])),
+        ("running totals end at the totals", ser[-1]["client"]["completed_total"] == conns["completed"]
+         and ser[-1]["server"]["opened_total"] == s["app"]["conn_accepted"]),
+        ("per-second frames and bytes add up to the engines' totals",
+         sum(x["rx_packets"] for x in ser) == eng("rx_packets") and sum(x["tx_packets"] for x in ser) == eng("tx_packets")
+         and sum(x["rx_bytes"] for x in ser) == eng("rx_bytes") and sum(x["tx_bytes"] for x in ser) == eng("tx_bytes")),
+        ("bytes: more than 54 per frame (headers and HTTP), what one side sent the other received",
+         c["engine"]["rx_bytes"] > 54 * c["engine"]["rx_packets"] and s["engine"]["rx_bytes"] > 54 * s["engine"]["rx_packets"]
+         and all(x["rx_bytes"] > 54 * x["rx_packets"] for x in ser if x["rx_packets"])
+         and c["engine"]["tx_bytes"] == s["engine"]["rx_bytes"] and s["engine"]["tx_bytes"] == c["engine"]["rx_bytes"]),
+        ("gbps > 0 every whole second", all(x["gbps_rx"] > 0 and x["gbps_tx"] > 0 for x in whole)),
+        ("connect histogram: one sample per connection established",
+         lat["count"] == conns["connected"] and lat["unit"] == "ns" and sum(k for _, k in lat["buckets"]) == lat["count"]),
+        ("per-second connect latency adds up to the histogram, bucket by bucket",
+         sum(x["client"]["latency"]["connect"]["count"] for x in ser) == lat["count"]
+         and all(sum(k for _, k in x["client"]["latency"]["connect"]["buckets"]) == x["client"]["latency"]["connect"]["count"]
+                 for x in ser)
+         and sorted(merged.items()) == [tuple(b) for b in lat["buckets"]]),
+        ("states: connections by state add up to active; TIME-WAIT and SYN-RECEIVED are the records", states_ok),
+        ("CSV: a row per second and side, completed as in the JSON",
+         len(by_side["client"]) == n and len(by_side["server"]) == n
+         and [int(r["completed"]) for r in by_side["client"]] == [x["client"]["completed"] for x in ser]
+         and [int(r["completed"]) for r in by_side["server"]] == [x["server"]["completed"] for x in ser]
+         and [int(r["t"]) for r in by_side["client"]] == list(range(1, n + 1))),
+        ("CSV: gbps and latency columns", all(float(r["gbps_rx"]) > 0 for r in rows[:-2])
+         and "latency.connect.p99" in rows[0] and "states.ESTABLISHED" in rows[0] and "http.2xx" in rows[0]),
+        ("synwave version and commit as the build's version.hpp",
+         j["synwave"] == {"version": macro("SYNWAVE_VERSION"), "commit": macro("SYNWAVE_COMMIT")}),
+        ("config holds the effective options", j["config"]["rate"] == rate and j["config"]["duration"] == duration
+         and j["config"]["mode"] == "storm" and j["instance"] == {"index": 0, "count": 1}),
+        ("text: the header groups per-second columns apart from totals, a line per whole second",
+         head is not None and "per second" in lines[head - 1] and "totals" in lines[head - 1]
+         and "rx_Gbps" in lines[head] and per_second_lines == n - 1),
+    ]
+    return report(checks, {k: v for k, v in j.items() if k != "series"})
+
 if __name__ == "__main__":
     if len(sys.argv) > 2 and sys.argv[2] == "lanes":
         sys.exit(lanes_main(sys.argv[1]))
     if len(sys.argv) > 2 and sys.argv[2] == "tuples":
         sys.exit(tuples_main(sys.argv[1]))
+    if len(sys.argv) > 2 and sys.argv[2] == "series":
+        sys.exit(series_main(sys.argv[1]))
     if len(sys.argv) > 2 and sys.argv[2] == "family":
         sys.exit(family_main(sys.argv[1]))
     sys.exit(main(sys.argv[1]))
