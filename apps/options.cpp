@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "metrics.hpp"
+
 namespace synwave::app {
 
 void add_options(CLI::App& s, Options& o) {
@@ -217,6 +219,8 @@ bool finalize(Options& o, std::string& err) {
         err = "body: must be at most " + std::to_string(kMaxBody) + " bytes (the response is held in memory, once per lcore)";
     else if (o.fail_tolerance < 0 || o.fail_tolerance > 1) err = "fail_tolerance: must be in [0, 1]";
     else if (!(o.loss >= 0 && o.loss <= 50)) err = "loss: must be in [0, 50] percent";
+    else if (!check_metrics(o.metrics, err)) {  // a port in use said before EAL starts
+    }
     if (!err.empty()) return false;
     o.port = o.ports_list.front();
     if (!finalize_http(o, err) || !finalize_flood(o, err)) return false;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "config_json.hpp"
+#include "metrics.hpp"
 #include "series.hpp"
 #include "stats/json.hpp"
 #include "version.hpp"
@@ -318,6 +319,12 @@ int run_lanes(std::vector<Lane>& lanes, const std::vector<io::Port>& ports, cons
               const std::string& title) {
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
+    // --metrics: serves from here; stops when run_lanes returns (with --hold: serves the final figures until exit).
+    MetricsEndpoint metrics;
+    if (const std::string e = metrics.start(o, lanes); !e.empty()) {
+        std::cerr << "synwave: " << e << "\n";
+        return 2;
+    }
     const uint64_t hz = rte_get_tsc_hz();
     std::atomic<bool> stop{false};
     // Gratuitous ARP for our address, queued in each worker's TX batch (sent by its first loop turn) before any
