@@ -237,6 +237,7 @@ int run_storm(Options& o) {
                            : "synwave storm: " + std::to_string(n) + " net_ring pairs, " + std::to_string(n) +
                                  " client lcores + " + std::to_string(n) + " server lcores";
                 rc = run_lanes(rig.lanes, rig.ports, o, title);
+                if (o.hold) hold_until_signal();  // e.g. --metrics serving the final figures until scraped
             }
         }
         if (!err.empty()) std::cerr << "synwave: " << err << "\n";
