@@ -2,7 +2,8 @@
 """`synwave storm --metrics` scraped by a real Prometheus: after the run (the process holds, serving its final
 figures), Prometheus' sums over the lanes equal the run's JSON exactly (connections completed on both sides, the
 latency histograms' counts), the body passes `promtool check metrics`, other targets get 404 and other methods
-405, and a bad or busy --metrics address exits 2 naming it before EAL starts.
+405; an IPv6 endpoint ([::1]:PORT) serves as well; a bad or busy --metrics address exits 2 naming it before EAL
+starts.
 
 Usage: metrics_check.py <synwave executable>"""
 import json, os, shutil, signal, socket, subprocess, sys, tempfile, time, urllib.error, urllib.parse, urllib.request
@@ -80,6 +81,40 @@ def bad_address_checks(exe):
     busy.close()
     return checks
 
+def wait_json(run, out, timeout):
+    """The run's JSON once written (the run is over), "exited" if the process ended first, or None."""
+    def finished():
+        if run.poll() is not None:
+            return "exited"
+        try:
+            return json.load(open(out))
+        except (OSError, ValueError):
+            return None
+    return until(finished, timeout)
+
+def ipv6_checks(exe, tmp):
+    """--metrics [::1]:PORT: served over IPv6, the final figures while holding."""
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+            port = s.getsockname()[1]
+    except OSError as e:
+        print(f"skip: no IPv6 loopback here ({e})")
+        return []
+    out = os.path.join(tmp, "run6.json")
+    run = subprocess.Popen([exe, "storm", "--quiet", "--duration", "1", "--rate", "500", "--metrics",
+                            f"[::1]:{port}", "--json", out, "--hold"], stdout=subprocess.DEVNULL,
+                           stderr=open(os.path.join(tmp, "synwave6.err"), "w"))
+    try:
+        j = wait_json(run, out, 120)
+        status, _, body = http(f"http://[::1]:{port}/metrics")
+    finally:
+        rc = stop(run, "synwave")
+    want = isinstance(j, dict) and j["connections"]["completed"]
+    line = f'synwave_app_conn_completed_total{{side="client",lcore="1"}} {want}'
+    return [(f"--metrics [::1]:{port}: 200 and '{line}' (the JSON's) while holding; exit 0 (got {rc})",
+             bool(want) and status == 200 and line in body.splitlines() and rc == 0)]
+
 def main(exe):
     checks = bad_address_checks(exe)
     tmp = tempfile.mkdtemp(prefix="synwave-metrics-")
@@ -101,14 +136,7 @@ def main(exe):
                                  "--web.listen-address", f"127.0.0.1:{prom_port}"],
                                 stdout=subprocess.DEVNULL, stderr=open(os.path.join(tmp, "prometheus.log"), "w"))
         # The run's JSON is written when the run is over; the endpoint then serves the final figures (--hold).
-        def finished():
-            if run.poll() is not None:
-                return "exited"
-            try:
-                return json.load(open(out))
-            except (OSError, ValueError):
-                return None
-        j = until(finished, 150)
+        j = wait_json(run, out, 150)
         if not isinstance(j, dict):
             print(f"FAIL: no run JSON ({j}):\n" + open(os.path.join(tmp, "synwave.err")).read())
             return 1
@@ -134,6 +162,7 @@ def main(exe):
             ('sum(synwave_timewait_records)', j["client"]["timewait"] + j["server"]["timewait"]),
             ('count(synwave_app_conn_completed_total)', 2),  # one series per lane: a client and a server lcore
             ('synwave_info{job="synwave",mode="storm"}', 1),
+            ('up{job="synwave"}', 1),  # the last scrape succeeded
         ]
         got = {}
         for q, v in want:
@@ -158,6 +187,11 @@ def main(exe):
     checks.append((f"synwave exits 0 on SIGTERM while holding (got {run_rc})", run_rc == 0))
     checks.append((f"prometheus exits 0 on SIGTERM (got {prom_rc})", prom_rc == 0))
     checks.append(("the endpoint is gone once synwave exited", http(endpoint)[0] == 0))
+    tmp6 = tempfile.mkdtemp(prefix="synwave-metrics6-")
+    try:
+        checks += ipv6_checks(exe, tmp6)
+    finally:
+        shutil.rmtree(tmp6, ignore_errors=True)
     for name, ok in checks:
         print(("ok   " if ok else "FAIL ") + name)
     return 0 if all(ok for _, ok in checks) else 1
