@@ -11,6 +11,7 @@
 #include <rte_lcore.h>
 
 #include <cerrno>
+#include <csignal>
 #include <charconv>
 #include <chrono>
 #include <cstring>
@@ -361,13 +362,23 @@ struct MetricsEndpoint::Impl {
     }
 
     void run() {
+        // SIGINT and SIGTERM are the run's (its handler counts them): not this thread's to be woken by.
+        sigset_t sigs;
+        sigemptyset(&sigs);
+        sigaddset(&sigs, SIGINT);
+        sigaddset(&sigs, SIGTERM);
+        pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
         for (;;) {
             pollfd p[2] = {{listen_fd, POLLIN, 0}, {wake_fd, POLLIN, 0}};
             if (poll(p, 2, -1) < 0 && errno != EINTR) return;
             if (p[1].revents != 0) return;
             if (p[0].revents == 0) continue;
             const int fd = accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-            if (fd < 0) continue;  // the client went away, or out of descriptors for now
+            if (fd < 0) {
+                // The client went away (try the next), or no descriptor is free: wait a little rather than spin.
+                if (errno != EAGAIN && errno != ECONNABORTED && errno != EINTR) (void)wait(-1, 0, 100);
+                continue;
+            }
             serve(fd);
             close(fd);
         }
