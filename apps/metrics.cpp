@@ -176,6 +176,14 @@ std::string exposition(const std::vector<MetricsLane>& lanes, const MetricsInfo&
     family(out, "synwave_half_open_records", "SYN-RECEIVED records held now", "gauge");
     for (const MetricsLane& l : lanes) emit(out, "synwave_half_open_records", l, l.s.half_open);
 
+    // As node_exporter's node_tcp_connection_states: a gauge per state.
+    family(out, "synwave_tcp_connection_states",
+           "open connections by TCP state now (SYN-RECEIVED and TIME-WAIT: the records)", "gauge");
+    for (const MetricsLane& l : lanes)
+        for (std::size_t i = 0; i < tcp::kStateCount; ++i)
+            emit(out, "synwave_tcp_connection_states", l, l.s.states[i],
+                 std::string(",state=\"") + tcp::state_name(static_cast<tcp::State>(i)) + "\"");
+
     table<engine::AppCounters>(out, "app", lanes, [](const MetricsLane& l) -> const auto& { return l.s.app; });
     table<tcp::TcpEventCounters>(out, "tcp", lanes,
                                  [](const MetricsLane& l) -> const auto& { return l.s.tcp.events(); });

@@ -160,8 +160,10 @@ def main(exe):
             ('sum(synwave_engine_rx_packets_total)', j["client"]["engine"]["rx_packets"] +
                                                       j["server"]["engine"]["rx_packets"]),
             ('sum(synwave_timewait_records)', j["client"]["timewait"] + j["server"]["timewait"]),
+            ('sum(synwave_tcp_connection_states{state="TIME-WAIT"})', j["client"]["timewait"] + j["server"]["timewait"]),
             ('count(synwave_app_conn_completed_total)', 2),  # one series per lane: a client and a server lcore
-            ('synwave_info{job="synwave",mode="storm"}', 1),
+            (f'synwave_info{{job="synwave",mode="storm",version="{j["synwave"]["version"]}",'
+             f'commit="{j["synwave"]["commit"]}"}}', 1),
             ('up{job="synwave"}', 1),  # the last scrape succeeded
         ]
         got = {}
@@ -175,6 +177,10 @@ def main(exe):
         mean = query(prom_port, 'sum(synwave_connect_latency_seconds_sum) / sum(synwave_connect_latency_seconds_count)')
         checks.append((f"Prometheus: connect _sum/_count {mean} s == JSON mean {lat['connect']['mean']} ns",
                        mean is not None and abs(mean * 1e9 - lat["connect"]["mean"]) < 1))
+        # Both read the wall clock in run_lanes before the lanes run, a few lines apart.
+        started = query(prom_port, "synwave_start_time_seconds")
+        checks.append((f"synwave_start_time_seconds {started} within 10 s of the JSON's start {j['start']['unix_s']}",
+                       started is not None and abs(started - j["start"]["unix_s"]) < 10))
         checks.append(("synwave still holding (serving) while Prometheus was queried", run.poll() is None))
     finally:
         prom_rc = stop(prom, "prometheus") if prom else None

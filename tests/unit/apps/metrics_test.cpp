@@ -47,6 +47,7 @@ std::vector<MetricsLane> two_lanes() {
     c.s.tcp.entered[static_cast<std::size_t>(synwave::tcp::State::Established)] = 6;
     c.s.flood.flood_tx = 11;
     c.s.engine.rx_packets = 123456789012ULL;
+    c.s.states[static_cast<std::size_t>(synwave::tcp::State::SynSent)] = 3;
     c.s.active = 4;
     c.s.timewait = 2;
     c.s.half_open = 1;
@@ -92,6 +93,9 @@ TEST(MetricsText, ExactSampleLines) {
              "synwave_timewait_records{side=\"server\",lcore=\"2\"} 8",
              "synwave_half_open_records{side=\"client\",lcore=\"1\"} 1",
              "synwave_tcp_state_entered_total{side=\"client\",lcore=\"1\",state=\"ESTABLISHED\"} 6",
+             "# TYPE synwave_tcp_connection_states gauge",
+             "synwave_tcp_connection_states{side=\"client\",lcore=\"1\",state=\"SYN-SENT\"} 3",
+             "synwave_tcp_connection_states{side=\"server\",lcore=\"2\",state=\"SYN-SENT\"} 0",
              "synwave_tcp_state_entered_total{side=\"server\",lcore=\"2\",state=\"ESTABLISHED\"} 0",
              std::string("synwave_engine_rx_dropped_by_reason_total{side=\"server\",lcore=\"2\",reason=\"") +
                  synwave::wire::drop_name(static_cast<synwave::wire::Drop>(1)) + "\"} 2",
