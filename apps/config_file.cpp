@@ -1,6 +1,7 @@
 // The TOML config file (--config): the same keys as the long options, with underscores.
 #include <toml++/toml.h>
 
+#include <cmath>
 #include <limits>
 #include <set>
 
@@ -13,7 +14,10 @@ bool load_config(const std::string& path, Options& o, std::string& err) {
     try {
         t = toml::parse_file(path);
     } catch (const toml::parse_error& e) {
-        err = path + ": " + std::string(e.description());
+        const toml::source_position at = e.source().begin;
+        // A syntax error has a position (line:column, as compilers give it); a file that cannot be read has none.
+        err = path + (at ? ":" + std::to_string(at.line) + ":" + std::to_string(at.column) + ": not TOML" : "") +
+              ": " + std::string(e.description());
         return false;
     }
     static const std::set<std::string> known = {
@@ -34,15 +38,23 @@ bool load_config(const std::string& path, Options& o, std::string& err) {
             err = path + ": unknown key '" + std::string(k.str()) + "'";
             return false;
         }
+        if (std::string why; !option_applies(k.str(), o.mode, why)) {
+            err = path + ": key '" + std::string(k.str()) + "': " + why;
+            return false;
+        }
     }
     bool ok = true;
     auto num = [&](const char* k, auto& dst) {
         auto node = t[k];
         if (!node) return;
+        // value<int64_t>() takes a float only when it is whole (5.0); 5.5 or a string gives none.
         auto v = node.value<int64_t>();
         using T = std::remove_reference_t<decltype(dst)>;
         if (!v || *v < 0 || static_cast<uint64_t>(*v) > static_cast<uint64_t>(std::numeric_limits<T>::max())) {
-            if (ok) err = path + ": key '" + k + "' must be an integer in [0, " +
+            const char* why = v && *v < 0                 ? "must not be negative: an integer"
+                              : node.is_floating_point() ? "must be a whole number"
+                                                         : "must be an integer";
+            if (ok) err = path + ": key '" + k + "' " + why + " in [0, " +
                           std::to_string(static_cast<uint64_t>(std::numeric_limits<T>::max())) + "]";
             ok = false;
             return;
@@ -72,10 +84,12 @@ bool load_config(const std::string& path, Options& o, std::string& err) {
     auto real = [&](const char* k, double& dst) {
         auto node = t[k];
         if (!node) return;
-        if (auto v = node.value<double>()) {
+        // Every real key is a finite quantity >= 0 (duration -1 would read as "not given").
+        auto v = node.value<double>();
+        if (v && std::isfinite(*v) && *v >= 0) {
             dst = *v;
         } else {
-            if (ok) err = path + ": key '" + k + "' must be a number";
+            if (ok) err = path + ": key '" + k + "' " + (v && std::isfinite(*v) ? "must not be negative" : "must be a number");
             ok = false;
         }
     };

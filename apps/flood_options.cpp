@@ -1,7 +1,6 @@
 // The flood's options: --flood, --flood-rate, --flood-src, --flood-src-ports, --flood-random, --flood-seed and
 // --legit-rate (config keys with underscores), checked after the addresses are resolved.
-#include <CLI/CLI.hpp>
-
+#include "cli_kit.hpp"
 #include "options.hpp"
 
 namespace synwave::app {
@@ -14,25 +13,25 @@ constexpr uint64_t kMaxFloodRate = 1'000'000'000;
 }  // namespace
 
 void add_flood_options(CLI::App& s, Options& o) {
-    s.add_option("--flood", o.flood,
-                 "client/storm: a raw handshake flood from the client lcores: syn, syn-ack, ack or rst segments "
-                 "with no connection state, from --flood-src; the replies are counted (SYN-ACKs, cookie-looking "
-                 "SYN-ACKs, RSTs), never answered. No legitimate connections unless --legit-rate");
-    s.add_option("--flood-rate", o.flood_rate,
-                 "flood frames per second, all client lcores together (0, the default: as fast as each lcore's TX "
-                 "ring takes, a burst of 32 every loop turn)");
-    s.add_option("--flood-src", o.flood_src,
-                 "the flood's source IPv4 address or range lo-hi (ours for ARP while we flood; default: --src's "
-                 "IPv4 addresses when the client floods only, storm 10.2.0.1-10.2.0.254 with --legit-rate; a client "
-                 "with --legit-rate must give it, apart from --src)");
-    s.add_option("--flood-src-ports", o.flood_src_ports, "the flood's source ports lo[-hi] (default 1024-65535)");
+    add_text(s, "--flood", o.flood,
+             "client/storm: a raw handshake flood from the client lcores: syn, syn-ack, ack or rst segments "
+             "with no connection state, from --flood-src; the replies are counted (SYN-ACKs, cookie-looking "
+             "SYN-ACKs, RSTs), never answered. No legitimate connections unless --legit-rate", "KIND");
+    add_whole(s, "--flood-rate", o.flood_rate,
+              "flood frames per second, all client lcores together (0: as fast as each lcore's TX ring takes, a "
+              "burst of 32 every loop turn)", "FRAMES/S");
+    add_text(s, "--flood-src", o.flood_src,
+             "the flood's source IPv4 address or range lo-hi (ours for ARP while we flood; default: --src's "
+             "IPv4 addresses when the client floods only, storm 10.2.0.1-10.2.0.254 with --legit-rate; a client "
+             "with --legit-rate must give it, apart from --src)", "ADDRS");
+    add_text(s, "--flood-src-ports", o.flood_src_ports, "the flood's source ports lo[-hi]", "PORTS");
     s.add_flag("--flood-random", o.flood_random,
                "draw each frame's source address and port at random over --flood-src x --flood-src-ports (default: "
                "in turn, every port of an address, then the next address)");
-    s.add_option("--flood-seed", o.flood_seed, "seed of --flood-random and of the flood's sequence numbers");
-    s.add_option("--legit-rate", o.legit_rate,
-                 "with --flood: legitimate connections per second opened beside the flood by the same client lcores "
-                 "from --src (default 0: the flood only)");
+    add_whole(s, "--flood-seed", o.flood_seed, "seed of --flood-random and of the flood's sequence numbers", "SEED");
+    add_whole(s, "--legit-rate", o.legit_rate,
+              "with --flood: legitimate connections per second opened beside the flood by the same client lcores "
+              "from --src (0: the flood only)", "CONNS/S");
 }
 
 bool finalize_flood(Options& o, std::string& err) {
@@ -48,8 +47,8 @@ bool finalize_flood(Options& o, std::string& err) {
     else if (o.mode == Mode::Server) err = "flood: only for client and storm (the flood comes from client lcores)";
     else if (o.flood_rate > kMaxFloodRate) err = "flood_rate: must be at most " + std::to_string(kMaxFloodRate);
     else if (o.rate != 0) err = "rate: with --flood, legitimate connections are opened at --legit-rate";
-    else if (!parse_port_range(o.flood_src_ports, o.flood_plo, o.flood_phi))
-        err = "flood_src_ports: must be lo[-hi] with 1 <= lo <= hi <= 65535: '" + o.flood_src_ports + "'";
+    else if (std::string why; !parse_port_range(o.flood_src_ports, o.flood_plo, o.flood_phi, why))
+        err = "flood_src_ports: " + why;
     if (!err.empty()) return false;
     for (const PortSetup& p : o.ports) {
         if (!p.dst.has4) {

@@ -3,10 +3,10 @@
 // per path, with its request limits.
 #include <toml++/toml.h>
 
-#include <CLI/CLI.hpp>
 #include <fstream>
 #include <sstream>
 
+#include "cli_kit.hpp"
 #include "options.hpp"
 
 namespace synwave::app {
@@ -110,26 +110,30 @@ bool check_path(const std::string& p) {
 }  // namespace
 
 void add_http_options(CLI::App& s, Options& o) {
-    s.add_option("--method", o.method, "client: the HTTP request method (default GET)");
-    s.add_option("--path", o.path, "client: the request target (default /)");
-    s.add_option("--header", o.headers, "client: an extra request field 'Name: value' (repeatable; a Host here replaces the default)")->allow_extra_args(false);
-    s.add_option("--data", o.data, "client: a request body (sent with Content-Length)");
-    s.add_option("--data-file", o.data_file, "client: a request body read from this file");
-    s.add_option("--requests", o.requests,
-                 "client: HTTP requests per connection over keep-alive (default 1; 0: until the run ends)");
-    s.add_option("--think-ms", o.think_ms, "client: pause between a response and the next request on a connection (ms)");
-    s.add_option("--expect-status", o.expect_status,
-                 "client: the statuses that count a response as good, e.g. 200, 2xx,304 or 200-204 (default 2xx); "
-                 "a connection with any other is failed (status)");
+    add_text(s, "--method", o.method, "client: the HTTP request method", "METHOD");
+    add_text(s, "--path", o.path, "client: the request target", "PATH");
+    s.add_option("--header", o.headers, "client: an extra request field 'Name: value' (repeatable; a Host here replaces the default)")
+        ->type_name("'NAME: VALUE'")
+        ->allow_extra_args(false);
+    add_text(s, "--data", o.data, "client: a request body (sent with Content-Length)", "BODY");
+    add_text(s, "--data-file", o.data_file, "client: a request body read from this file", "FILE");
+    add_whole(s, "--requests", o.requests, "client: HTTP requests per connection over keep-alive (0: until the run ends)",
+              "REQUESTS");
+    add_real(s, "--think-ms", o.think_ms, "client: pause between a response and the next request on a connection",
+             "MS");
+    add_text(s, "--expect-status", o.expect_status,
+             "client: the statuses that count a response as good, e.g. 200, 2xx,304 or 200-204; a connection with "
+             "any other is failed (status)", "STATUSES");
     s.add_option("--route", o.route,
                  "server: answer PATH with STATUS and BODY_BYTES of the test pattern: PATH=STATUS[:BODY_BYTES], "
                  "e.g. /missing=404 (repeatable; other paths get 200 with --body bytes; [[route]] in the config "
                  "adds headers and file bodies)")
+        ->type_name("PATH=STATUS[:BYTES]")
         ->allow_extra_args(false);
-    s.add_option("--max-header", o.max_header, "server: request header section limit in bytes (431 beyond; default 8192)");
-    s.add_option("--max-request-body", o.max_request_body, "server: request body limit in bytes (413 beyond; default 1 MiB)");
-    s.add_option("--http-slots", o.http_slots,
-                 "server: requests split over segments or pipelined that can wait at once per lcore (default 16384)");
+    add_whole(s, "--max-header", o.max_header, "server: request header section limit (431 beyond)", "BYTES");
+    add_whole(s, "--max-request-body", o.max_request_body, "server: request body limit (413 beyond)", "BYTES");
+    add_whole(s, "--http-slots", o.http_slots,
+              "server: requests split over segments or pipelined that can wait at once per lcore", "REQUESTS");
 }
 
 bool load_http_config(const std::string& path, Options& o, std::string& err) {

@@ -381,8 +381,9 @@ bool resolve_network(Options& o, std::string& err) {
     std::vector<AddrSet> src;
     if (!resolve_addresses(o, t, src, err)) return false;
     uint16_t plo = 0, phi = 0;
-    if (!parse_port_range(o.src_ports, plo, phi)) {
-        err = "src_ports: not a port or range lo[-hi] within [1, 65535]: '" + o.src_ports + "'";
+    std::string why;
+    if (!parse_port_range(o.src_ports, plo, phi, why)) {
+        err = "src_ports: " + why;
         return false;
     }
     return resolve_sources(o, t, src, plo, phi, err) && resolve_link(o, t, err);
@@ -393,6 +394,11 @@ std::string describe(const Options& o) {
     std::string t;
     auto line = [&](const std::string& k, const std::string& v) { t += "  " + k + ": " + v + "\n"; };
     t += std::string("synwave ") + (storm ? "storm" : o.mode == Mode::Server ? "server" : "client") + "\n";
+    line("duration", o.duration == 0 ? std::string("until SIGINT/SIGTERM") : share_text(o.duration) + " s");
+    if (o.mode != Mode::Server)
+        line("connections", "rate " + (o.rate ? std::to_string(o.rate) + "/s" : std::string("unlimited")) +
+                                ", concurrency " + std::to_string(o.concurrency) + " per lcore, total " +
+                                (o.connections ? std::to_string(o.connections) : std::string("unlimited")));
     for (const PortSetup& p : o.ports) {
         const std::string at = o.ports.size() > 1 ? "port " + std::to_string(p.id) + " " : "";
         if (o.mode != Mode::Client) line(at + (storm ? "server addresses (--dst)" : "ip"), addrs_text(p.ip));

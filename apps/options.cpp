@@ -1,6 +1,6 @@
 #include "options.hpp"
 
-#include <CLI/CLI.hpp>
+#include "cli_kit.hpp"
 
 #include <algorithm>
 
@@ -9,83 +9,105 @@
 namespace synwave::app {
 
 void add_options(CLI::App& s, Options& o) {
-    s.add_option("--config", o.config, "TOML config file (keys as the long options, with underscores)");
-    s.add_option("--duration", o.duration, "seconds to run (storm default 10; server/client: 0 = until Ctrl-C)");
-    s.add_option("--json", o.json_path, "write the final summary as JSON to this file");
-    s.add_option("--csv", o.csv_path, "write the per-second series as CSV to this file");
-    s.add_option("--metrics", o.metrics, "serve Prometheus metrics on ADDR:PORT (text format 0.0.4, /metrics)");
-    s.add_option("--instance", o.instance_text,
-                 "client: I/N, this process is instance I (0 to N-1) of N and takes the I-th of N disjoint slices of "
-                 "the source tuples");
-    s.add_option("--pcap", o.pcap, "capture every frame sent and received to <base>-lcore<N>.pcap");
-    s.add_option("--max-conns", o.max_conns, "TCBs per lcore (connection table size)");
-    s.add_option("--max-timewait", o.max_timewait, "TIME_WAIT records per lcore (0: mode default)");
-    s.add_option("--msl-ms", o.msl_ms, "maximum segment lifetime; TIME_WAIT lasts 2*MSL (0: mode default)");
-    s.add_option("--cookies", o.cookies, "SYN cookies: off, auto (beyond the half-open limit) or always");
-    s.add_option("--half-open-limit", o.half_open_limit, "SYN-RECEIVED records (64 B each) before cookies (auto) or drops (off)");
+    add_text(s, "--config", o.config, "TOML config file (keys as the long options, with underscores)", "FILE");
+    add_real(s, "-d,--duration", o.duration,
+             "seconds to run (default: storm 10; server/client 0 = until Ctrl-C)", "SECONDS")->default_str("");
+    add_text(s, "--json", o.json_path, "write the final summary as JSON to this file", "FILE");
+    add_text(s, "--csv", o.csv_path, "write the per-second series as CSV to this file", "FILE");
+    add_text(s, "--metrics", o.metrics, "serve Prometheus metrics on ADDR:PORT (text format 0.0.4, /metrics)",
+             "ADDR:PORT");
+    add_text(s, "--instance", o.instance_text,
+             "client: I/N, this process is instance I (0 to N-1) of N and takes the I-th of N disjoint slices of "
+             "the source tuples", "I/N");
+    add_text(s, "--pcap", o.pcap, "capture every frame sent and received to <base>-lcore<N>.pcap", "BASE");
+    add_whole(s, "--max-conns", o.max_conns, "TCBs per lcore (connection table size)", "TCBS");
+    add_whole(s, "--max-timewait", o.max_timewait, "TIME_WAIT records per lcore (0: mode default, storm 2^21, "
+              "else 2^20)", "RECORDS");
+    add_whole(s, "--msl-ms", o.msl_ms, "maximum segment lifetime in ms; TIME_WAIT lasts 2*MSL (0: mode default, "
+              "storm 1000, else 30000)", "MS");
+    add_text(s, "--cookies", o.cookies, "SYN cookies: off, auto (beyond the half-open limit) or always", "MODE");
+    add_whole(s, "--half-open-limit", o.half_open_limit,
+              "SYN-RECEIVED records (64 B each) before cookies (auto) or drops (off)", "RECORDS");
     s.add_flag("--tcp-keepalive", o.tcp_keepalive, "TCP keepalive probes on idle connections (2 h idle, 75 s, 9)");
-    s.add_option("--rate", o.rate, "client: new connections per second (0: limited by concurrency only)");
-    s.add_option("--ramp-ms", o.ramp_ms, "client: ramp the rate up linearly over this many ms");
-    s.add_option("--concurrency", o.concurrency, "client: open connections at most (per lcore)");
-    s.add_option("-n,--total", o.connections, "client: total connections to open, then stop (0: until --duration ends)");
-    s.add_option("--close", o.close, "who closes first: client, server, or rst (abort)");
-    s.add_flag("!--no-request", o.request, "client: no HTTP request, just handshake and close");
-    s.add_option("--src", o.src,
-                 "client source addresses: IPv4 and/or IPv6, each an address or a range lo-hi, comma-separated, "
-                 "at most one range per family (an IPv6 range: ends equal but for the last 32 bits, at most 2^20 "
-                 "addresses), e.g. 10.1.0.1-10.1.0.64,2001:db8::1-2001:db8::40 (default: see --family)");
-    s.add_option("--src-ports", o.src_ports, "client source ports lo[-hi] (default 1024-65535)");
-    s.add_option("--dst", o.dst,
-                 "client: the servers' addresses, any number of addresses and ranges of either family, e.g. "
-                 "10.0.0.1-10.0.0.3,10.0.0.9,2001:db8::1 (storm: also the server's own addresses; default: see "
-                 "--family)");
-    s.add_option("--v6-share", o.v6_share,
-                 "client: fraction of new connections opened over IPv6, in [0, 1] (default 1 when only IPv6 has "
-                 "both --src and --dst addresses, 0.5 when both families have, else 0)");
-    s.add_option("--family", o.family,
-                 "storm: the families of the default addresses: 4 (server 10.0.0.1, sources 10.1.0.1-10.1.0.64), "
-                 "6 (server fd00::1, sources fd00:1::1-fd00:1::40) or 46 (both; --v6-share 0.5); --src and --dst "
-                 "given override them");
-    s.add_option("--port", o.port_text,
-                 "server: the port to listen on; client: the servers' ports, a list of ports and ranges, e.g. "
-                 "80,8080 or 8000-8009 (every --dst on every port; storm: the server listens on all)");
-    s.add_option("--tuple-order", o.tuple_order,
-                 "client: seq (destination address fastest, then destination port, source port, source address) "
-                 "or random (a fixed pseudo-random permutation of the same tuples: each used once per pass, "
-                 "so a tuple comes back after as many connections as in seq)");
-    s.add_option("--tuple-seed", o.tuple_seed, "client: the seed of --tuple-order random's permutation");
-    s.add_option("--response-bytes", o.response_bytes, "client: check that every whole response is this many bytes, head and body (0: no check; responses end by their framing)");
-    s.add_option("--ip", o.ip,
-                 "server: our addresses, IPv4 and/or IPv6 as --src (e.g. 10.0.0.1,fd00::1): listens on all of "
-                 "them, answers ARP, Neighbor Discovery and echo for them (default 10.0.0.1; storm: the server "
-                 "takes --dst)");
-    s.add_option("--behaviour", o.behaviour, "server: http (200 OK with --body bytes), close, echo, or sink (receive and check the test pattern)");
-    s.add_option("--echo-slots", o.echo_slots, "server echo: connections echoing at once per lcore (4 KiB x 2 each)");
-    s.add_option("--body", o.body, "server: HTTP body bytes (the test pattern, see --behaviour sink; at most 256 MiB)");
+    add_whole(s, "-r,--rate", o.rate, "client: new connections per second (0: limited by concurrency only)",
+              "CONNS/S");
+    add_whole(s, "--ramp-ms", o.ramp_ms, "client: ramp the rate up linearly over this many ms", "MS");
+    add_whole(s, "-c,--concurrency", o.concurrency, "client: open connections at most (per lcore)", "CONNS");
+    add_whole(s, "-n,--total", o.connections,
+              "client: total connections to open, then stop (0: until --duration ends)", "CONNS");
+    add_text(s, "--close", o.close, "who closes first: client, server, or rst (abort)", "SIDE");
+    s.add_flag_callback("--no-request", [&o] { o.request = false; }, "client: no HTTP request, just handshake and close");
+    add_text(s, "--src", o.src,
+             "client source addresses: IPv4 and/or IPv6, each an address or a range lo-hi, comma-separated, "
+             "at most one range per family (an IPv6 range: ends equal but for the last 32 bits, at most 2^20 "
+             "addresses), e.g. 10.1.0.1-10.1.0.64,2001:db8::1-2001:db8::40 (default: see --family)", "ADDRS");
+    add_text(s, "--src-ports", o.src_ports, "client source ports lo[-hi]", "PORTS");
+    add_text(s, "--dst", o.dst,
+             "client: the servers' addresses, any number of addresses and ranges of either family, e.g. "
+             "10.0.0.1-10.0.0.3,10.0.0.9,2001:db8::1 (storm: also the server's own addresses; default: see "
+             "--family)", "ADDRS");
+    add_real(s, "--v6-share", o.v6_share,
+             "client: fraction of new connections opened over IPv6, in [0, 1] (default 1 when only IPv6 has "
+             "both --src and --dst addresses, 0.5 when both families have, else 0)", "FRACTION");
+    add_text(s, "--family", o.family,
+             "storm: the families of the default addresses: 4 (server 10.0.0.1, sources 10.1.0.1-10.1.0.64), "
+             "6 (server fd00::1, sources fd00:1::1-fd00:1::40) or 46 (both; --v6-share 0.5); --src and --dst "
+             "given override them (default 4)", "4|6|46");
+    add_text(s, "--port", o.port_text,
+             "server: the port to listen on; client: the servers' ports, a list of ports and ranges, e.g. "
+             "80,8080 or 8000-8009 (every --dst on every port; storm: the server listens on all)", "PORTS");
+    add_text(s, "--tuple-order", o.tuple_order,
+             "client: seq (destination address fastest, then destination port, source port, source address) "
+             "or random (a fixed pseudo-random permutation of the same tuples: each used once per pass, "
+             "so a tuple comes back after as many connections as in seq)", "ORDER");
+    add_whole(s, "--tuple-seed", o.tuple_seed, "client: the seed of --tuple-order random's permutation", "SEED");
+    add_whole(s, "--response-bytes", o.response_bytes,
+              "client: check that every whole response is this many bytes, head and body (0: no check; responses "
+              "end by their framing)", "BYTES");
+    add_text(s, "--ip", o.ip,
+             "server: our addresses, IPv4 and/or IPv6 as --src (e.g. 10.0.0.1,fd00::1): listens on all of "
+             "them, answers ARP, Neighbor Discovery and echo for them (default 10.0.0.1; storm: the server "
+             "takes --dst)", "ADDRS");
+    add_text(s, "--behaviour", o.behaviour,
+             "server: http (200 OK with --body bytes), close, echo, or sink (receive and check the test pattern)",
+             "KIND");
+    add_whole(s, "--echo-slots", o.echo_slots, "server echo: connections echoing at once per lcore (4 KiB x 2 each)",
+              "CONNS");
+    add_whole(s, "--body", o.body, "server: HTTP body bytes (the test pattern, see --behaviour sink; at most 256 MiB)",
+              "BYTES");
     s.add_flag("--http-keepalive", o.http_keepalive,
                "server: keep connections open for more requests while the client asks (HTTP/1.1 by default, 1.0 with "
                "Connection: keep-alive; a request with Connection: close gets its response and the close)");
     add_http_options(s, o);
-    s.add_option("--port-id", o.port_id,
-                 "server/client: the DPDK port(s) to use, e.g. 0 or 0,1 (default 0). The lcores are spread over the "
-                 "ports (port k gets the k-th share of them, one queue each); --ip, --src, --dst, --gateway and "
-                 "--peer-mac then take one list for every port or one per port separated by ';' "
-                 "(e.g. --ip '10.0.0.1;10.0.1.1'); a client's ports sharing one --src get disjoint slices of it");
-    s.add_option("--peer-mac", o.peer_mac, "fixed next-hop MAC for every destination (no ARP / ND; excludes --gateway)");
-    s.add_option("--gateway", o.gateway,
-                 "next hop for every destination, at most one IPv4 and one IPv6 address (e.g. 10.0.0.254,fd00::fe), "
-                 "resolved by ARP / Neighbor Discovery (default: destinations are on-link; excludes --peer-mac)");
-    s.add_option("--vlan", o.vlan, "802.1Q VLAN ID (1 to 4094): every frame sent is tagged, only frames tagged so are taken");
-    s.add_option("--vlan-pcp", o.vlan_pcp, "802.1Q priority of the tagged frames (0 to 7, default 0; needs --vlan)");
-    s.add_option("--fail-tolerance", o.fail_tolerance, "fraction of failed connections tolerated before exit 1");
-    s.add_option("--lanes", o.lanes,
-                 "storm: client/server lcore pairs, each joined by its own net_ring pair and given a disjoint slice "
-                 "of the source tuples (--src split among the lanes, or --src-ports when there are fewer addresses "
-                 "than lanes); 2 lcores per lane, allowed to share CPUs (1 to " + std::to_string(kMaxLanes) + ")");
-    s.add_option("--loss", o.loss,
-                 "percent of received frames each lcore drops on purpose before looking at them (an impaired link "
-                 "for soaks and tests; counted as rx_loss_injected; storm: both directions between the lanes)");
-    s.add_option("--loss-seed", o.loss_seed, "seed of --loss's generator (each lcore's port and queue are mixed in)");
+    add_text(s, "--port-id", o.port_id,
+             "server/client: the DPDK port(s) to use, e.g. 0 or 0,1 (default 0). The lcores are spread over the "
+             "ports (port k gets the k-th share of them, one queue each); --ip, --src, --dst, --gateway and "
+             "--peer-mac then take one list for every port or one per port separated by ';' "
+             "(e.g. --ip '10.0.0.1;10.0.1.1'); a client's ports sharing one --src get disjoint slices of it", "IDS");
+    add_text(s, "--peer-mac", o.peer_mac,
+             "server/client: fixed next-hop MAC for every destination (no ARP / ND; excludes --gateway)", "MAC");
+    add_text(s, "--gateway", o.gateway,
+             "server/client: next hop for every destination, at most one IPv4 and one IPv6 address (e.g. "
+             "10.0.0.254,fd00::fe), resolved by ARP / Neighbor Discovery (default: destinations are on-link; "
+             "excludes --peer-mac)", "ADDRS");
+    add_whole(s, "--vlan", o.vlan,
+              "802.1Q VLAN ID (1 to 4094): every frame sent is tagged, only frames tagged so are taken (default: "
+              "untagged)", "ID");
+    add_whole(s, "--vlan-pcp", o.vlan_pcp, "802.1Q priority of the tagged frames (0 to 7, default 0; needs --vlan)",
+              "PCP");
+    add_real(s, "--fail-tolerance", o.fail_tolerance, "fraction of failed connections tolerated before exit 1",
+             "FRACTION");
+    add_whole(s, "--lanes", o.lanes,
+              "storm: client/server lcore pairs, each joined by its own net_ring pair and given a disjoint slice "
+              "of the source tuples (--src split among the lanes, or --src-ports when there are fewer addresses "
+              "than lanes); 2 lcores per lane, allowed to share CPUs (1 to " + std::to_string(kMaxLanes) + ")",
+              "LANES");
+    add_real(s, "--loss", o.loss,
+             "percent of received frames each lcore drops on purpose before looking at them (an impaired link "
+             "for soaks and tests; counted as rx_loss_injected; storm: both directions between the lanes)",
+             "PERCENT");
+    add_whole(s, "--loss-seed", o.loss_seed, "seed of --loss's generator (each lcore's port and queue are mixed in)",
+              "SEED");
     s.add_flag("--quiet", o.quiet, "no per-second lines");
     s.add_flag("--check", o.check,
                "check the options, print what they resolve to (addresses per family, IPv6 share, VLAN, gateway, "
@@ -95,13 +117,13 @@ void add_options(CLI::App& s, Options& o) {
                "SYN-RECEIVED record is gone (at most 2 MSL + 70 s; a second signal ends it), so the final figures "
                "show any record that leaked");
     s.add_flag("--hold", o.hold,
-               "server/client: after the run and its summary, keep the port open without polling until "
-               "SIGINT/SIGTERM (lets a net_memif peer stop first: DPDK 22.11 memif unmaps its shared memory "
-               "under a peer that is still polling)");
+               "after the run and its summary, keep the port open without polling until SIGINT/SIGTERM (lets a "
+               "net_memif peer stop first: DPDK 22.11 memif unmaps its shared memory under a peer that is still "
+               "polling; --metrics serves the final figures meanwhile)");
     add_flood_options(s, o);
 }
 
-bool parse_port_range(const std::string& s, uint16_t& lo, uint16_t& hi) {
+bool parse_port_range(const std::string& s, uint16_t& lo, uint16_t& hi, std::string& why) {
     auto number = [](std::string_view t, uint16_t& out) {
         if (t.empty() || t.size() > 5) return false;
         uint32_t v = 0;
@@ -115,13 +137,24 @@ bool parse_port_range(const std::string& s, uint16_t& lo, uint16_t& hi) {
     };
     const auto dash = s.find('-');
     uint16_t a = 0, b = 0;
-    if (!number(std::string_view(s).substr(0, dash), a)) return false;
+    if (!number(std::string_view(s).substr(0, dash), a) ||
+        (dash != std::string::npos && !number(std::string_view(s).substr(dash + 1), b))) {
+        why = "not a port or range lo[-hi] within [1, 65535]: '" + s + "'";
+        return false;
+    }
     if (dash == std::string::npos) b = a;
-    else if (!number(std::string_view(s).substr(dash + 1), b)) return false;
-    if (b < a) return false;
+    if (b < a) {
+        why = "range '" + s + "' is reversed (its first port is above its last)";
+        return false;
+    }
     lo = a;
     hi = b;
     return true;
+}
+
+bool parse_port_range(const std::string& s, uint16_t& lo, uint16_t& hi) {
+    std::string why;
+    return parse_port_range(s, lo, hi, why);
 }
 
 bool parse_port_list(const std::string& s, std::vector<uint16_t>& out, std::string& err) {
@@ -134,8 +167,12 @@ bool parse_port_list(const std::string& s, std::vector<uint16_t>& out, std::stri
         item.erase(0, item.find_first_not_of(' '));
         item.erase(item.find_last_not_of(' ') + 1);
         uint16_t lo = 0, hi = 0;
-        if (!parse_port_range(item, lo, hi)) {
-            err = "not a port, range lo-hi or list of them within [1, 65535]: '" + item + "' (in '" + s + "')";
+        std::string why;
+        if (!parse_port_range(item, lo, hi, why)) {
+            err = (why.find("reversed") != std::string::npos
+                       ? why
+                       : "not a port, range lo-hi or list of them within [1, 65535]: '" + item + "'") +
+                  (item == s ? "" : " (in '" + s + "')");
             return false;
         }
         for (uint32_t p = lo; p <= hi; ++p) {

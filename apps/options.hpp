@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "addresses.hpp"
@@ -158,7 +159,15 @@ void add_options(CLI::App& cmd, Options& o);
 void add_http_options(CLI::App& cmd, Options& o);
 [[nodiscard]] bool finalize_http(Options& o, std::string& err);
 [[nodiscard]] bool load_http_config(const std::string& path, Options& o, std::string& err);
-// Reads a TOML config into `o`; false with `err` naming the file, key and reason.
+// The mode table (modes.cpp): whether the option `key` (the config file's name) applies to `mode`, false with
+// `why` ("only for client and storm, not server ..."); whether every option given on `cmd`'s command line does,
+// false with `err` naming the first that does not; and, once `cmd` has its options, those of other modes kept
+// out of its --help (a logic_error when an option of `cmd` has no entry).
+[[nodiscard]] bool option_applies(std::string_view key, Mode mode, std::string& why);
+[[nodiscard]] bool check_option_modes(const CLI::App& cmd, Mode mode, std::string& err);
+void apply_mode_table(CLI::App& cmd, Mode mode);
+// Reads a TOML config into `o` (o.mode set: every key must apply to it); false with `err` naming the file, key
+// and reason (a syntax error: its line and column).
 [[nodiscard]] bool load_config(const std::string& path, Options& o, std::string& err);
 // Checks ranges and formats and fills the mode defaults; false with `err` naming the key and the reason.
 [[nodiscard]] bool finalize(Options& o, std::string& err);
@@ -169,7 +178,8 @@ void add_flood_options(CLI::App& cmd, Options& o);
 [[nodiscard]] bool finalize_flood(Options& o, std::string& err);
 [[nodiscard]] engine::FloodConfig flood_config(const Options& o, const PortSetup& p, uint32_t lane, uint32_t lanes);
 
-// "lo[-hi]" ports, 1 <= lo <= hi <= 65535.
+// "lo[-hi]" ports, 1 <= lo <= hi <= 65535; false with `why` (without the key): not ports, or reversed.
+[[nodiscard]] bool parse_port_range(const std::string& s, uint16_t& lo, uint16_t& hi, std::string& why);
 [[nodiscard]] bool parse_port_range(const std::string& s, uint16_t& lo, uint16_t& hi);
 // "80", "80,8080" or "8000-8009,9000": distinct ports in the order given; false with `err` (no key).
 [[nodiscard]] bool parse_port_list(const std::string& s, std::vector<uint16_t>& out, std::string& err);

@@ -25,6 +25,7 @@
 #include "options.hpp"
 #include "runner.hpp"
 #include "tools.hpp"
+#include "version.hpp"
 
 using namespace synwave;
 using namespace synwave::app;
@@ -371,11 +372,15 @@ int run_port(Options& o, const std::vector<std::string>& cmdline_eal) {
     return rc;
 }
 
-// CLI11 prints the error (or the help) naming the option; a bad value exits 2 as every other bad input does
-// (CLI11's own codes, e.g. 105 for a failed conversion, would differ by kind of error).
+// CLI11 prints the error (or the help, or the version) naming the option; a bad value exits 2 as every other
+// bad input does (CLI11's own codes, e.g. 105 for a failed conversion, would differ by kind of error).
 int usage_exit(const CLI::App& app, const CLI::ParseError& e) {
     const int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
+}
+
+std::string cli_failure(const CLI::App*, const CLI::Error& e) {
+    return std::string("synwave: ") + e.what() + "\nRun with --help for more information.\n";
 }
 
 }  // namespace
@@ -400,15 +405,27 @@ int main(int argc, char** argv) {
     auto* storm = app.add_subcommand("storm", "client and server in one process over a net_ring pair (no NIC, no hugepages)");
     auto* server = app.add_subcommand("server", "serve connections on a DPDK port (EAL options after --)");
     auto* client = app.add_subcommand("client", "generate connections on a DPDK port (EAL options after --)");
-    for (auto* s : {storm, server, client}) add_options(*s, o);
+    const std::string version = "synwave " SYNWAVE_VERSION " (commit " SYNWAVE_COMMIT ")";
+    app.set_version_flag("--version", version);
+    app.failure_message(cli_failure);
+    for (auto [s, mode] : {std::pair{storm, Mode::Storm}, {server, Mode::Server}, {client, Mode::Client}}) {
+        s->set_version_flag("--version", version);
+        add_options(*s, o);
+        apply_mode_table(*s, mode);
+    }
     try {
         app.parse(app_argc, argv);
     } catch (const CLI::ParseError& e) {
         return usage_exit(app, e);
     }
+    o.mode = storm->parsed() ? Mode::Storm : server->parsed() ? Mode::Server : Mode::Client;
+    std::string err;
+    if (!check_option_modes(*app.get_subcommands().front(), o.mode, err)) {
+        std::cerr << "synwave: " << err << "\n";
+        return 2;
+    }
     if (!o.config.empty()) {
         // The file first, then the command line again on top of it: flags given there win.
-        std::string err;
         if (!load_config(o.config, o, err)) {
             std::cerr << "synwave: config: " << err << "\n";
             return 2;
@@ -419,8 +436,6 @@ int main(int argc, char** argv) {
             return usage_exit(app, e);
         }
     }
-    o.mode = storm->parsed() ? Mode::Storm : server->parsed() ? Mode::Server : Mode::Client;
-    std::string err;
     if (!finalize(o, err)) {
         std::cerr << "synwave: bad value: " << err << "\n";
         return 2;

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Bad configuration values get an error that names the key and the reason, exit status 2, before EAL starts
 (no DPDK device is touched, so these run in milliseconds). TAP: one test case per bad input."""
-import os, shutil, subprocess, sys, tempfile
+import os, re, shutil, subprocess, sys, tempfile
 
 def run(exe, args):
     return subprocess.run([exe] + args, capture_output=True, text=True, timeout=60)
@@ -41,7 +41,7 @@ def address_cases(conf):
          "port: not a port, range lo-hi or list of them within [1, 65535]: 'http'"),
         ("a port given twice", ["client", "--port", "8000-8009,8005"], "port: port 8005 given twice"),
         ("port 0", ["client", "--port", "0"], "port: not a port"),
-        ("a reversed port range", ["storm", "--port", "90-80"], "port: not a port"),
+        ("a reversed port range", ["storm", "--port", "90-80"], "port: range '90-80' is reversed"),
         ("tuple_order unknown", ["client", "--tuple-order", "shuffled"], "tuple_order: must be seq or random"),
         ("tuple_seed not a number", ["client", "--tuple-seed", "x"], "--tuple-seed"),
         ("a tuple space beyond 2^62", ["client", "--src", "11.0.0.1-11.255.255.255", "--dst", "12.0.0.1-12.0.255.255",
@@ -66,7 +66,7 @@ def address_cases(conf):
          "family: 6, but src '10.1.0.1-10.1.0.8' has an IPv4 address"),
         ("family 46 with an IPv4 destination only", ["storm", "--family", "46", "--dst", "10.0.0.7"],
          "family: 46, but dst '10.0.0.7' has no IPv6 address"),
-        ("ip for storm", ["storm", "--ip", "10.0.0.1"], "ip: storm's server answers on the client's --dst addresses"),
+        ("ip for storm", ["storm", "--ip", "10.0.0.1"], "--ip: only for server, not storm (storm's server answers on the client's --dst addresses"),
         ("lanes beyond the IPv6 sources and the ports",
          ["storm", "--family", "46", "--lanes", "4", "--src", "10.1.0.1-10.1.0.8,fd00:1::1-fd00:1::2",
           "--src-ports", "2000-2002"],
@@ -88,11 +88,11 @@ def address_cases(conf):
         ("an IPv4 gateway for a client over IPv6 only", ["client", "--src", "fd00:1::1", "--dst", "fd00::1",
                                                         "--gateway", "10.1.0.254"],
          "gateway: an IPv4 gateway, but src has no IPv4 address"),
-        ("gateway for storm", ["storm", "--gateway", "10.0.0.254"], "gateway: storm's client and server lanes"),
+        ("gateway for storm", ["storm", "--gateway", "10.0.0.254"], "--gateway: only for server and client, not storm (storm's client and server lanes"),
         # Several ports (--port-id 0,1): per-port lists separated by ';'.
         ("a port given twice", ["server", "--port-id", "0,0"], "port_id: port 0 given twice"),
         ("a port id that is not a number", ["client", "--port-id", "0,eth1"], "port_id: not a port id"),
-        ("port_id for storm", ["storm", "--port-id", "1"], "port_id: storm makes its own ports"),
+        ("port_id for storm", ["storm", "--port-id", "1"], "--port-id: only for server and client, not storm (storm makes its own ports"),
         ("three per-port lists for two ports", ["server", "--port-id", "0,1", "--ip", "10.0.0.1;10.0.1.1;10.0.2.1"],
          "ip: 3 lists separated by ';' for 2 port(s)"),
         ("two per-port lists for one port", ["client", "--dst", "10.0.0.1;10.0.1.1"], "dst: 2 lists separated by ';' for 1 port(s)"),
@@ -149,8 +149,8 @@ def flood_cases(conf):
         ("client with legitimate connections and no flood_src", ["client", "--flood", "syn", "--legit-rate", "10"],
          "flood_src: a client opening legitimate connections (--legit-rate) needs the flood's own addresses"),
         ("flood_src_ports reversed", ["client", "--flood", "rst", "--flood-src-ports", "9-1"],
-         "flood_src_ports: must be lo[-hi]"),
-        ("flood_src_ports 0", ["storm", "--flood", "syn", "--flood-src-ports", "0"], "flood_src_ports: must be lo[-hi]"),
+         "flood_src_ports: range '9-1' is reversed"),
+        ("flood_src_ports 0", ["storm", "--flood", "syn", "--flood-src-ports", "0"], "flood_src_ports: not a port or range lo[-hi] within [1, 65535]: '0'"),
         ("flood over IPv6 only", ["storm", "--family", "6", "--flood", "syn"], "flood: IPv4 only, but dst has no IPv4"),
         ("config: flood unknown", ["storm", "--config", conf("flood.toml", 'flood = "udp"\n')],
          "flood: must be syn, syn-ack, ack or rst: 'udp'"),
@@ -247,6 +247,126 @@ def http_cases(conf):
          "expect_status: 'abc' is not a status"),
     ]
 
+def cli_cases(conf):
+    """Every bad value exits 2 naming the option and the reason, whichever parser caught it: CLI11's conversion
+    (checked as text first), the config file, the mode table, finalize; the same rule on the command line and in
+    the config file."""
+    return [
+        # Numbers: CLI11 converts an unsigned with strtoull, so "-5" became 2^64 - 5 (--rate -5 ran unlimited).
+        ("rate negative", ["client", "--rate", "-5"], "--rate: must not be negative"),
+        ("rate negative, short flag", ["client", "-r", "-5"], "--rate: must not be negative"),
+        ("config: rate negative", ["client", "--config", conf("rate_neg.toml", "rate = -5\n")],
+         "key 'rate' must not be negative"),
+        ("total negative", ["client", "-n", "-1"], "--total: must not be negative"),
+        ("concurrency fractional", ["client", "--concurrency", "2.5"], "--concurrency: must be a whole number (no fraction)"),
+        ("config: concurrency fractional", ["client", "--config", conf("conc_frac.toml", "concurrency = 2.5\n")],
+         "key 'concurrency' must be a whole number"),
+        ("rate in hex", ["client", "--rate", "0x10"], "--rate: not a whole number in [0, 18446744073709551615]: '0x10'"),
+        ("concurrency beyond its type", ["client", "-c", "4294967296"], "--concurrency: must be in [0, 4294967295]"),
+        ("duration -1 (the internal 'not given')", ["client", "--duration", "-1"], "--duration: must not be negative"),
+        ("config: duration -1", ["server", "--config", conf("dur_neg.toml", "duration = -1\n")],
+         "key 'duration' must not be negative"),
+        ("duration nan", ["storm", "-d", "nan"], "--duration: not a number: 'nan'"),
+        ("config: duration nan", ["storm", "--config", conf("dur_nan.toml", "duration = nan\n")],
+         "key 'duration' must be a number"),
+        ("think_ms negative", ["client", "--think-ms", "-3"], "--think-ms: must not be negative"),
+        ("config: fail_tolerance negative", ["client", "--config", conf("tol.toml", "fail_tolerance = -0.5\n")],
+         "key 'fail_tolerance' must not be negative"),
+        ("flood_rate negative", ["storm", "--flood", "syn", "--flood-rate", "-1"], "--flood-rate: must not be negative"),
+        ("max_header negative", ["server", "--max-header", "-1"], "--max-header: must not be negative"),
+        ("client port 70000", ["client", "--port", "70000"], "port: not a port"),
+        ("an unknown option", ["client", "--bogus"], "--bogus"),
+        ("an option without its value", ["client", "--rate"], "--rate"),
+        # A config file that is not TOML: its line and column.
+        ("config: a syntax error names its line", ["server", "--config", conf("syntax2.toml", "body = 5\nmax_conns = = 3\n")],
+         "syntax2.toml:2:"),
+        # Reversed ranges, each option that takes one, on the command line and in the config file.
+        ("dst reversed", ["client", "--dst", "10.0.0.9-10.0.0.1"], "dst: range '10.0.0.9-10.0.0.1' is reversed"),
+        ("src reversed", ["client", "--src", "10.1.0.9-10.1.0.1"], "src: range '10.1.0.9-10.1.0.1' is reversed"),
+        ("a reversed range in a port list", ["client", "--port", "80,90-85"], "port: range '90-85' is reversed (its first port is above its last) (in '80,90-85')"),
+        ("config: src_ports reversed", ["client", "--config", conf("sp_rev.toml", 'src_ports = "2000-1000"\n')],
+         "src_ports: range '2000-1000' is reversed"),
+        ("config: dst reversed", ["client", "--config", conf("dst_rev.toml", 'dst = "10.0.0.9-10.0.0.1"\n')],
+         "dst: range '10.0.0.9-10.0.0.1' is reversed"),
+        ("config: flood_src reversed", ["storm", "--config", conf("fs_rev.toml", 'flood = "syn"\nflood_src = "10.2.0.9-10.2.0.1"\n')],
+         "flood_src: range '10.2.0.9-10.2.0.1' is reversed"),
+        # Options of another mode (apps/modes.cpp): the message says which modes take them.
+        ("server --rate", ["server", "--rate", "100"], "--rate: only for client and storm, not server"),
+        ("server -c", ["server", "-c", "10"], "--concurrency: only for client and storm, not server"),
+        ("server --total", ["server", "--total", "10"], "--total: only for client and storm, not server"),
+        ("server --dst", ["server", "--dst", "10.0.0.2"], "--dst: only for client and storm, not server (a server's own addresses are --ip)"),
+        ("server --requests", ["server", "--requests", "3"], "--requests: only for client and storm, not server"),
+        ("server --no-request", ["server", "--no-request"], "--no-request: only for client and storm, not server"),
+        ("server --instance", ["server", "--instance", "0/2"], "--instance: only for client and storm, not server"),
+        ("client --behaviour", ["client", "--behaviour", "echo"], "--behaviour: only for server and storm, not client"),
+        ("client --body", ["client", "--body", "10"], "--body: only for server and storm, not client"),
+        ("client --route", ["client", "--route", "/a=404"], "--route: only for server and storm, not client"),
+        ("client --ip", ["client", "--ip", "10.0.0.1"], "--ip: only for server, not client"),
+        ("client --lanes", ["client", "--lanes", "2"], "--lanes: only for storm, not client"),
+        ("server --v6-share", ["server", "--v6-share", "0.5"], "--v6-share: only for client and storm, not server"),
+        ("storm --peer-mac", ["storm", "--peer-mac", "02:00:00:00:00:01"], "--peer-mac: only for server and client, not storm"),
+        ("config: server with rate", ["server", "--config", conf("srv_rate.toml", "rate = 100\n")],
+         "key 'rate': only for client and storm, not server"),
+        ("config: server with [[request]]", ["server", "--config", conf("srv_req.toml", '[[request]]\npath = "/a"\n')],
+         "key 'request': only for client and storm, not server"),
+        ("config: client with body", ["client", "--config", conf("cli_body.toml", "body = 10\n")],
+         "key 'body': only for server and storm, not client"),
+        ("config: storm with eal", ["storm", "--config", conf("storm_eal.toml", 'eal = ["-l", "0"]\n')],
+         "key 'eal': only for server and client, not storm"),
+    ]
+
+def cli_accepted_cases(conf):
+    """What the command line's rules still accept, as --check resolves it."""
+    return [
+        ("leading zeros are decimal (010 is ten, not octal eight)", ["client", "--concurrency", "010"],
+         ["concurrency 10 per lcore"]),
+        ("config: a whole float is an integer", ["client", "--config", conf("rate_f.toml", "rate = 100.0\n")],
+         ["rate 100/s"]),
+        ("storm takes both sides' options", ["storm", "--rate", "50", "--body", "100", "--route", "/a=404",
+                                             "--requests", "2", "--http-keepalive", "--behaviour", "http"],
+         ["rate 50/s"]),
+        ("options for every mode on a server", ["server", "--csv", "s.csv", "--json", "s.json", "--close", "client",
+                                               "--port", "8080", "--vlan", "7"], ["vlan: 7 (pcp 0)"]),
+    ]
+
+def probes(exe):
+    """--version, --help, short flags: (description, ok, diagnostic)."""
+    out = []
+    version = re.compile(r"^synwave \d+\.\d+\.\d+ \(commit ([0-9a-f]{12}|unknown)\)\n$")
+    for args in (["--version"], ["client", "--version"], ["storm", "--version"], ["server", "--version"]):
+        p = run(exe, args)
+        out.append((f"synwave {' '.join(args)} prints 'synwave X.Y.Z (commit abcdef123456)'",
+                    p.returncode == 0 and version.match(p.stdout) is not None, f"rc {p.returncode}: {p.stdout!r}"))
+    wanted = {"client": ["-r,--rate CONNS/S=0", "-c,--concurrency CONNS=2000", "-n,--total CONNS=0",
+                         "-d,--duration SECONDS", "--src-ports PORTS=1024-65535", "--max-conns TCBS=262144",
+                         "--think-ms MS=0", "--flood-rate FRAMES/S=0", "--tuple-order ORDER=seq", "--flood",
+                         "--legit-rate", "--tuple-seed", "--v6-share FRACTION", "--gateway", "--port-id"],
+              "server": ["--body BYTES=64", "--max-request-body BYTES=1048576", "--msl-ms MS=0", "--cookies MODE=auto",
+                         "--half-open-limit RECORDS=16384", "--config FILE", "--json FILE", "--vlan ID", "--vlan-pcp",
+                         "--check", "--ip ADDRS"],
+              "storm": ["--lanes LANES=1", "--family", "--rate", "--body", "--loss PERCENT=0"]}
+    # Listed: an option at the start of a help line (descriptions name other options).
+    absent = {"client": ["--body", "--ip", "--lanes"], "server": ["-r,--rate", "--dst", "--flood", "--requests"],
+              "storm": ["--ip", "--port-id", "--gateway"]}
+    for mode in wanted:
+        p = run(exe, [mode, "--help"])
+        miss = [w for w in wanted[mode] if w not in p.stdout]
+        extra = [w for w in absent[mode] if re.search(r"^  " + re.escape(w) + " ", p.stdout, re.M)]
+        out.append((f"{mode} --help shows its options' units and defaults, and not other modes' options",
+                    p.returncode == 0 and not miss and not extra, f"missing {miss}, listed {extra}"))
+    # Short flags resolve to the same configuration as the long ones.
+    for mode, short, long_ in (("client", ["-c", "7", "-r", "100", "-d", "3", "-n", "9"],
+                                ["--concurrency", "7", "--rate", "100", "--duration", "3", "--total", "9"]),
+                               ("storm", ["-d", "2.5", "-n", "50", "-c", "30"],
+                                ["--duration", "2.5", "--total", "50", "--concurrency", "30"])):
+        a, b = run(exe, [mode] + short + ["--check"]), run(exe, [mode] + long_ + ["--check"])
+        want = "duration: 3 s\n  connections: rate 100/s, concurrency 7 per lcore, total 9\n" if mode == "client" \
+            else "duration: 2.5 s\n  connections: rate unlimited, concurrency 30 per lcore, total 50\n"
+        out.append((f"{mode} {' '.join(short)} resolves as {' '.join(long_)}",
+                    a.returncode == 0 and a.stdout == b.stdout and want in a.stdout,
+                    f"short: {a.stdout!r} {a.stderr!r}\n# long: {b.stdout!r}"))
+    return out
+
 def main(exe, confdir=None):
     d = tempfile.mkdtemp()
     def conf(name, text):
@@ -287,7 +407,7 @@ def main(exe, confdir=None):
          "lanes: must be in [1, 64]"),
         ("lanes for server", ["server", "--lanes", "2"], "lanes: only for storm"),
         ("loss above 50 percent", ["storm", "--loss", "60"], "loss: must be in [0, 50] percent"),
-        ("negative loss", ["client", "--loss=-1"], "loss: must be in [0, 50] percent"),
+        ("negative loss", ["client", "--loss=-1"], "--loss: must not be negative: '-1'"),
         ("loss not a number in a config file", ["server", "--config", conf("loss.toml", 'loss = "some"\n')],
          "key 'loss' must be a number"),
         ("more lanes than address and port slices",
@@ -295,17 +415,18 @@ def main(exe, confdir=None):
          "lanes: 4 lanes need as many disjoint source slices, but src '10.1.0.1-10.1.0.3' has 3 address(es) "
          "and src_ports '5000-5002' has 3 port(s)"),
         ("src_ports 0", ["storm", "--src-ports", "0-100"], "src_ports: not a port or range"),
-        ("src_ports reversed", ["client", "--src-ports", "2000-1000"], "src_ports: not a port or range"),
+        ("src_ports reversed", ["client", "--src-ports", "2000-1000"], "src_ports: range '2000-1000' is reversed"),
         ("EAL arguments given to storm", ["storm", "--", "-l", "0-40"], "storm builds its own EAL arguments"),
-    ] + address_cases(conf) + http_cases(conf) + flood_cases(conf) + [
+    ] + address_cases(conf) + http_cases(conf) + flood_cases(conf) + cli_cases(conf) + [
         ("EAL arguments given to storm with --check", ["storm", "--check", "--", "-l", "0-40"],
          "storm builds its own EAL arguments"),
         ("more lcores than this process may use", ["server", "--", "-l", "0-4095", "--no-huge", "--no-pci"],
          "lcore list unavailable"),
     ]
-    accepted = accepted_cases(conf)
+    accepted = accepted_cases(conf) + cli_accepted_cases(conf)
+    probed = probes(exe)
     configs = [f for f in sorted(os.listdir(confdir)) if f.endswith(".toml")] if confdir else []
-    print(f"1..{len(cases) + len(accepted) + 1 + len(configs)}")
+    print(f"1..{len(cases) + len(accepted) + len(probed) + len(configs)}")
     failed = 0
     for i, (what, args, needle) in enumerate(cases, 1):
         p = run(exe, args)
@@ -323,16 +444,14 @@ def main(exe, confdir=None):
         if not ok:
             print(f"# args {args}\n# rc {p.returncode}\n# stdout: {p.stdout.strip()}\n# stderr: {p.stderr.strip()}"
                   f"\n# missing: {missing}")
-    # --help explains every option it accepts.
-    p = run(exe, ["server", "--help"])
-    wanted = ["--max-conns", "--half-open-limit", "--cookies", "--msl-ms", "--config", "--json", "--v6-share",
-              "--family", "--vlan", "--vlan-pcp", "--gateway", "--check", "--port-id", "--flood", "--legit-rate",
-              "--tuple-order", "--tuple-seed"]
-    ok = p.returncode == 0 and all(w in p.stdout for w in wanted)
-    failed += not ok
-    print(f"{'ok' if ok else 'not ok'} {len(cases) + len(accepted) + 1} - server --help lists {', '.join(wanted)}")
+    n = len(cases) + len(accepted)
+    for what, ok, diag in probed:
+        n += 1
+        failed += not ok
+        print(f"{'ok' if ok else 'not ok'} {n} - {what}")
+        if not ok:
+            print(f"# {diag}")
     # Every config file shipped in config/ is accepted as it is.
-    n = len(cases) + len(accepted) + 1
     for name in sorted(os.listdir(confdir)) if confdir else []:
         if not name.endswith(".toml"):
             continue
