@@ -125,8 +125,14 @@ bool load_config(const std::string& path, Options& o, std::string& err) {
     str("src_ports", o.src_ports);
     str("dst", o.dst);
     // port = 80 or port = "80,8000-8009".
-    if (auto v = t["port"].value<int64_t>()) o.port_text = std::to_string(*v);
-    else str("port", o.port_text);
+    if (auto v = t["port"].value<int64_t>()) {
+        o.port_text = std::to_string(*v);
+    } else if (t["port"] && !t["port"].is_string()) {
+        if (ok) err = path + ": key 'port' must be a port (a whole number) or a string of ports and ranges";
+        ok = false;
+    } else {
+        str("port", o.port_text);
+    }
     str("tuple_order", o.tuple_order);
     num("tuple_seed", o.tuple_seed);
     num("response_bytes", o.response_bytes);

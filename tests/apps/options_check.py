@@ -259,6 +259,8 @@ def cli_cases(conf):
          "key 'rate' must not be negative"),
         ("total negative", ["client", "-n", "-1"], "--total: must not be negative"),
         ("concurrency fractional", ["client", "--concurrency", "2.5"], "--concurrency: must be a whole number (no fraction)"),
+        ("config: port fractional", ["client", "--config", conf("port_frac.toml", "port = 80.5\n")],
+         "key 'port' must be a port (a whole number) or a string"),
         ("config: concurrency fractional", ["client", "--config", conf("conc_frac.toml", "concurrency = 2.5\n")],
          "key 'concurrency' must be a whole number"),
         ("rate in hex", ["client", "--rate", "0x10"], "--rate: not a whole number in [0, 18446744073709551615]: '0x10'"),
