@@ -41,6 +41,7 @@ inline std::string real_number_error(const std::string& in) {
     return {};
 }
 
+// The value type of an option bound to T or to std::optional<T>.
 template <class T>
 struct Unsigned {
     using type = T;
