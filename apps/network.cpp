@@ -414,6 +414,9 @@ std::string describe(const Options& o) {
         line(at + "gateway", gw.empty() ? "none (destinations on-link)" : gw);
         if (p.peer_mac) line(at + "peer_mac", p.peer_mac->str());
     }
+    if (o.instances > 1)
+        line("instance", std::to_string(o.instance) + "/" + std::to_string(o.instances) + ": src above is its slice of '" +
+                             o.src + "' ports " + o.src_ports);
     if (o.mode != Mode::Server) {
         line("v6_share", share_text(o.v6_share.value_or(0)));
         line("tuple_order", o.tuple_order + (o.tuple_order == "random" ? " (seed " + std::to_string(o.tuple_seed) + ")" : ""));

@@ -230,6 +230,7 @@ bool finalize(Options& o, std::string& err) {
         err = "behaviour: must be http, close, echo or sink";
     else if (o.echo_slots > (1u << 20)) err = "echo_slots: must be at most 1048576";
     else if (!resolve_network(o, err)) {
+    } else if (!finalize_instance(o, err)) {
     } else if (o.lanes == 0 || o.lanes > kMaxLanes)
         err = "lanes: must be in [1, " + std::to_string(kMaxLanes) + "] (2 lcores each, at most 128 lcores)";
     else if (o.lanes > 1 && !storm)

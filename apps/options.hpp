@@ -178,6 +178,12 @@ void add_flood_options(CLI::App& cmd, Options& o);
 [[nodiscard]] bool finalize_flood(Options& o, std::string& err);
 [[nodiscard]] engine::FloodConfig flood_config(const Options& o, const PortSetup& p, uint32_t lane, uint32_t lanes);
 
+// The most instances (--instance I/N): each needs at least a source port of its own.
+inline constexpr uint32_t kMaxInstances = 65535;
+// --instance (instance.cpp): parsed into instance / instances, and each port's sources cut to the instance's
+// slice (after resolve_network(), before the lanes' slices are taken within it); false with `err`.
+[[nodiscard]] bool finalize_instance(Options& o, std::string& err);
+
 // "lo[-hi]" ports, 1 <= lo <= hi <= 65535; false with `why` (without the key): not ports, or reversed.
 [[nodiscard]] bool parse_port_range(const std::string& s, uint16_t& lo, uint16_t& hi, std::string& why);
 [[nodiscard]] bool parse_port_range(const std::string& s, uint16_t& lo, uint16_t& hi);

@@ -535,7 +535,7 @@ int run_lanes(std::vector<Lane>& lanes, const std::vector<io::Port>& ports, cons
                              {"expect_status", o.expect_status}};
             j["client"] = side_json(cli);
             j["client"]["memory"] = memory_json(cmem);
-            if (cli.lanes > 1) j["client"]["per_lane"] = lanes_json(lanes, fin, true);
+            if (cli.lanes > 1 || o.instances > 1) j["client"]["per_lane"] = lanes_json(lanes, fin, true);
         }
         if (srv.lanes) {
             j["server"] = side_json(srv);
