@@ -166,11 +166,8 @@ ojson second_latency_json(LatencyHistogram& h, uint64_t max) {
     while (first < LatencyHistogram::kBuckets && h.bucket_count(first) == 0) ++first;
     // Only the percentiles are read: the sum is not known per second, the least sample is bounded by its bucket.
     h.set_sum_min_max(0, first < LatencyHistogram::kBuckets ? LatencyHistogram::bucket_lower(first) : 0, max);
-    ojson b = ojson::array();
-    for (size_t i = first; i < LatencyHistogram::kBuckets; ++i)
-        if (h.bucket_count(i)) b.push_back({i, h.bucket_count(i)});
     return {{"count", h.count()}, {"p50", h.percentile(50)}, {"p90", h.percentile(90)}, {"p99", h.percentile(99)},
-            {"max", h.count() ? max : 0}, {"buckets", std::move(b)}};
+            {"max", h.count() ? max : 0}, {"buckets", stats::buckets_json(h)}};
 }
 
 // The running totals of one second (its sides' *_total keys), for the seconds after an instance's last.
@@ -263,9 +260,7 @@ bool merge_histograms(const std::vector<Input>& ins, std::map<std::string, Laten
             std::string why;
             if (!stats::histogram_from_json(nlohmann::json::parse(hj.dump()), h, why)) {
                 err = in.path + ": histograms." + kind + ": " + why + " (written by synwave " +
-                      in.j["synwave"].value("version", "?") + "; this synwave " SYNWAVE_VERSION " has sub_bits " +
-                      std::to_string(LatencyHistogram::kSubBits) + ", max_bits " +
-                      std::to_string(LatencyHistogram::kMaxBits) + ")";
+                      in.j["synwave"].value("version", "?") + ", this is " SYNWAVE_VERSION ")";
                 return false;
             }
             out[kind] += h;
