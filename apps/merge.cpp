@@ -42,7 +42,7 @@ struct Input {
 // Keys a plain sum would get wrong: handled on their own, before or after it.
 const std::set<std::string> kTopOwn = {"synwave", "start", "instance", "config", "duration_s", "histograms",
                                        "latency_ns", "series", "connections_per_s", "packets_per_s"};
-const std::set<std::string> kSecondOwn = {"t", "unix_s", "gbps_rx", "gbps_tx", "latency"};
+const std::set<std::string> kSecondOwn = {"t", "unix_s", "gbps_rx", "gbps_tx"};
 // client / server memory: sizes of one lane (the same configuration everywhere), not summed.
 const std::set<std::string> kMemorySummed = {"lanes", "measured_bytes", "mbuf_pool_bytes"};
 
@@ -53,21 +53,21 @@ ojson sum_numbers(const ojson& a, const ojson& b) {
 }
 
 // Adds `x` into `acc` (both objects): numbers summed, objects recursively, arrays appended, anything else the
-// first one's. Keys in `skip` are left out at every level.
-void add(ojson& acc, const ojson& x, const std::set<std::string>& skip) {
+// first one's. Keys in `skip` are left out (at this level; `skip_below` one level down).
+void add(ojson& acc, const ojson& x, const std::set<std::string>& skip, const std::set<std::string>& skip_below = {}) {
     for (const auto& [k, v] : x.items()) {
         if (skip.contains(k)) continue;
         if (!acc.contains(k)) {
             if (v.is_object()) {
                 acc[k] = ojson::object();
-                add(acc[k], v, skip);
+                add(acc[k], v, skip_below);
             } else {
                 acc[k] = v;
             }
             continue;
         }
         ojson& a = acc[k];
-        if (a.is_object() && v.is_object()) add(a, v, skip);
+        if (a.is_object() && v.is_object()) add(a, v, skip_below);
         else if (a.is_number() && v.is_number()) a = sum_numbers(a, v);
         else if (a.is_array() && v.is_array()) a.insert(a.end(), v.begin(), v.end());
     }
@@ -210,7 +210,7 @@ bool merge_series(const std::vector<Input>& ins, ojson& out, std::string& err) {
             if (it == keyed[i].end()) continue;
             const ojson& e = *it->second;
             unix_s = std::max(unix_s, e["unix_s"].get<double>());
-            add(s, e, kSecondOwn);
+            add(s, e, kSecondOwn, {"latency"});  // each side's latency: merged below
             for (const char* side : {"client", "server"}) {
                 if (!e.contains(side) || !e[side].contains("latency")) continue;
                 for (const auto& [kind, l] : e[side]["latency"].items()) {
@@ -319,8 +319,8 @@ bool merge_runs(const std::vector<Input>& ins, ojson& m, std::string& err) {
         else if (k == "start") m[k] = {{"unix_s", start}, {"utc", start_utc}};
         else if (k == "instance") m["instances"] = instances;
         else if (k == "config") {
-            ojson c = first["config"];
             if (!same_config) return;
+            ojson c = first["config"];
             if (c.is_object()) c.erase("instance");
             m[k] = std::move(c);
         } else if (k == "duration_s") m[k] = duration;
