@@ -8,7 +8,8 @@
 //                 seconds an instance has no entry for, each second's latency buckets merged and its percentiles
 //                 recomputed
 //   duration_s    the longest; connections_per_s, packets_per_s and flood.frames_per_s recomputed over it
-//   instances     each input's instance, version, start and config digest (config kept when they all agree)
+//   instances     each input's instance, version, start and config digest (of the options but --instance and the
+//                 output files; config kept when all digests agree)
 // Refused (exit 2, naming the file): not a synwave run's JSON, histograms of another layout, an instance index
 // given twice, instances of different N or modes.
 #include <CLI/CLI.hpp>
@@ -42,7 +43,10 @@ struct Input {
 // Keys a plain sum would get wrong: handled on their own, before or after it.
 const std::set<std::string> kTopOwn = {"synwave", "start", "instance", "config", "duration_s", "histograms",
                                        "latency_ns", "series", "connections_per_s", "packets_per_s"};
-const std::set<std::string> kSecondOwn = {"t", "unix_s", "gbps_rx", "gbps_tx"};
+const std::set<std::string> kSecondOwn = {"t", "unix_s", "interval_s", "gbps_rx", "gbps_tx"};
+// Options naming where an instance writes (or serves) its own results: they differ from instance to instance
+// without making the runs differ.
+const std::set<std::string> kConfigOwn = {"instance", "json", "csv", "pcap", "metrics"};
 // client / server memory: sizes of one lane (the same configuration everywhere), not summed.
 const std::set<std::string> kMemorySummed = {"lanes", "measured_bytes", "mbuf_pool_bytes"};
 
@@ -82,11 +86,12 @@ double num(const ojson& j, const char* key) {
     return it != j.end() && it->is_number() ? it->get<double>() : 0.0;
 }
 
-// FNV-1a (64 bits) of the configuration without its instance, keys sorted (nlohmann::json's std::map): equal
-// digests, the same effective options.
+// FNV-1a (64 bits) of the configuration without its instance and output files, keys sorted (nlohmann::json's
+// std::map): equal digests, the same effective options.
 std::string config_digest(const ojson& config) {
     nlohmann::json c = nlohmann::json::parse(config.dump());
-    if (c.is_object()) c.erase("instance");
+    if (c.is_object())
+        for (const std::string& k : kConfigOwn) c.erase(k);
     uint64_t h = 0xcbf29ce484222325ull;
     for (unsigned char ch : c.dump()) h = (h ^ ch) * 0x100000001b3ull;
     char buf[17];
@@ -203,13 +208,14 @@ bool merge_series(const std::vector<Input>& ins, ojson& out, std::string& err) {
     const int64_t k0 = *keys.begin();
     for (int64_t k : keys) {
         ojson s = {{"t", k - k0 + 1}, {"unix_s", 0.0}};
-        double unix_s = 0;
+        double unix_s = 0, interval_s = 0;
         std::map<std::string, std::map<std::string, std::pair<LatencyHistogram, uint64_t>>> lat;  // side, kind
         for (size_t i = 0; i < ins.size(); ++i) {
             const auto it = keyed[i].find(k);
             if (it == keyed[i].end()) continue;
             const ojson& e = *it->second;
             unix_s = std::max(unix_s, e["unix_s"].get<double>());
+            interval_s = std::max(interval_s, num(e, "interval_s"));
             add(s, e, kSecondOwn, {"latency"});  // each side's latency: merged below
             for (const char* side : {"client", "server"}) {
                 if (!e.contains(side) || !e[side].contains("latency")) continue;
@@ -230,6 +236,7 @@ bool merge_series(const std::vector<Input>& ins, ojson& out, std::string& err) {
             if (before != keyed[i].begin()) add(s, totals_only(*std::prev(before)->second), {});
         }
         s["unix_s"] = unix_s;
+        if (interval_s > 0) s["interval_s"] = interval_s;  // the longest of the instances' intervals
         if (s.contains("rx_bytes")) s["gbps_rx"] = num(s, "rx_bytes") * 8 / 1e9;
         if (s.contains("tx_bytes")) s["gbps_tx"] = num(s, "tx_bytes") * 8 / 1e9;
         for (auto& [side, kinds] : lat)
@@ -321,7 +328,8 @@ bool merge_runs(const std::vector<Input>& ins, ojson& m, std::string& err) {
         else if (k == "config") {
             if (!same_config) return;
             ojson c = first["config"];
-            if (c.is_object()) c.erase("instance");
+            if (c.is_object())
+                for (const std::string& own : kConfigOwn) c.erase(own);
             m[k] = std::move(c);
         } else if (k == "duration_s") m[k] = duration;
         else if (k == "histograms") {

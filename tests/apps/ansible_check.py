@@ -72,6 +72,11 @@ def check(exe, playbook, tmp):
     if merged["histograms"]["connect"]["count"] != sum(counts) or merged["latency_ns"]["connect"]["count"] != sum(counts):
         problems.append(f"merged connect histogram count {merged['histograms']['connect']['count']}, the instances "
                         f"{counts}")
+    # The per-second counts of the merged series add up to the merged totals (each instance's do to its own).
+    opened = sum(s["client"]["opened"] for s in merged["series"])
+    if opened != merged["connections"]["attempted"] or merged["series"][-1]["client"]["opened_total"] != opened:
+        problems.append(f"merged series: opened {opened} in all, last opened_total "
+                        f"{merged['series'][-1]['client']['opened_total']}, attempted {merged['connections']['attempted']}")
     print(f"instances attempted {att}, merged {merged['connections']['attempted']}; slices {mine}")
     for p in problems:
         print("FAIL: " + p)

@@ -59,7 +59,7 @@ def run_json(index, start, seconds, rng):
     series, totals = [], 0
     for t, s in enumerate(per_s, 1):
         totals += len(s)
-        series.append({"t": t, "unix_s": start + t, "rx_packets": c(), "tx_packets": c(), "rx_bytes": c(),
+        series.append({"t": t, "unix_s": start + t, "interval_s": 1 + 0.001 * index, "rx_packets": c(), "tx_packets": c(), "rx_bytes": c(),
                        "tx_bytes": c(), "gbps_rx": 0.0, "gbps_tx": 0.0, "nic_drops": c() % 5,
                        "client": {"opened": len(s), "completed": len(s), "failed": 0, "opened_total": totals,
                                   "completed_total": totals, "failed_total": 0, "active": c(), "states": {"SYN-SENT": c()},
@@ -67,7 +67,7 @@ def run_json(index, start, seconds, rng):
     j = {"synwave": {"version": "0.14.0", "commit": "035d6a0abcde"},
          "start": {"unix_s": start, "utc": "2026-12-06T10:30:00.000Z"},
          "instance": {"index": index, "count": 2},
-         "config": {"rate": 1000, "src": "10.1.0.1-10.1.0.64", "instance": f"{index}/2"},
+         "config": {"rate": 1000, "src": "10.1.0.1-10.1.0.64", "instance": f"{index}/2", "json": f"r{index}.json"},
          "mode": "client", "duration_s": float(seconds) + 0.01 * index,
          "connections": {"attempted": att, "completed": len(allc), "failed": 7, "v6": {"attempted": 0}},
          "latency_ns": {"connect": {"count": len(allc)}, "first_byte": {"count": len(fb)}},
@@ -126,9 +126,9 @@ def main(exe):
           lat and all(abs(lat[k] - v) <= 1e-6 * max(1, v) for k, v in want.items()), f"{lat} vs {want}")
     check("duration the longest, connections_per_s over it", m and m["duration_s"] == 4.01 and
           abs(m["connections_per_s"] - len(allc) / 4.01) < 1e-6, f"{m.get('duration_s')} {m.get('connections_per_s')}")
-    check("instances: both, in order, with versions and one config digest", m and
+    check("instances: both, in order, with versions and one config digest (output files aside)", m and
           [(i["index"], i["count"], i["synwave"]["version"]) for i in m["instances"]] == [(0, 2, "0.14.0"), (1, 2, "0.14.0")]
-          and len({i["config_digest"] for i in m["instances"]}) == 1 and "instance" not in m.get("config", {"instance": 1})
+          and len({i["config_digest"] for i in m["instances"]}) == 1 and m.get("config") == {"rate": 1000, "src": "10.1.0.1-10.1.0.64"}
           and "instance" not in m and m["start"]["unix_s"] == a["start"]["unix_s"], json.dumps(m.get("instances")))
     # Series: A's seconds end at .2 (floors 1765000001..3), B's at .7 (1765000001..4).
     s = m.get("series", [])
@@ -145,6 +145,7 @@ def main(exe):
         checks_k = [x["rx_packets"] == sum(e["rx_packets"] for e in both),
                     x["gbps_tx"] == sum(e["tx_bytes"] for e in both) * 8 / 1e9,
                     x["unix_s"] == max(e["unix_s"] for e in both),
+                    x["interval_s"] == max(e["interval_s"] for e in both),
                     x["client"]["opened"] == sum(e["client"]["opened"] for e in both),
                     x["client"]["active"] == sum(e["client"]["active"] for e in both),
                     x["client"]["states"]["SYN-SENT"] == sum(e["client"]["states"]["SYN-SENT"] for e in both),
