@@ -113,8 +113,8 @@ Memory side_memory(const std::vector<Lane>& lanes, bool client) {
     return m;
 }
 
-// One side's lanes one by one (JSON `per_lane`, when the side ran more than one), from the same snapshots the
-// side's totals were added up from.
+// One side's lanes one by one (JSON `per_lane`, when the side ran more than one, or the client is one of several
+// instances: its lanes' source slices show its share), from the same snapshots the side's totals were added up from.
 json lanes_json(const std::vector<Lane>& lanes, const std::vector<engine::WorkerStats>& fin, bool client) {
     json out = json::array();
     for (size_t i = 0; i < lanes.size(); ++i) {
