@@ -44,10 +44,6 @@ bool finalize_instance(Options& o, std::string& err) {
         err = "instance: I must be below N (instances are numbered 0 to N-1): '" + t + "'";
         return false;
     }
-    if (o.mode == Mode::Server) {
-        err = "instance: for client and storm (a server answers whoever comes; its instances need no slices)";
-        return false;
-    }
     o.instance = i;
     o.instances = n;
     for (PortSetup& p : o.ports) {

@@ -17,7 +17,7 @@ BAD = [
     ("negative I", ["client", "--instance", "-1/4"], "instance: not I/N"),
     ("N missing", ["storm", "--instance", "1/"], "instance: not I/N"),
     ("spaces", ["storm", "--instance", "1 / 2"], "instance: not I/N"),
-    ("a server", ["server", "--instance", "0/2"], "instance: for client and storm"),
+    ("a server", ["server", "--instance", "0/2"], "--instance: only for client and storm"),
     ("more instances than addresses and ports", ["client", "--src", "10.1.0.1-10.1.0.3", "--src-ports", "5000-5002",
                                                  "--instance", "0/4"],
      "instance: 4 instances need as many disjoint source slices, but src '10.1.0.1-10.1.0.3' has 3 IPv4"),
