@@ -21,7 +21,7 @@ bool load_config(const std::string& path, Options& o, std::string& err) {
         return false;
     }
     static const std::set<std::string> known = {
-        "duration", "json", "pcap", "max_conns", "max_timewait", "msl_ms", "cookies", "half_open_limit",
+        "duration", "json", "csv", "metrics", "instance", "pcap", "max_conns", "max_timewait", "msl_ms", "cookies", "half_open_limit",
         "tcp_keepalive", "response_bytes", "rate", "ramp_ms", "concurrency", "total", "close", "request", "src",
         "src_ports", "dst", "port", "ip", "behaviour", "body", "http_keepalive", "echo_slots", "port_id", "peer_mac",
         "eal", "fail_tolerance", "quiet", "hold", "lanes", "loss", "loss_seed", "drain", "v6_share", "family",
@@ -108,6 +108,9 @@ bool load_config(const std::string& path, Options& o, std::string& err) {
     };
     real("duration", o.duration);
     str("json", o.json_path);
+    str("csv", o.csv_path);
+    str("metrics", o.metrics);
+    str("instance", o.instance_text);
     str("pcap", o.pcap);
     num("max_conns", o.max_conns);
     num("max_timewait", o.max_timewait);

@@ -1,7 +1,14 @@
 #!/usr/bin/env python3
 """Bad configuration values get an error that names the key and the reason, exit status 2, before EAL starts
 (no DPDK device is touched, so these run in milliseconds). TAP: one test case per bad input."""
-import os, re, shutil, subprocess, sys, tempfile
+import os, re, shutil, socket, subprocess, sys, tempfile
+
+
+def free_port():
+    """A loopback port nothing listens on now (the kernel's pick for port 0)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 def run(exe, args):
     return subprocess.run([exe] + args, capture_output=True, text=True, timeout=60)
@@ -214,6 +221,10 @@ def accepted_cases(conf):
          ["dst: 10.0.0.1,10.0.0.5 ports 8000-8001\n", "tuple_order: random (seed 9)\n"]),
         ("config file with port = 8080 (a number)", ["client", "--config", conf("port.toml", "port = 8080\n")],
          ["dst: 10.0.0.1 port 8080\n"]),
+        ("config file instance, csv and metrics keys (as their options)",
+         ["storm", "--config", conf("inst.toml", 'instance = "1/2"\ncsv = "x.csv"\n'
+                                                   f'metrics = "127.0.0.1:{free_port()}"\n')],
+         ["instance: 1/2: src above is its slice of"]),
         ("config file port_id = [0, 2]", ["server", "--config", conf("ports2.toml", 'port_id = [0, 2]\nip = "10.0.0.1;10.0.2.1"\n')],
          ["port 0 ip: 10.0.0.1\n", "port 2 ip: 10.0.2.1\n"]),
         ("storm --flood syn alone: from --src", ["storm", "--flood", "syn"],
