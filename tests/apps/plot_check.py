@@ -32,12 +32,13 @@ def side(t, k, client, kinds=("connect",)):
     return c
 
 
-def run_json(seconds, k, instance=(0, 1), kinds=("connect",), sides=("client", "server")):
+def run_json(seconds, k, instance=(0, 1), kinds=("connect",), sides=("client", "server"), last=1.0):
+    """`last`: the length of the last interval (a run ends within a second: its last interval is partial)."""
     return {"mode": "storm" if len(sides) == 2 else sides[0], "duration_s": seconds,
             "synwave": {"version": "0.14.0", "commit": "000000000000"},
             "start": {"unix_s": 1765000000.5, "utc": "2025-12-06T05:46:40.500Z"},
             "instance": {"index": instance[0], "count": instance[1]},
-            "series": [dict({"t": t, "unix_s": 1765000000.5 + t, "nic_drops": t % 2},
+            "series": [dict({"t": t, "unix_s": 1765000000.5 + t - (1 - last) * (t == seconds), "nic_drops": t % 2},
                             **{s: side(t, k, s == "client", kinds) for s in sides}) for t in range(1, seconds + 1)]}
 
 
@@ -72,11 +73,18 @@ def series_checks(tag, d, j, run, side_name):
     """The drawn lines of one run equal its series: x = t, each panel's metric the JSON's value of that second."""
     ser = j["series"]
     ts = [s["t"] for s in ser]
+    # The last interval shorter than 0.95 s: drawn at its end, its counts as a rate (none under 0.05 s).
+    per_s = [1] * len(ser)
+    length = ser[-1]["unix_s"] - (ser[-2]["unix_s"] if len(ser) > 1 else j["start"]["unix_s"])
+    if length < 0.95:
+        ts[-1] = ser[-1]["t"] - 1 + length
+        per_s[-1] = 1 / length if length >= 0.05 else None
     col = lambda f: [f(s[side_name]) if side_name in s else None for s in ser]  # noqa: E731
-    want = {("connections", m): col(lambda c, m=m: c[m]) for m in ("opened", "completed", "failed")}
+    rate = lambda vs: [v * k if v is not None and k is not None else None for v, k in zip(vs, per_s)]  # noqa: E731
+    want = {("connections", m): rate(col(lambda c, m=m: c[m])) for m in ("opened", "completed", "failed")}
     want.update({("open", m): col(lambda c, m=m: c[m]) for m in ("active", "timewait", "half_open")})
-    want.update({("losses", m): col(lambda c, m=m: c[m]) for m in ("rtx", "drops")})
-    want[("losses", "nic_drops")] = [s["nic_drops"] for s in ser]
+    want.update({("losses", m): rate(col(lambda c, m=m: c[m])) for m in ("rtx", "drops")})
+    want[("losses", "nic_drops")] = rate([s["nic_drops"] for s in ser])
     kinds = {k for s in ser for k in s.get(side_name, {}).get("latency", {})}
     for kind in kinds:
         for p in ("p50", "p99"):
@@ -84,7 +92,8 @@ def series_checks(tag, d, j, run, side_name):
                 lambda c, kind=kind, p=p: c["latency"][kind][p] / 1e6 if c["latency"][kind]["count"] else None)
     for (pname, metric), values in sorted(want.items()):
         ln = lines(d, pname, run).get(metric)
-        ok = ln is not None and ln["x"] == ts and len(ln["y"]) == len(values) and all(
+        ok = ln is not None and len(ln["x"]) == len(ts) and all(abs(a - b) < 1e-6 for a, b in zip(ln["x"], ts)) and len(
+            ln["y"]) == len(values) and all(
             (a is None and b is None) or (a is not None and b is not None and abs(a - b) <= 1e-9 * max(1, abs(b)))
             for a, b in zip(ln["y"], values))
         check(f"{tag}: {pname} {metric} drawn = the series ({values[:6]}...)", ok,
@@ -98,9 +107,11 @@ def main(exe, script):
     P = lambda n: os.path.join(tmp, n)  # noqa: E731
     script_cmd = [PYTHON, script]
     a = run_json(5, 1, kinds=("connect",))
-    b = run_json(4, 2, instance=(1, 2), kinds=("connect", "first_byte", "response"))
+    b = run_json(4, 2, instance=(1, 2), kinds=("connect", "first_byte", "response"), last=0.25)
+    c = run_json(3, 3, last=0.01)
     write(P("a.json"), a)
     write(P("b.json"), b)
+    write(P("c.json"), c)
 
     # One run: the PNG and what is drawn.
     p = plot(script_cmd, [P("a.json"), "-o", P("a.png"), "--dump"])
@@ -140,6 +151,21 @@ def main(exe, script):
         check("two runs: b's response p99 drawn, a has none",
               "response p99" in lines(d, "latency", "b") and "response p99" not in lines(d, "latency", "a"))
         check(f"two runs: PNG {WIDTH}x{HEIGHT}", png_size(P("ab.png")) == (WIDTH, HEIGHT))
+        last = [r["last_partial"] for r in d["runs"]]
+        check("two runs: b's last interval (0.25 s) is partial, a's is not",
+              last[0] is None and last[1]["t"] == 4 and abs(last[1]["seconds"] - 0.25) < 1e-6, last)
+        ln, gauge = lines(d, "connections", "b")["opened"], lines(d, "open", "b")["active"]
+        check("two runs: b's last opened drawn at t 3.25 as a rate (4 x its count), its last active as it is",
+              abs(ln["x"][-1] - 3.25) < 1e-6 and abs(ln["y"][-1] - 4 * b["series"][-1]["client"]["opened"]) < 1e-6
+              and gauge["y"][-1] == b["series"][-1]["client"]["active"], (ln["x"], ln["y"], gauge["y"]))
+    # A last interval of 10 ms: too short for a rate, so no count drawn for it; its gauges are.
+    p = plot(script_cmd, [P("c.json"), "--dump"])
+    d = json.loads(p.stdout) if p.returncode == 0 else None
+    check("10 ms last interval: exit 0", p.returncode == 0, p.stderr)
+    if d:
+        series_checks("10 ms last interval", d, c, "c", "client")
+        check("10 ms last interval: no rate drawn for it, the open connections are",
+              lines(d, "connections")["completed"]["y"][-1] is None and lines(d, "open")["active"]["y"][-1] is not None)
     # The same file name twice (two instances of one test in two directories): the instance tells them apart.
     os.makedirs(P("i1"))
     write(P("i1/a.json"), dict(a, instance={"index": 1, "count": 2}))
@@ -198,8 +224,8 @@ def main(exe, script):
         check(f"storm: PNG {WIDTH}x{HEIGHT}", png_size(P("storm.png")) == (WIDTH, HEIGHT))
         if d:
             series_checks("storm", d, storm, "storm", "client")
-            check("storm: connections completed in every second drawn",
-                  all(v and v > 0 for v in lines(d, "connections")["completed"]["y"]))
+            check("storm: connections completed in every whole second drawn",
+                  all(v and v > 0 for v in lines(d, "connections")["completed"]["y"][:-1]))
 
     print(f"1..{len(cases)}")
     for i, (name, ok, detail) in enumerate(cases, 1):
