@@ -75,7 +75,7 @@ def series_checks(tag, d, j, run, side_name):
     ts = [s["t"] for s in ser]
     # The last interval shorter than 0.95 s: drawn at its end, its counts as a rate (none under 0.05 s).
     per_s = [1] * len(ser)
-    length = ser[-1]["unix_s"] - (ser[-2]["unix_s"] if len(ser) > 1 else j["start"]["unix_s"])
+    length = ser[-1].get("interval_s", ser[-1]["unix_s"] - (ser[-2]["unix_s"] if len(ser) > 1 else j["start"]["unix_s"]))
     if length < 0.95:
         ts[-1] = ser[-1]["t"] - 1 + length
         per_s[-1] = 1 / length if length >= 0.05 else None
@@ -109,6 +109,8 @@ def main(exe, script):
     a = run_json(5, 1, kinds=("connect",))
     b = run_json(4, 2, instance=(1, 2), kinds=("connect", "first_byte", "response"), last=0.25)
     c = run_json(3, 3, last=0.01)
+    for x in c["series"]:  # c says its intervals' lengths (b: only from unix_s)
+        x["interval_s"] = 0.01 if x["t"] == 3 else 1.0
     write(P("a.json"), a)
     write(P("b.json"), b)
     write(P("c.json"), c)
@@ -158,7 +160,7 @@ def main(exe, script):
         check("two runs: b's last opened drawn at t 3.25 as a rate (4 x its count), its last active as it is",
               abs(ln["x"][-1] - 3.25) < 1e-6 and abs(ln["y"][-1] - 4 * b["series"][-1]["client"]["opened"]) < 1e-6
               and gauge["y"][-1] == b["series"][-1]["client"]["active"], (ln["x"], ln["y"], gauge["y"]))
-    # A last interval of 10 ms: too short for a rate, so no count drawn for it; its gauges are.
+    # A last interval of 10 ms (interval_s): too short for a rate, so no count drawn for it; its gauges are.
     p = plot(script_cmd, [P("c.json"), "--dump"])
     d = json.loads(p.stdout) if p.returncode == 0 else None
     check("10 ms last interval: exit 0", p.returncode == 0, p.stderr)
