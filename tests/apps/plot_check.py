@@ -9,6 +9,8 @@ The script runs under /usr/bin/python3 (Debian's, with python3-matplotlib); this
 import json, os, struct, subprocess, sys, tempfile
 
 PYTHON = "/usr/bin/python3"
+# The TCP states drawn one by one beside active, timewait (TIME-WAIT) and half_open (SYN-RECEIVED).
+OPEN_STATES = ("SYN-SENT", "ESTABLISHED", "FIN-WAIT-1", "FIN-WAIT-2", "CLOSE-WAIT", "CLOSING", "LAST-ACK")
 WIDTH, HEIGHT = 900, 990  # the figure: 10 x 11 inches at 90 dpi
 cases = []
 
@@ -83,6 +85,10 @@ def series_checks(tag, d, j, run, side_name):
     rate = lambda vs: [v * k if v is not None and k is not None else None for v, k in zip(vs, per_s)]  # noqa: E731
     want = {("connections", m): rate(col(lambda c, m=m: c[m])) for m in ("opened", "completed", "failed")}
     want.update({("open", m): col(lambda c, m=m: c[m]) for m in ("active", "timewait", "half_open")})
+    for st in OPEN_STATES:  # a state's line when some second had a connection in it
+        values = col(lambda c, st=st: c.get("states", {}).get(st))
+        if any(values):
+            want[("open", st)] = values
     want.update({("losses", m): rate(col(lambda c, m=m: c[m])) for m in ("rtx", "drops")})
     want[("losses", "nic_drops")] = rate([s["nic_drops"] for s in ser])
     kinds = {k for s in ser for k in s.get(side_name, {}).get("latency", {})}
