@@ -32,16 +32,6 @@ bool split_header(const std::string& h, std::pair<std::string, std::string>& out
     return true;
 }
 
-bool parse_u32(std::string_view t, uint32_t& out) {
-    if (t.empty() || t.size() > 9) return false;
-    uint32_t v = 0;
-    for (char ch : t) {
-        if (ch < '0' || ch > '9') return false;
-        v = v * 10 + static_cast<uint32_t>(ch - '0');
-    }
-    out = v;
-    return true;
-}
 
 // "2xx,304,200-204" -> the set; false with the reason.
 bool parse_statuses(const std::string& s, engine::StatusSet& out, std::string& why) {
@@ -108,6 +98,17 @@ bool check_path(const std::string& p) {
 }
 
 }  // namespace
+
+bool parse_u32(std::string_view t, uint32_t& out) {
+    if (t.empty() || t.size() > 9) return false;
+    uint32_t v = 0;
+    for (char ch : t) {
+        if (ch < '0' || ch > '9') return false;
+        v = v * 10 + static_cast<uint32_t>(ch - '0');
+    }
+    out = v;
+    return true;
+}
 
 void add_http_options(CLI::App& s, Options& o) {
     add_text(s, "--method", o.method, "client: the HTTP request method", "METHOD");

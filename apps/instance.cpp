@@ -8,22 +8,6 @@
 
 namespace synwave::app {
 
-namespace {
-
-// A decimal number of at most 9 digits (N is at most kMaxInstances anyway).
-bool parse_count(std::string_view t, uint32_t& out) {
-    if (t.empty() || t.size() > 9) return false;
-    uint32_t v = 0;
-    for (char ch : t) {
-        if (ch < '0' || ch > '9') return false;
-        v = v * 10 + static_cast<uint32_t>(ch - '0');
-    }
-    out = v;
-    return true;
-}
-
-}  // namespace
-
 bool finalize_instance(Options& o, std::string& err) {
     o.instance = 0;
     o.instances = 1;
@@ -31,8 +15,8 @@ bool finalize_instance(Options& o, std::string& err) {
     const std::string& t = o.instance_text;
     const size_t slash = t.find('/');
     uint32_t i = 0, n = 0;
-    if (slash == std::string::npos || !parse_count(std::string_view(t).substr(0, slash), i) ||
-        !parse_count(std::string_view(t).substr(slash + 1), n)) {
+    if (slash == std::string::npos || !parse_u32(std::string_view(t).substr(0, slash), i) ||
+        !parse_u32(std::string_view(t).substr(slash + 1), n)) {
         err = "instance: not I/N (instance I of N, 0 <= I < N, e.g. 0/4): '" + t + "'";
         return false;
     }

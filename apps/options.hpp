@@ -183,6 +183,8 @@ inline constexpr uint32_t kMaxInstances = 65535;
 // --instance (instance.cpp): parsed into instance / instances, and each port's sources cut to the instance's
 // slice (after resolve_network(), before the lanes' slices are taken within it); false with `err`.
 [[nodiscard]] bool finalize_instance(Options& o, std::string& err);
+// A decimal number of 1 to 9 digits (no sign, no spaces): counts, statuses and sizes in option values.
+[[nodiscard]] bool parse_u32(std::string_view t, uint32_t& out);
 
 // "lo[-hi]" ports, 1 <= lo <= hi <= 65535; false with `why` (without the key): not ports, or reversed.
 [[nodiscard]] bool parse_port_range(const std::string& s, uint16_t& lo, uint16_t& hi, std::string& why);
