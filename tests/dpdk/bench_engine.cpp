@@ -12,7 +12,9 @@
 // the direct index. BENCH_V6=1 runs every connection over IPv6 (fd00:1::1-4 to fd00::1), BENCH_V6=0.5 half of
 // them, for the IPv6 vs IPv4 cost. BENCH_ORDER=random walks the tuples in the random order; BENCH_DSTS=n
 // spreads the connections over n servers 10.0.0.1.. (and fd00::1..), BENCH_DPORTS=n over ports 80.. (consecutive:
-// still in the direct index). Without valgrind it prints the wall-clock rate of the one thread doing both ends (a figure for
+// still in the direct index). BENCH_REQUESTS=n sends n requests per connection over HTTP keep-alive (the
+// server keeps connections open until the client's last request says close): divide by connections x n for the
+// cost of one keep-alive request and response. Without valgrind it prints the wall-clock rate of the one thread doing both ends (a figure for
 // comparisons in one session, not a benchmark of the storm's two lcores).
 #include <rte_cycles.h>
 
@@ -126,6 +128,8 @@ int main(int argc, char** argv) {
         ServerConfig scfg;
         scfg.body_bytes = 64;
         scfg.close = CloseMode::ServerFirst;
+        const uint32_t requests = std::max<uint32_t>(1, env("BENCH_REQUESTS", 1));
+        scfg.keepalive = requests > 1;
         Server server(scfg);
         ClientConfig ccfg;
         ccfg.src_lo = client_lo;
@@ -138,7 +142,8 @@ int main(int argc, char** argv) {
         if (order && std::string(order) == "random") ccfg.order = TupleOrder::Random;
         ccfg.concurrency = 2000;
         ccfg.max_connections = conns;
-        ccfg.response_bytes = http_response(64, false).size();
+        ccfg.requests_per_conn = requests;
+        if (requests == 1) ccfg.response_bytes = http_response(64, false).size();
         const char* v6 = std::getenv("BENCH_V6");
         ccfg.v6_share = v6 ? std::strtod(v6, nullptr) : 0.0;
         ccfg.src6_lo = *Ipv6::parse("fd00:1::1");
@@ -168,12 +173,13 @@ int main(int argc, char** argv) {
         const uint64_t cycles = rte_rdtsc() - c0;
         const double secs = static_cast<double>(cycles) / static_cast<double>(rte_get_tsc_hz());
         const uint64_t done = client.c.conn_completed;
-        std::printf("%llu connections completed, %llu failed, %.1f ms simulated, %llu frames each way: %.0f "
-                    "connections/s on one thread for both ends\n",
+        std::printf("%llu connections completed, %llu failed, %llu responses, %.1f ms simulated, %llu frames each "
+                    "way: %.0f connections/s on one thread for both ends\n",
                     static_cast<unsigned long long>(done), static_cast<unsigned long long>(client.c.conn_failed),
+                    static_cast<unsigned long long>(client.c.responses_done),
                     static_cast<double>((end - t0).cycles) / 1e6,
                     static_cast<unsigned long long>(cw.counters().tx_packets), static_cast<double>(done) / secs);
-        rc = done == conns && client.c.conn_failed == 0 ? 0 : 1;
+        rc = done == conns && client.c.conn_failed == 0 && client.c.responses_done == conns * requests ? 0 : 1;
     }
     (void)io::eal_cleanup();
     return rc;
