@@ -4,6 +4,8 @@
 #include <bit>
 #include <cstring>
 
+#include <emmintrin.h>
+
 namespace synwave::http::fast {
 
 namespace {
@@ -42,11 +44,46 @@ const uint8_t* value_end(const uint8_t* v, const uint8_t* end) {
     return nullptr;
 }
 
-// ASCII case-insensitive compare of [p, p+n) with a lower-case literal of length n.
+// ASCII case-insensitive compare of [p, p+n) with a lower-case literal of length n: each byte of p with bit
+// 0x20 set must equal the literal's, eight at a time. (The literals are letters and '-', which have that bit;
+// of the bytes that can reach here, only the letters' upper cases change under it.)
 [[nodiscard]] bool ieq(const uint8_t* p, const char* lit, size_t n) {
-    for (size_t i = 0; i < n; ++i)
+    constexpr uint64_t k20 = 0x2020'2020'2020'2020ULL;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t a, b;
+        std::memcpy(&a, p + i, 8);
+        std::memcpy(&b, lit + i, 8);
+        if ((a | k20) != b) return false;
+    }
+    for (; i < n; ++i)
         if ((p[i] | 0x20) != static_cast<uint8_t>(lit[i])) return false;
     return true;
+}
+
+// The first byte from q that is not a tchar (the end of a field name), or `end`. Sixteen bytes at a time while
+// they are letters, digits or '-' (what field names are made of in practice); from the first other byte on, the
+// table decides byte by byte.
+const uint8_t* name_end(const uint8_t* q, const uint8_t* end) {
+    const __m128i k20 = _mm_set1_epi8(0x20), ka = _mm_set1_epi8('a'), k0 = _mm_set1_epi8('0'),
+                  k25 = _mm_set1_epi8(25), k9 = _mm_set1_epi8(9), kdash = _mm_set1_epi8('-');
+    while (end - q >= 16) {
+        const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q));
+        // Unsigned range tests: v - lo <= hi - lo, as min(v - lo, hi - lo) == v - lo.
+        const __m128i l = _mm_sub_epi8(_mm_or_si128(x, k20), ka);
+        const __m128i d = _mm_sub_epi8(x, k0);
+        const __m128i ok = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(l, k25), l),
+                                                     _mm_cmpeq_epi8(_mm_min_epu8(d, k9), d)),
+                                        _mm_cmpeq_epi8(x, kdash));
+        const auto bad = static_cast<uint32_t>(~_mm_movemask_epi8(ok)) & 0xFFFFu;
+        if (bad != 0) {
+            q += std::countr_zero(bad);
+            break;
+        }
+        q += 16;
+    }
+    while (q < end && kTchar[*q]) ++q;
+    return q;
 }
 
 // http_parser's own limit on a head (HTTP_MAX_HEADER_SIZE, compiled into Debian's library), less a margin:
@@ -65,7 +102,7 @@ const uint8_t* scan_fields(const uint8_t* q, const uint8_t* end, Fields& f) {
         if (end - q < 2) return nullptr;
         if (q[0] == '\r') return q[1] == '\n' ? q + 2 : nullptr;
         const uint8_t* name = q;
-        while (q < end && kTchar[*q]) ++q;  // a line starting with SP/HTAB (obs-fold) stops here too
+        q = name_end(q, end);  // a line starting with SP/HTAB (obs-fold) stops here too
         if (q == name || q == end || *q != ':') return nullptr;
         const size_t nlen = static_cast<size_t>(q - name);
         ++q;
