@@ -211,7 +211,9 @@ int run_storm(Options& o) {
                 set_addresses(ws, net.ip);  // the client's destinations (resolve_network)
                 ws.static_neighbour = true;
                 ws.neighbour_mac = pb.mac();
+                ws.in_process_link = true;
                 engine::WorkerConfig wc = worker_config(o, net, pb, 0, pool);
+                wc.in_process_link = true;
                 set_addresses(wc, slices[i]);
                 wc.static_neighbour = true;
                 wc.neighbour_mac = pa.mac();

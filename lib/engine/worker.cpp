@@ -28,7 +28,8 @@ Worker::Worker(const WorkerConfig& cfg, TscRate rate, Instant now, const tcp::Se
       rate_(rate),
       stack_(with_addr_room(cfg.stack, cfg.ip6_count), rate, now, secrets, app),
       app_(app),
-      tx_(cfg.port, cfg.queue, rate.us(50), now) {
+      tx_(cfg.port, cfg.queue, rate.us(50), now),
+      mark_csum_good_(cfg.in_process_link && !cfg.tx_csum_offload) {
     now_ = now;
     last_publish_ = now;
     if (app_) app_->set_slots(cfg.stack.max_conns);
@@ -60,6 +61,7 @@ Worker::~Worker() {
 
 // Every frame leaves through here, so the capture sees what the port was given.
 void Worker::send(rte_mbuf* m) {
+    if (mark_csum_good_) m->ol_flags |= RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD;
     if (SYNWAVE_UNLIKELY(cfg_.pcap != nullptr)) cfg_.pcap->write(m, cfg_.pcap_clock.unix_ns(now_));
     tx_.push(m);
 }

@@ -232,5 +232,59 @@ TEST(EngineStorm, HundredThousandHttpConnectionsOverARingPairAllCompleteAndEvery
     cport->close();
 }
 
+// The storm's lanes mark their frames "checksums good" (WorkerConfig::in_process_link) so the worker a ring away
+// does not sum them again. The mark is only given to frames whose sums are really in them: the first SYN of
+// a client is read off the ring and its IPv4 and TCP checksums verified here in software. Without the flag,
+// or with TX checksum offload (sums left to the device), frames carry no verdict.
+TEST(EngineStorm, InProcessLinkMarksFramesWhoseSumsAreInThem) {
+    const Ipv4 server_ip{0x0A00'0001}, client_ip{0x0A01'0001};
+    io::MempoolPtr pool = pool_or_fail("eng_mark", 1023, 0);
+    ASSERT_TRUE(pool);
+    auto pair = io::RingPair::create("engmark", 1024);
+    ASSERT_TRUE(pair.ok()) << pair.error();
+    auto aport = open_port(pair->port_a(), pool.get());
+    auto bport = open_port(pair->port_b(), pool.get());
+    ASSERT_TRUE(aport && bport);
+    ASSERT_FALSE(bport->tx_csum_offload());  // net_ring: the sums are computed in software
+    const TscRate rate = tsc_rate();
+    constexpr uint64_t kGood = RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+    struct Case {
+        bool in_process, offload;
+        uint64_t want;
+    };
+    for (const Case c : {Case{true, false, kGood}, Case{false, false, 0}, Case{true, true, 0}}) {
+        SCOPED_TRACE(testing::Message() << "in_process_link " << c.in_process << ", tx_csum_offload " << c.offload);
+        ClientConfig ccfg;
+        ccfg.src_lo = ccfg.src_hi = client_ip;
+        ccfg.dsts = {server_ip};
+        ccfg.dports = {80};
+        ccfg.concurrency = 1;
+        ccfg.max_connections = 1;
+        Client client(ccfg, rate);
+        WorkerConfig wc = worker_config(*bport, pool.get(), client_ip, client_ip);
+        wc.static_neighbour = true;
+        wc.neighbour_mac = aport->mac();
+        wc.in_process_link = c.in_process;
+        wc.tx_csum_offload = c.offload;
+        wc.stack.max_conns = 16;
+        wc.stack.max_timewait = 16;
+        Worker cw(wc, rate, tsc_now(), kClientSecrets, &client);
+        cw.run_once(tsc_now());
+        cw.flush();
+        rte_mbuf* m[4];
+        ASSERT_EQ(rte_eth_rx_burst(aport->id(), 0, m, 4), 1);
+        EXPECT_EQ(m[0]->ol_flags & (RTE_MBUF_F_RX_IP_CKSUM_MASK | RTE_MBUF_F_RX_L4_CKSUM_MASK), c.want);
+        wire::ParsedFrame f;
+        const wire::Drop d = wire::parse_frame(rte_pktmbuf_mtod(m[0], const uint8_t*), rte_pktmbuf_data_len(m[0]),
+                                               wire::ParseConfig{}, f);
+        if (!c.offload) {
+            EXPECT_EQ(d, wire::Drop::None);
+            EXPECT_EQ(f.kind, wire::FrameKind::Tcp);
+            EXPECT_EQ(f.tcp.flags, wire::tcpflag::SYN);
+        }
+        rte_pktmbuf_free(m[0]);
+    }
+}
+
 }  // namespace
 }  // namespace synwave::engine
