@@ -469,10 +469,11 @@ int run_lanes(std::vector<Lane>& lanes, const std::vector<io::Port>& ports, cons
         if (srv.lanes > 1) print_lanes(lanes, fin, false);
         if (http && o.behaviour == "http")
             std::printf("  server HTTP: requests %lu, bad %lu (400), too large %lu (431/413), not implemented %lu "
-                        "(501), responses %lu (2xx %lu, 3xx %lu, 4xx %lu, 5xx %lu), pipelined %lu, no slot %lu\n",
+                        "(501), responses %lu (2xx %lu, 3xx %lu, 4xx %lu, 5xx %lu), 100 Continue %lu, pipelined %lu, "
+                        "no slot %lu\n",
                         a.requests_received, a.requests_bad, a.requests_too_large, a.requests_not_implemented,
-                        a.responses_sent, a.http_2xx, a.http_3xx, a.http_4xx, a.http_5xx, a.responses_queued,
-                        a.http_no_slot);
+                        a.responses_sent, a.http_2xx, a.http_3xx, a.http_4xx, a.http_5xx, a.http_1xx,
+                        a.responses_queued, a.http_no_slot);
         if (a.sink_bytes != 0) {
             std::printf("  server sink: %lu bytes received, %lu differ from the pattern", a.sink_bytes, a.sink_mismatch);
             if (a.sink_mismatch != 0 && srv.lanes == 1) std::printf(" (the first at offset %lu)", a.sink_first_mismatch - 1);
@@ -544,8 +545,8 @@ int run_lanes(std::vector<Lane>& lanes, const std::vector<io::Port>& ports, cons
                 j["server"]["http"] = {{"requests", a.requests_received}, {"responses", a.responses_sent},
                                        {"bad", a.requests_bad}, {"too_large", a.requests_too_large},
                                        {"not_implemented", a.requests_not_implemented},
-                                       {"status", {{"2xx", a.http_2xx}, {"3xx", a.http_3xx}, {"4xx", a.http_4xx},
-                                                   {"5xx", a.http_5xx}}},
+                                       {"status", {{"1xx", a.http_1xx}, {"2xx", a.http_2xx}, {"3xx", a.http_3xx},
+                                                   {"4xx", a.http_4xx}, {"5xx", a.http_5xx}}},
                                        {"pipelined", a.responses_queued}, {"no_slot", a.http_no_slot}};
             }
             j["server"]["memory"] = memory_json(smem);

@@ -49,6 +49,8 @@ void Server::build_responses() {
     err_431_ = error(431);
     err_501_ = error(501);
     err_503_ = error(503);
+    responses_.push_back(Response{"HTTP/1.1 100 Continue\r\n\r\n", 100, false});
+    continue_ = static_cast<uint8_t>(responses_.size() - 1);
 }
 
 // Which response a parsed request (or a parse error) gets.
@@ -97,8 +99,9 @@ void Server::http_release(uint32_t conn) {
 
 // After a response left (or was queued last): a closing one ends our side as the close mode says.
 void Server::after_response(tcp::Stack& st, uint32_t conn, const Response& r) {
-    ++c.responses_sent;
     count_status(c, r.status);
+    if (r.status < 200) return;  // interim: the final response is still to come
+    ++c.responses_sent;
     if (!r.closes) return;
     if (cfg_.close == CloseMode::Rst) {
         st.abort(conn);
@@ -118,9 +121,12 @@ bool Server::respond(tcp::Stack& st, uint32_t conn, uint8_t id) {
             return true;
         }
     }
-    // One response is in flight (send() takes one buffer at a time): this one waits for its SendDone.
+    // One response is in flight (send() takes one buffer at a time): this one waits for its SendDone. The
+    // stack delivers SendDone from the first such wait on: a server that never has to wait (one request per
+    // exchange, answered at once) is not handed an event per response that it would ignore.
     const uint32_t q = http_slot(conn);
     if (q == kNoSlot || http_[q].queued == HttpSlot::kQueue) return false;
+    st.add_interests(tcp::event_bit(tcp::EventKind::SendDone));
     HttpSlot& h = http_[q];
     h.queue[(h.head + h.queued++) % HttpSlot::kQueue] = id;
     ++c.responses_queued;
@@ -147,7 +153,9 @@ bool Server::close_after_queue(uint32_t conn) {
     HttpSlot& h = http_[s];
     uint8_t& last = h.queue[(h.head + h.queued - 1) % HttpSlot::kQueue];
     // The route answers are laid out [route * 4 + head * 2 + closes] (build_responses); the errors all close.
-    if (!responses_[last].closes) last = static_cast<uint8_t>(last | 1);
+    // A 100 Continue last invited content that now goes unanswered: a 503 and the close instead.
+    if (responses_[last].status < 200) last = err_503_;
+    else if (!responses_[last].closes) last = static_cast<uint8_t>(last | 1);
     flags_[conn] |= kClosing;
     return true;
 }
@@ -209,6 +217,13 @@ void Server::http_data(tcp::Stack& st, const Event& ev) {
         rp->start();
     }
     if (flags_[ev.conn] & kClosing) return;
+    // RFC 9110 §10.1.1: a client that sent "Expect: 100-continue" waits for a 100 (Continue) before the content;
+    // the server MUST send it (or a final status) at once, not wait for the content. Once per request, and not
+    // when content came already (the client did not wait: a server MAY omit it then).
+    if (rp->expects_continue() && rp->headers_done() && rp->body_bytes() == 0) {
+        rp->continue_sent();
+        (void)respond(st, ev.conn, continue_);  // no room in a full pipeline queue: the client's timeout sends on
+    }
     slot = http_of_[ev.conn];
     if (!rp->idle() && rp == &scratch) {
         slot = http_slot(ev.conn);

@@ -45,12 +45,10 @@ class Server final : public Application {
 public:
     explicit Server(const ServerConfig& cfg);
     void on_event(tcp::Stack& st, const tcp::Event& ev) override;
-    // SendDone matters to echo (its buffers) and to keep-alive HTTP (the next queued response); a response
-    // template stays valid anyway.
+    // SendDone matters to echo (its buffers), and to HTTP once a response has to wait for the one in flight
+    // (respond() asks for it then); a response template stays valid anyway.
     [[nodiscard]] uint32_t interests() const override {
-        return cfg_.behaviour == ServerBehaviour::Echo || (cfg_.behaviour == ServerBehaviour::Http && cfg_.keepalive)
-                   ? ~0u
-                   : ~tcp::event_bit(tcp::EventKind::SendDone);
+        return cfg_.behaviour == ServerBehaviour::Echo ? ~0u : ~tcp::event_bit(tcp::EventKind::SendDone);
     }
     void tick(tcp::Stack&, Instant) override {}
     [[nodiscard]] bool done() const override { return true; }
@@ -107,6 +105,7 @@ private:
     http::Routes routes_;
     std::vector<Response> responses_;      // 4 per route and the fallback (HEAD x close), then the errors
     uint8_t err_400_ = 0, err_413_ = 0, err_431_ = 0, err_501_ = 0, err_503_ = 0;
+    uint8_t continue_ = 0;  // the interim "100 Continue" (RFC 9110 §15.2.1)
     std::vector<uint32_t> http_of_;        // TCB handle -> HTTP slot (kNoSlot: none)
     std::vector<HttpSlot> http_;
     std::vector<uint32_t> http_free_;

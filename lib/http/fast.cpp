@@ -45,8 +45,9 @@ const uint8_t* value_end(const uint8_t* v, const uint8_t* end) {
 }
 
 // ASCII case-insensitive compare of [p, p+n) with a lower-case literal of length n: each byte of p with bit
-// 0x20 set must equal the literal's, eight at a time. (The literals are letters and '-', which have that bit;
-// of the bytes that can reach here, only the letters' upper cases change under it.)
+// 0x20 set must equal the literal's, eight at a time. (The literals are letters, digits and '-', which have that
+// bit; of the bytes that can reach here, tchar names and values without control bytes, only the letters' upper
+// cases change under it.)
 [[nodiscard]] bool ieq(const uint8_t* p, const char* lit, size_t n) {
     constexpr uint64_t k20 = 0x2020'2020'2020'2020ULL;
     size_t i = 0;
@@ -91,7 +92,7 @@ const uint8_t* name_end(const uint8_t* q, const uint8_t* end) {
 constexpr std::ptrdiff_t kMaxHead = HTTP_MAX_HEADER_SIZE - 256;
 
 struct Fields {
-    bool close = false, keep_alive = false, has_length = false, has_host = false;
+    bool close = false, keep_alive = false, has_length = false, has_host = false, expect_continue = false;
     uint64_t length = 0;
 };
 
@@ -130,9 +131,19 @@ const uint8_t* scan_fields(const uint8_t* q, const uint8_t* end, Fields& f) {
                 f.has_host = true;
             }
             break;
+        case 6:
+            // RFC 9110 §10.1.1: one Expect field of exactly "100-continue"; others (a list, another
+            // expectation, a second field) are left to http_parser's path.
+            if ((name[0] | 0x20) == 'e' && ieq(name, "expect", 6)) {
+                if (f.expect_continue || vlen != 12 || !ieq(v, "100-continue", 12)) return nullptr;
+                f.expect_continue = true;
+            }
+            break;
         case 10:
             if (ieq(name, "connection", 10)) {
                 if (f.close || f.keep_alive) return nullptr;  // twice: http_parser's flags decide
+                // http_parser reads a tab after the token as more of the value (not close / keep-alive).
+                if (ve != cr && std::memchr(ve, '\t', static_cast<size_t>(cr - ve)) != nullptr) return nullptr;
                 if (vlen == 5 && ieq(v, "close", 5)) f.close = true;
                 else if (vlen == 10 && ieq(v, "keep-alive", 10)) f.keep_alive = true;
                 else return nullptr;  // a list, upgrade, ...
@@ -241,6 +252,7 @@ bool scan_request(const uint8_t* p, uint32_t n, const Routes& routes, const Requ
     h.head_len = static_cast<uint32_t>(body - p);
     h.keep_alive = persists(h.minor, f);
     h.has_host = f.has_host;
+    h.expect_continue = f.expect_continue;
     h.length = f.length;
     return true;
 }

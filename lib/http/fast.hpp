@@ -30,6 +30,7 @@ struct RequestHead {
     uint8_t minor = 1;
     bool keep_alive = false;
     bool has_host = false;
+    bool expect_continue = false;  // one Expect field, "100-continue"
     uint64_t length = 0;         // Content-Length (0 when absent)
     int route = -1;              // index into Routes::paths of the exact match, or -1
 };

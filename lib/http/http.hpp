@@ -81,6 +81,11 @@ public:
     [[nodiscard]] Method method() const;
     [[nodiscard]] bool keep_alive() const;  // RFC 9112 §9.3: 1.1 persists unless "Connection: close"; 1.0 only with keep-alive
     [[nodiscard]] bool has_host() const;    // a Host field was present (RFC 9112 §3.2: a 1.1 request without one gets 400)
+    // An HTTP/1.1 request whose header section holds "Expect: 100-continue" (one field, that value, any case):
+    // the client waits for a 100 (Continue) before sending the content (RFC 9110 §10.1.1; 1.0 requests' are
+    // ignored). Cleared by continue_sent().
+    [[nodiscard]] bool expects_continue() const { return (expect_ & kExpectContinue) && parser_.http_minor >= 1; }
+    void continue_sent() { expect_ &= static_cast<uint8_t>(~kExpectContinue); }
     [[nodiscard]] uint8_t version_minor() const;  // 0 or 1 (major is 1)
     [[nodiscard]] int route() const;              // index into routes.paths of the exact match, or -1
     [[nodiscard]] ParseError error() const { return static_cast<ParseError>(err_); }
@@ -112,6 +117,11 @@ private:
     uint8_t slashes_;  // absolute-form: '/' seen before the path (the third starts it)
     int8_t route_;
     uint8_t fast_;     // 1: the head was read by fast::scan_request; parser_.content_length is the body left
+    // Expect field detection beside Host's: kExpectContinue once an Expect value was "100-continue"; while a
+    // field name is read, the low six bits count the letters of "expect" matched; in its value (kExpectValue)
+    // the bytes of "100-continue" matched; kExpectNo: not it.
+    uint8_t expect_;
+    static constexpr uint8_t kExpectContinue = 0x80, kExpectValue = 0x40, kExpectNo = 0x3F;
 
     Result fast_body(uint32_t n, uint32_t used);
 

@@ -137,10 +137,37 @@ struct RequestCallbacks {
         r.flags_ |= R::kUrlStop;
     }
 
+    // RFC 9110 §10.1.1: "Expect: 100-continue", the name and the value each matched as they arrive, in pieces.
+    // The value matches when it is those 12 bytes (letters in any case) and then only whitespace (the parser
+    // drops the whitespace before it).
+    static void expect_name(R& r, const uint8_t* p, size_t len) {
+        uint8_t n = r.expect_ & R::kExpectNo;
+        for (size_t i = 0; i < len && n != R::kExpectNo; ++i) n = n < 6 && (p[i] | 0x20) == "expect"[n] ? n + 1 : R::kExpectNo;
+        r.expect_ = static_cast<uint8_t>((r.expect_ & R::kExpectContinue) | n);
+    }
+    static void expect_value(R& r, const uint8_t* p, size_t len) {
+        if (!(r.expect_ & R::kExpectValue))  // the first piece of a value: was the name "expect"?
+            r.expect_ = static_cast<uint8_t>((r.expect_ & R::kExpectContinue) | R::kExpectValue |
+                                             ((r.expect_ & R::kExpectNo) == 6 ? 0 : R::kExpectNo));
+        uint8_t n = r.expect_ & R::kExpectNo;
+        for (size_t i = 0; i < len && n != R::kExpectNo; ++i) {
+            const uint8_t b = p[i] >= 'A' && p[i] <= 'Z' ? static_cast<uint8_t>(p[i] | 0x20) : p[i];
+            if (n < 12) n = b == static_cast<uint8_t>("100-continue"[n]) ? n + 1 : R::kExpectNo;
+            else if (b != ' ' && b != '\t') n = R::kExpectNo;
+        }
+        r.expect_ = static_cast<uint8_t>((r.expect_ & ~R::kExpectNo) | n);
+    }
+    // A value ends where the next name or the end of the header section begins.
+    static void expect_end(R& r) {
+        if (r.expect_ & R::kExpectValue)
+            r.expect_ = (r.expect_ & R::kExpectNo) == 12 ? R::kExpectContinue : r.expect_ & R::kExpectContinue;
+    }
+
     static int on_header_field(http_parser* hp, const char* at, size_t len) {
         R& r = *ctx(hp).self;
         r.flags_ |= R::kInFields;
         if (r.host_ == kHostValue) r.host_ = 0;
+        expect_end(r);
         // Debian builds http_parser without HTTP_PARSER_STRICT, which lets a space into a field name; RFC
         // 9112 §5.1 wants a 400 for whitespace before the colon, so the name is checked here.
         const auto* p = reinterpret_cast<const uint8_t*>(at);
@@ -150,6 +177,7 @@ struct RequestCallbacks {
                 return -1;
             }
         }
+        expect_name(r, p, len);
         if (r.host_ == 0 && len >= 4) {  // the usual case, a whole name in one piece (ASCII lower case: | 0x20)
             uint32_t w;
             std::memcpy(&w, p, 4);
@@ -174,8 +202,9 @@ struct RequestCallbacks {
         r.host_ = kHostValue;
         return 0;
     }
-    static int on_header_value(http_parser* hp, const char*, size_t) {
+    static int on_header_value(http_parser* hp, const char* at, size_t len) {
         R& r = *ctx(hp).self;
+        expect_value(r, reinterpret_cast<const uint8_t*>(at), len);
         return r.host_ == kHostValue ? 0 : host_found(r);
     }
 
@@ -183,6 +212,7 @@ struct RequestCallbacks {
         const R::Ctx& c = ctx(hp);
         R& r = *c.self;
         r.flags_ |= R::kHeadersDone;
+        expect_end(r);
         if (r.host_ != kHostValue && host_found(r) != 0) return -1;
         if (hp->http_major != 1) {  // HTTP/0.9 (no version) or 2+: not ours to speak
             r.err_ = static_cast<uint8_t>(ParseError::BadVersion);
@@ -249,6 +279,7 @@ void RequestParser::start() {
     slashes_ = 0;
     route_ = -1;
     fast_ = 0;
+    expect_ = 0;
 }
 
 // The body of a request whose head fast::scan_request read: counted down from its Content-Length.
@@ -275,6 +306,7 @@ Result RequestParser::feed(const Routes& routes, const RequestLimits& lim, const
         flags_ |= static_cast<uint8_t>(kBegun | kHeadersDone | (h.keep_alive ? kKeepAlive : 0) |
                                        (h.has_host ? kHasHost : 0));
         fast_ = 1;
+        expect_ = h.expect_continue ? kExpectContinue : 0;
         return fast_body(n - h.head_len, h.head_len);
     }
     Ctx ctx{this, &routes, &lim};

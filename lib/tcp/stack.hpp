@@ -96,7 +96,7 @@ public:
     // they happen: Connected/Accepted, SendDone, Data, PeerFin, Closed/Aborted.
     virtual void on_event(Stack& stack, const Event& ev) = 0;
     // The event kinds the application acts on (event_bit set); others are not delivered. Read once, when the
-    // stack is given the application.
+    // stack is given the application; Stack::add_interests() adds kinds it comes to need later.
     [[nodiscard]] virtual uint32_t interests() const { return ~0u; }
 };
 
@@ -217,6 +217,8 @@ public:
         app_ = app;
         interests_ = app ? app->interests() : 0;
     }
+    // From now on, events of these kinds (event_bit set) are delivered too.
+    void add_interests(uint32_t bits) { interests_ |= bits; }
 
     static constexpr uint32_t kHeaderBytesTs = 12;  // TS option as sent (NOP NOP TS), deducted from the MSS
 

@@ -52,7 +52,7 @@ struct Event {
     uint64_t end;  // Done: offset after the message's last byte; Error: 0 (offsets may differ by split)
     ParseError err;
     int method, route;
-    bool keep, host;
+    bool keep, host, expect;  // expect: Expect: 100-continue (requests)
     uint16_t status;
     uint64_t body;
     bool operator==(const Event&) const = default;
@@ -125,12 +125,12 @@ std::vector<Event> run_requests(const uint8_t* s, uint32_t n, Pieces pieces, con
                 if (want != -2) CHECK(rp.route() == want);
                 if (recording)
                     ev.push_back({Progress::Done, end, ParseError::None, static_cast<int>(rp.method()), rp.route(),
-                                  rp.keep_alive(), rp.has_host(), 0, rp.body_bytes()});
+                                  rp.keep_alive(), rp.has_host(), rp.expects_continue(), 0, rp.body_bytes()});
                 rp.start();
                 msg_start = end;
             } else {
                 check_error_sticks(rp, lim, s, n);
-                if (recording) ev.push_back({Progress::Error, 0, rp.error(), 0, 0, false, false, 0, 0});
+                if (recording) ev.push_back({Progress::Error, 0, rp.error(), 0, 0, false, false, false, 0, 0});
                 if (!go_on) return ev;
                 recording = false;
                 done += r.used + 1 <= k ? r.used + 1 : k;  // skip the byte found wrong and go on
@@ -144,7 +144,7 @@ std::vector<Event> run_requests(const uint8_t* s, uint32_t n, Pieces pieces, con
     CHECK(e.used == 0);
     CHECK(e.p == (rp.idle() ? Progress::More : Progress::Error));
     if (e.p == Progress::Error) CHECK(rp.error() == ParseError::Truncated);
-    if (recording) ev.push_back({e.p, 0, rp.error(), 0, 0, false, false, 0, 0});
+    if (recording) ev.push_back({e.p, 0, rp.error(), 0, 0, false, false, false, 0, 0});
     return ev;
 }
 
@@ -164,7 +164,7 @@ std::vector<Event> run_responses(const uint8_t* s, uint32_t n, Pieces pieces, bo
     bool recording = true;
     const auto record = [&](Progress p, uint64_t end) {
         if (recording)
-            ev.push_back({p, end, rp.error(), 0, 0, rp.keep_alive(), false, rp.status(), rp.body_bytes()});
+            ev.push_back({p, end, rp.error(), 0, 0, rp.keep_alive(), false, false, rp.status(), rp.body_bytes()});
     };
     while (off < n) {
         const uint32_t piece = std::min(pieces.next(), n - off);

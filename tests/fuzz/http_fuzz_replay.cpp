@@ -36,6 +36,9 @@ const char* const kStreams[] = {
     "PUT /A HTTP/1.1\nhost: a\nHost: b\nContent-Length: 0\n\n",
     "\r\n\r\nOPTIONS * HTTP/1.1\r\nHost: h\r\nX: a\r\n b\r\n\r\nFOO / HTTP/1.1\r\n\r\n",
     "DELETE /%20 HTTP/1.1\r\nHost : h\r\n\r\nGET / HTTP/2.0\r\n\r\n",
+    "POST /up HTTP/1.1\r\nHost: h\r\nExpect: 100-Continue\r\nContent-Length: 3\r\n\r\nabc"
+    "POST / HTTP/1.1\r\nHost: h\r\nExpect: 100-continue, x\r\nContent-Length: 0\r\n\r\n"
+    "POST / HTTP/1.1\r\nHost: h\r\nExpect:  100-continue \t\r\nexpect: 100-continue\r\nContent-Length: 1\r\n\r\nz",
     "HTTP/1.1 200 OK\r\nServer: synwave\r\nContent-Type: text/plain\r\nContent-Length: 64\r\n"
     "Connection: keep-alive\r\n\r\n0123456789012345678901234567890123456789012345678901234567890123",
     "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -52,6 +55,7 @@ const char* const kPieces[] = {
     "Connection: close\r\n", "Connection: keep-alive\r\n", "0\r\n\r\n", "ffffffffffffffffff", "1;x=y\r\na\r\n",
     "HTTP/1.1 ", "HTTP/1.0 ", " HTTP/1.1\r\n", "GET ", "HEAD ", "POST ", "100", "200 OK", "204", "304", "?",
     "#", "/api", "http://h", "99999999999999999999", "\t", "\x00", "\xff", "Upgrade: x\r\nConnection: upgrade\r\n",
+    "Expect: 100-continue\r\n",
 };
 
 Bytes make_input(uint8_t mode, std::array<uint8_t, 4> sizes, const std::string& stream) {
@@ -104,7 +108,7 @@ Bytes mutate(const Bytes& seed, std::mt19937& rng) {
 
 // The verdicts the run must have produced, found by running the parsers alongside the target.
 struct Seen {
-    bool req_done = false, res_done = false;
+    bool req_done = false, res_done = false, req_expect = false;
     std::array<bool, kParseErrors> req_err{}, res_err{};
 };
 
@@ -120,6 +124,7 @@ void observe(const Bytes& in, Seen& seen) {
     rq.start();
     const Result a = rq.feed(routes, lim, s, n);
     if (a.p == Progress::Done) seen.req_done = true;
+    if (a.p == Progress::Done && rq.expects_continue()) seen.req_expect = true;
     if (a.p == Progress::More) rq.eof();
     seen.req_err[static_cast<size_t>(rq.error())] = true;
     ResponseParser rs;
@@ -176,6 +181,7 @@ int main(int argc, char** argv) {
     };
     need(seen.req_done, "a complete request");
     need(seen.res_done, "a complete response");
+    need(seen.req_expect, "a complete request expecting 100-continue");
     for (const ParseError e : {ParseError::BadRequestLine, ParseError::BadVersion, ParseError::BadHeader,
                                ParseError::BadContentLength, ParseError::BadChunk, ParseError::HeaderTooLarge,
                                ParseError::BodyTooLarge, ParseError::UnknownMethod, ParseError::Truncated})

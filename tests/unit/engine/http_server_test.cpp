@@ -19,6 +19,8 @@ constexpr Ipv4 kServer{0x0A00'0001}, kClient{0x0A01'0001};
 
 struct Conv {
     std::vector<std::string> chunks;  // each sent once the previous one is acknowledged
+    std::string gate;                 // if set, chunks after the first wait until this much has arrived
+    bool waiting = false;             // the previous chunk is acknowledged, the gate not yet open
     size_t next = 0;
     uint32_t conn = 0;
     std::string got;
@@ -33,12 +35,16 @@ public:
         switch (ev.kind) {
         case tcp::EventKind::Connected: c.conn = ev.conn; [[fallthrough]];
         case tcp::EventKind::SendDone:
-            if (c.next < c.chunks.size() && !c.fin) {
-                const std::string& s = c.chunks[c.next++];
-                EXPECT_TRUE(st.send(ev.conn, reinterpret_cast<const uint8_t*>(s.data()), static_cast<uint32_t>(s.size())));
+            c.waiting = c.next > 0 && !c.gate.empty() && c.got.find(c.gate) == std::string::npos;
+            if (!c.waiting) send_next(st, c);
+            break;
+        case tcp::EventKind::Data:
+            c.got.append(reinterpret_cast<const char*>(ev.data), ev.len);
+            if (c.waiting && c.got.find(c.gate) != std::string::npos) {
+                c.waiting = false;
+                send_next(st, c);
             }
             break;
-        case tcp::EventKind::Data: c.got.append(reinterpret_cast<const char*>(ev.data), ev.len); break;
         case tcp::EventKind::PeerFin:
             c.fin = true;
             st.close(ev.conn);
@@ -48,23 +54,31 @@ public:
         case tcp::EventKind::Accepted: break;
         }
     }
+    static void send_next(tcp::Stack& st, Conv& c) {
+        if (c.next >= c.chunks.size() || c.fin) return;
+        const std::string& s = c.chunks[c.next++];
+        EXPECT_TRUE(st.send(c.conn, reinterpret_cast<const uint8_t*>(s.data()), static_cast<uint32_t>(s.size())));
+    }
 };
 
 class HttpServerTest : public ::testing::Test {
 protected:
     // Opens one connection per conversation and runs until both sides are quiet for `ms` milliseconds.
-    void run(ServerConfig cfg, std::vector<std::vector<std::string>> chunks, uint32_t ms = 200) {
+    void run(ServerConfig cfg, std::vector<std::vector<std::string>> chunks, uint32_t ms = 200,
+             const std::string& gate = {}, uint16_t server_mss = 0) {
         tcp::StackConfig st;
         st.max_conns = 64;
         st.max_timewait = 64;
+        tcp::StackConfig server_st = st;
+        if (server_mss != 0) server_st.mss = server_mss;
         const TscRate rate{1'000'000'000};
         server = std::make_unique<Server>(cfg);
-        sst = std::make_unique<tcp::Stack>(st, rate, now, tcp::Secrets{{1, 2}, {3, 4}, {5, 6}}, server.get());
+        sst = std::make_unique<tcp::Stack>(server_st, rate, now, tcp::Secrets{{1, 2}, {3, 4}, {5, 6}}, server.get());
         cst = std::make_unique<tcp::Stack>(st, rate, now, tcp::Secrets{{7, 8}, {9, 10}, {11, 12}}, &raw);
         server->set_slots(st.max_conns);
         sst->listen(80);
         raw.convs.clear();
-        for (auto& c : chunks) raw.convs.push_back(Conv{std::move(c)});
+        for (auto& c : chunks) raw.convs.push_back(Conv{std::move(c), gate});
         for (uint32_t i = 0; i < raw.convs.size(); ++i) {
             uint32_t conn = 0;
             ASSERT_EQ(cst->connect(kClient, static_cast<uint16_t>(40000 + i), kServer, 80, i, now, &conn),
@@ -224,6 +238,65 @@ TEST_F(HttpServerTest, NoFreeSlotGets503) {
     EXPECT_EQ(raw.convs[1].got.rfind("HTTP/1.1 503 ", 0), 0u) << raw.convs[1].got;
     EXPECT_TRUE(raw.convs[1].fin);
     EXPECT_EQ(server->c.http_no_slot, 1u);
+}
+
+// RFC 9110 §10.1.1: a client that sent "Expect: 100-continue" holds the content back until a 100 (Continue);
+// the server sends it as soon as the header section is in, once, and the final response after the content.
+// Content that came with the head needs no 100. Without keep-alive (the response closes) as with it.
+const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+const std::string kExpectHead = "POST /up HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n";
+
+TEST_F(HttpServerTest, ExpectContinueGetsA100BeforeTheContent) {
+    ServerConfig close_after;
+    close_after.body_bytes = 16;
+    run(close_after, {{kExpectHead, "hello"}, {kExpectHead + "hello"}}, 200, kContinue);
+    const std::string& got = raw.convs[0].got;
+    EXPECT_EQ(got.rfind(kContinue + "HTTP/1.1 200 OK\r\n", 0), 0u) << got;
+    EXPECT_EQ(count(got, "HTTP/1.1 "), 2u);
+    EXPECT_EQ(raw.convs[0].next, 2u);  // the content went, after the 100
+    EXPECT_TRUE(raw.convs[0].fin);
+    EXPECT_EQ(raw.convs[1].got.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << raw.convs[1].got;  // content with the head
+    EXPECT_EQ(count(raw.convs[1].got, "HTTP/1.1 "), 1u);
+    EXPECT_EQ(server->c.http_1xx, 1u);
+    EXPECT_EQ(server->c.responses_sent, 2u);  // the 100 is not a response of its own
+    EXPECT_EQ(server->c.http_2xx, 2u);
+    EXPECT_EQ(server->c.requests_received, 2u);
+}
+
+// A client that sends the content right behind the head, in its own segment, before the 100 reached it: the
+// 100 (sent for the head alone) is unacknowledged when the content completes the request, so the final response
+// waits for the 100's acknowledgement, and goes then, though this server does not keep connections.
+TEST_F(HttpServerTest, ContentRightBehindTheHeadGetsItsResponseAfterThe100) {
+    ServerConfig close_after;
+    close_after.body_bytes = 16;
+    // The server's MSS cuts the client's one chunk after the head (the segments carry 12 bytes of timestamps).
+    run(close_after, {{kExpectHead + "hello"}}, 3000, {}, static_cast<uint16_t>(kExpectHead.size() + 12));
+    const std::string& got = raw.convs[0].got;
+    EXPECT_EQ(got.rfind(kContinue + "HTTP/1.1 200 OK\r\n", 0), 0u) << got;
+    EXPECT_TRUE(raw.convs[0].fin);
+    EXPECT_EQ(server->c.http_1xx, 1u);
+    EXPECT_EQ(server->c.responses_sent, 1u);
+    EXPECT_EQ(server->c.responses_queued, 1u);  // the final response waited for the 100's ACK
+}
+
+// Pipelined behind a response still in flight, the 100 waits its turn in the queue; the content follows it.
+// HTTP/1.0 requests' expectations are ignored (the client sends the content anyway).
+TEST_F(HttpServerTest, ExpectContinueQueuedBehindAResponseAndIgnoredFor10) {
+    run(keepalive(), {{kGet + kExpectHead, "hello"}}, 3000, kContinue);
+    const std::string& got = raw.convs[0].got;
+    const size_t first = got.find("HTTP/1.1 200 OK"), cont = got.find(kContinue), last = got.rfind("HTTP/1.1 200 OK");
+    ASSERT_NE(cont, std::string::npos) << got;
+    EXPECT_LT(first, cont);
+    EXPECT_LT(cont, last);
+    EXPECT_EQ(count(got, "HTTP/1.1 "), 3u);
+    EXPECT_FALSE(raw.convs[0].fin);
+    EXPECT_EQ(server->c.http_1xx, 1u);
+    EXPECT_EQ(server->c.responses_sent, 2u);
+
+    const std::string head10 = "POST /up HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n";
+    run(keepalive(), {{head10, "hello"}});
+    EXPECT_EQ(raw.convs[0].got.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << raw.convs[0].got;
+    EXPECT_EQ(server->c.http_1xx, 0u);
 }
 
 }  // namespace

@@ -423,7 +423,58 @@ TEST(Request, FastScanFieldNameEveryByteAtEveryOffset) {
             const bool fast = fast::scan_request(bytes(req), len(req), no_routes(), {}, h);
             const bool want = b == ':' ? at > 0 : is_tchar(static_cast<uint8_t>(b));
             ASSERT_EQ(fast, want) << "byte " << b << " at " << at;
-            if (fast) EXPECT_EQ(h.head_len, len(req));
+            if (fast) {
+                EXPECT_EQ(h.head_len, len(req));
+            }
+        }
+    }
+}
+
+// RFC 9110 §10.1.1: "Expect: 100-continue" on an HTTP/1.1 request with content, whole (the fast scan) and a
+// byte at a time (http_parser's path), which must agree.
+TEST(Request, ExpectContinue) {
+    struct Case {
+        std::string fields;
+        bool minor1, want;
+    };
+    const Case cases[] = {
+        {"Expect: 100-continue\r\n", true, true},
+        {"expect: 100-Continue\r\n", true, true},
+        {"Expect:  100-CONTINUE \t\r\n", true, true},
+        {"Expect: 100-continue\r\n", false, false},     // HTTP/1.0: ignored
+        {"Expect: 100-continue, x\r\n", true, false},   // another expectation with it: not ours to meet
+        {"Expect: 100-continues\r\n", true, false},
+        {"Expect: 100-continu\r\n", true, false},
+        {"Expect: 101-continue\r\n", true, false},
+        {"Expect: 100 continue\r\n", true, false},
+        {"Expectation: 100-continue\r\n", true, false},
+        {"Expec: 100-continue\r\n", true, false},
+        {"X-Expect: 100-continue\r\n", true, false},
+        {"Expect: foo\r\nExpect: 100-continue\r\n", true, true},
+        {"Expect: 100-continue\r\nExpect: 100-continue\r\n", true, true},
+        {"Accept: 100-continue\r\n", true, false},
+        {"", true, false},
+    };
+    for (const Case& c : cases) {
+        const std::string head = std::string("POST /up HTTP/1.") + (c.minor1 ? "1" : "0") + "\r\nHost: h\r\n" + c.fields +
+                                 "Content-Length: 3\r\n\r\n";
+        for (const bool byte_at_a_time : {false, true}) {
+            SCOPED_TRACE(testing::Message() << c.fields << (byte_at_a_time ? " (a byte at a time)" : " (whole)"));
+            RequestParser rp;
+            rp.start();
+            if (byte_at_a_time) {
+                for (size_t i = 0; i < head.size(); ++i)
+                    ASSERT_TRUE(is(rp.feed(no_routes(), {}, bytes(head) + i, 1), Progress::More, 1));
+            } else {
+                ASSERT_TRUE(is(feed_request(rp, head), Progress::More, len(head)));
+            }
+            ASSERT_TRUE(rp.headers_done());
+            EXPECT_EQ(rp.expects_continue(), c.want);
+            rp.continue_sent();
+            EXPECT_FALSE(rp.expects_continue());
+            EXPECT_TRUE(is(rp.feed(no_routes(), {}, bytes("abc"), 3), Progress::Done, 3));
+            rp.start();
+            EXPECT_FALSE(rp.expects_continue());
         }
     }
 }
