@@ -139,13 +139,16 @@ struct RequestCallbacks {
 
     // RFC 9110 §10.1.1: "Expect: 100-continue", the name and the value each matched as they arrive, in pieces.
     // The value matches when it is those 12 bytes (letters in any case) and then only whitespace (the parser
-    // drops the whitespace before it).
+    // drops the whitespace before it). Trailer fields (after a chunked body) expect nothing.
     static void expect_name(R& r, const uint8_t* p, size_t len) {
+        if (r.flags_ & R::kHeadersDone) return;
         uint8_t n = r.expect_ & R::kExpectNo;
-        for (size_t i = 0; i < len && n != R::kExpectNo; ++i) n = n < 6 && (p[i] | 0x20) == "expect"[n] ? n + 1 : R::kExpectNo;
+        for (size_t i = 0; i < len && n != R::kExpectNo; ++i)
+            n = n < 6 && (p[i] | 0x20) == "expect"[n] ? n + 1 : R::kExpectNo;
         r.expect_ = static_cast<uint8_t>((r.expect_ & R::kExpectContinue) | n);
     }
     static void expect_value(R& r, const uint8_t* p, size_t len) {
+        if (r.flags_ & R::kHeadersDone) return;
         if (!(r.expect_ & R::kExpectValue))  // the first piece of a value: was the name "expect"?
             r.expect_ = static_cast<uint8_t>((r.expect_ & R::kExpectContinue) | R::kExpectValue |
                                              ((r.expect_ & R::kExpectNo) == 6 ? 0 : R::kExpectNo));

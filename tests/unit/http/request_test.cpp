@@ -477,6 +477,17 @@ TEST(Request, ExpectContinue) {
             EXPECT_FALSE(rp.expects_continue());
         }
     }
+    // In a trailer section (after a chunked body), an Expect field expects nothing.
+    const std::string chunked = "POST /up HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                "0\r\nExpect: 100-continue\r\nX: y\r\n\r\n";
+    RequestParser rp;
+    rp.start();
+    for (size_t i = 0; i + 1 < chunked.size(); ++i) {
+        ASSERT_TRUE(is(rp.feed(no_routes(), {}, bytes(chunked) + i, 1), Progress::More, 1)) << i;
+        EXPECT_FALSE(rp.expects_continue()) << i;
+    }
+    EXPECT_TRUE(is(rp.feed(no_routes(), {}, bytes(chunked) + chunked.size() - 1, 1), Progress::Done, 1));
+    EXPECT_FALSE(rp.expects_continue());
 }
 
 TEST(Request, ErrorNames) {
