@@ -405,7 +405,13 @@ int run_lanes(std::vector<Lane>& lanes, const std::vector<io::Port>& ports, cons
                 lanes[0].worker->publish();
                 collect(lanes, cli, srv);
                 const uint32_t records = cli.s.timewait + srv.s.timewait + cli.s.half_open + srv.s.half_open;
-                if (cli.s.active + srv.s.active == 0 && (!o.drain || records == 0)) break;
+                // Only figures that every lane published after the stop tell that nothing is open: every client
+                // done (it saw the stop and has nothing open), and the servers' figures newer still. A snapshot
+                // from before the stop may miss the last connections launched, and ending then would cut their
+                // frames off in flight (the client counted them attempted, the server never saw them).
+                const bool fresh =
+                    cli.all_done && cli.oldest > stopped_at && srv.oldest > std::max(cli.newest, stopped_at);
+                if (fresh && cli.s.active + srv.s.active == 0 && (!o.drain || records == 0)) break;
             }
         }
     }

@@ -3,6 +3,7 @@
 // kept for the JSON `series` and written as CSV rows. The intervals tile the run: the last one ends at the
 // final snapshot, so the per-second counts add up exactly to the run's totals.
 #pragma once
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <string>
@@ -19,6 +20,7 @@ struct Side {
     engine::WorkerStats s{};
     unsigned lanes = 0;
     bool all_done = true;
+    uint64_t oldest = UINT64_MAX, newest = 0;  // TSC of the oldest and newest lane snapshots added
     void add(const engine::WorkerStats& w) {
         s.engine += w.engine;
         s.app += w.app;
@@ -31,6 +33,8 @@ struct Side {
         for (size_t i = 0; i < s.states.size(); ++i) s.states[i] += w.states[i];
         s.lat += w.lat;
         all_done = all_done && w.app_done;
+        oldest = std::min(oldest, w.at.cycles);
+        newest = std::max(newest, w.at.cycles);
         ++lanes;
     }
 };

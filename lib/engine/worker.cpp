@@ -342,6 +342,7 @@ void Worker::publish() {
     pub_.half_open = stack_.half_open();
     pub_.states = stack_.open_by_state();
     pub_.app_done = app_->done();
+    pub_.at = now_;
     app_->copy_latencies(pub_.lat);
     seq_.fetch_add(1, std::memory_order_acq_rel);  // even: stable
 }

@@ -120,6 +120,7 @@ struct WorkerStats {
     std::array<uint32_t, tcp::kStateCount> states{};
     Latencies lat{};        // cumulative since the start (a client's; empty for a server)
     bool app_done = false;  // the application has nothing left to do (a client that reached --total)
+    Instant at{};           // the loop turn these figures were published in
 };
 
 class Worker {
