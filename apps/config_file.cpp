@@ -3,7 +3,6 @@
 
 #include <cmath>
 #include <limits>
-#include <set>
 
 #include "options.hpp"
 
@@ -20,21 +19,13 @@ bool load_config(const std::string& path, Options& o, std::string& err) {
               ": " + std::string(e.description());
         return false;
     }
-    static const std::set<std::string> known = {
-        "duration", "json", "csv", "metrics", "instance", "pcap", "max_conns", "max_timewait", "msl_ms", "cookies", "half_open_limit",
-        "tcp_keepalive", "response_bytes", "rate", "ramp_ms", "concurrency", "total", "close", "request", "src",
-        "src_ports", "dst", "port", "ip", "behaviour", "body", "http_keepalive", "echo_slots", "port_id", "peer_mac",
-        "eal", "fail_tolerance", "quiet", "hold", "lanes", "loss", "loss_seed", "drain", "v6_share", "family",
-        "vlan", "vlan_pcp", "gateway", "method", "path", "header", "data", "data_file", "requests", "think_ms",
-        "expect_status", "route", "max_header", "max_request_body", "http_slots", "tuple_order", "tuple_seed",
-        "flood", "flood_rate", "flood_src", "flood_src_ports", "flood_random", "flood_seed", "legit_rate"};
     for (auto&& [k, v] : t) {
         if (k.str() == "connections") {  // renamed: to a wrk user "connections" are concurrent ones
             err = path + ": key 'connections' is now 'total' (connections to open in all); open connections at "
                          "once are 'concurrency'";
             return false;
         }
-        if (!known.count(std::string(k.str()))) {
+        if (!is_config_key(k.str())) {
             err = path + ": unknown key '" + std::string(k.str()) + "'";
             return false;
         }

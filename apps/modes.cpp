@@ -98,6 +98,9 @@ constexpr Rule kRules[] = {
     {"legit_rate", kLoad, {}},
 };
 
+// Command-line switches with no config-file key: the file itself, a dry run, and the negative form of `request`.
+constexpr std::string_view kCommandLineOnly[] = {"config", "check", "no_request"};
+
 const Rule* find_rule(std::string_view key) {
     for (const Rule& r : kRules)
         if (r.key == key) return &r;
@@ -127,6 +130,12 @@ std::string key_of(const CLI::Option& opt) {
 bool is_builtin(const CLI::Option& opt) { return key_of(opt) == "help" || key_of(opt) == "version"; }
 
 }  // namespace
+
+bool is_config_key(std::string_view key) {
+    for (std::string_view k : kCommandLineOnly)
+        if (k == key) return false;
+    return find_rule(key) != nullptr;
+}
 
 bool option_applies(std::string_view key, Mode mode, std::string& why) {
     const Rule* r = find_rule(key);

@@ -163,6 +163,8 @@ void add_http_options(CLI::App& cmd, Options& o);
 // `why` ("only for client and storm, not server ..."); whether every option given on `cmd`'s command line does,
 // false with `err` naming the first that does not; and, once `cmd` has its options, those of other modes kept
 // out of its --help (a logic_error when an option of `cmd` has no entry).
+// A key the config file takes: every option of the mode table but the command-line switches.
+[[nodiscard]] bool is_config_key(std::string_view key);
 [[nodiscard]] bool option_applies(std::string_view key, Mode mode, std::string& why);
 [[nodiscard]] bool check_option_modes(const CLI::App& cmd, Mode mode, std::string& err);
 void apply_mode_table(CLI::App& cmd, Mode mode);

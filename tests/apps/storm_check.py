@@ -302,6 +302,11 @@ def main(exe):
     ] + nic_checks(j)
     return report(checks, j)
 
+def mode_table_keys():
+    src = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "apps", "modes.cpp")).read()
+    table = src[src.index("constexpr Rule kRules[] = {"):]
+    return set(re.findall(r'^\s*\{"([a-z0-9_]+)", k', table[:table.index("};")], re.M))
+
 def series_main(exe):
     """`storm --rate 2000 --duration 4 --json --csv`: one sample per second plus the final partial interval, on
     the wall clock of the start; the per-second counts add up exactly to the run's totals on both sides, the
@@ -390,6 +395,11 @@ def series_main(exe):
          j["synwave"] == {"version": macro("SYNWAVE_VERSION"), "commit": macro("SYNWAVE_COMMIT")}),
         ("config holds the effective options", j["config"]["rate"] == rate and j["config"]["duration"] == duration
          and j["config"]["mode"] == "storm" and j["instance"] == {"index": 0, "count": 1}),
+        # The JSON's config (apps/config_json.cpp) is a list of its own: it must name every option of the mode
+        # table (apps/modes.cpp, which the config file's keys come from), but the two command-line switches that
+        # are not settings (--check, --no-request), and the mode.
+        ("config names every option of the mode table", set(j["config"]) == mode_table_keys() - {"check", "no_request"}
+         | {"mode"}),
         ("text: the header groups per-second columns apart from totals, a line per whole second",
          head is not None and "per second" in lines[head - 1] and "totals" in lines[head - 1]
          and "rx_Gbps" in lines[head] and per_second_lines == n - 1),
