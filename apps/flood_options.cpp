@@ -44,7 +44,6 @@ bool finalize_flood(Options& o, std::string& err) {
     }
     if (o.flood != "syn" && o.flood != "syn-ack" && o.flood != "ack" && o.flood != "rst")
         err = "flood: must be syn, syn-ack, ack or rst: '" + o.flood + "'";
-    else if (o.mode == Mode::Server) err = "flood: only for client and storm (the flood comes from client lcores)";
     else if (o.flood_rate > kMaxFloodRate) err = "flood_rate: must be at most " + std::to_string(kMaxFloodRate);
     else if (o.rate != 0) err = "rate: with --flood, legitimate connections are opened at --legit-rate";
     else if (std::string why; !parse_port_range(o.flood_src_ports, o.flood_plo, o.flood_phi, why))

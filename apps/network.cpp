@@ -323,10 +323,6 @@ bool resolve_link(Options& o, const Texts& t, std::string& err) {
                   "next-hop MAC), not both";
             return false;
         }
-        if (o.mode == Mode::Storm) {
-            err = "gateway: storm's client and server lanes are joined directly by their ring pair (no next hop)";
-            return false;
-        }
         const bool server = o.mode == Mode::Server;
         const bool ours4 = server ? p.ip.has4 : p.src.has4(), ours6 = server ? p.ip.has6 : p.src.count6 != 0;
         if ((g.has4 && !ours4) || (g.has6 && !ours6)) {
@@ -347,10 +343,6 @@ bool resolve_network(Options& o, std::string& err) {
     const bool storm = o.mode == Mode::Storm;
     if (!o.family.empty() && o.family != "4" && o.family != "6" && o.family != "46") {
         err = "family: must be 4, 6 or 46: '" + o.family + "'";
-        return false;
-    }
-    if (!o.family.empty() && !storm) {
-        err = "family: only for storm (server and client take their addresses from --ip, --src and --dst)";
         return false;
     }
     if (storm && !o.ip.empty()) {

@@ -233,8 +233,6 @@ bool finalize(Options& o, std::string& err) {
     } else if (!finalize_instance(o, err)) {
     } else if (o.lanes == 0 || o.lanes > kMaxLanes)
         err = "lanes: must be in [1, " + std::to_string(kMaxLanes) + "] (2 lcores each, at most 128 lcores)";
-    else if (o.lanes > 1 && !storm)
-        err = "lanes: only for storm (server and client run one lane per EAL lcore: give them `-l`)";
     else if (split_sources(o.ports[0].src, o.lanes).empty()) {
         const SrcSlice& a = o.ports[0].src;
         const uint64_t n4 = a.has4() ? uint64_t{a.hi.v} - a.lo.v + 1 : 0;
