@@ -11,17 +11,22 @@ Usage: storm_check.py <synwave executable> [lanes|family]
   series: the per-second series in the JSON and the CSV (see series_main)."""
 import csv, datetime, ipaddress, json, os, re, struct, subprocess, sys, tempfile
 
+def storm_in(exe, d, args, quiet=True):
+    """`storm --json d/storm.json ARGS` (files it writes, a capture or a CSV, go to d too): its output printed;
+    returns the JSON (None when it failed) and its stdout."""
+    out = os.path.join(d, "storm.json")
+    p = subprocess.run([exe, "storm"] + (["--quiet"] if quiet else []) + ["--json", out] + args,
+                       capture_output=True, text=True, timeout=120)
+    print(p.stdout)
+    print(p.stderr, file=sys.stderr)
+    if p.returncode != 0:
+        print(f"FAIL: storm {' '.join(args)} exited {p.returncode}")
+        return None, p.stdout
+    return json.load(open(out)), p.stdout
+
 def run_storm(exe, args):
     with tempfile.TemporaryDirectory() as d:
-        out = os.path.join(d, "storm.json")
-        p = subprocess.run([exe, "storm", "--quiet", "--json", out] + args, capture_output=True, text=True,
-                           timeout=120)
-        print(p.stdout)
-        print(p.stderr, file=sys.stderr)
-        if p.returncode != 0:
-            print(f"FAIL: storm {' '.join(args)} exited {p.returncode}")
-            return None
-        return json.load(open(out))
+        return storm_in(exe, d, args)[0]
 
 def report(checks, j):
     bad = [name for name, ok in checks if not ok]
@@ -131,30 +136,23 @@ def vlan_capture(exe):
     """A short `storm --family 46 --vlan 100 --vlan-pcp 5 --pcap`: every frame either lcore sent or received
     carries the 802.1Q tag (TPID 0x8100, PCP 5, VID 100) and then IPv4, IPv6 or ARP."""
     with tempfile.TemporaryDirectory() as d:
-        base = os.path.join(d, "cap")
-        out = os.path.join(d, "storm.json")
-        p = subprocess.run([exe, "storm", "--quiet", "--json", out, "--family", "46", "--vlan", "100", "--vlan-pcp",
-                            "5", "--total", "200", "--concurrency", "20", "--duration", "10", "--pcap", base,
-                            "--max-conns", "16384", "--max-timewait", "65536"], capture_output=True, text=True, timeout=120)
+        j, _ = storm_in(exe, d, ["--family", "46", "--vlan", "100", "--vlan-pcp", "5", "--total", "200",
+                                 "--concurrency", "20", "--duration", "10", "--pcap", os.path.join(d, "cap"),
+                                 "--max-conns", "16384", "--max-timewait", "65536"])
         frames = [f for name in sorted(os.listdir(d)) if name.endswith(".pcap")
                   for f in pcap_frames(os.path.join(d, name))]
     tags = [(f[12:14], struct.unpack(">H", f[14:16])[0], f[16:18]) for f in frames if len(f) >= 18]
     inner = {b"\x08\x00": "IPv4", b"\x86\xdd": "IPv6", b"\x08\x06": "ARP"}
     kinds = {inner.get(t[2], t[2].hex()) for t in tags}
     checks = [
-        ("vlan capture: the run completed its 200 connections", p.returncode == 0),
+        ("vlan capture: the run completed its 200 connections", j is not None),
         (f"vlan capture: {len(frames)} frames captured, all tagged 0x8100 with PCP 5 and VID 100",
          len(frames) > 1000 and len(tags) == len(frames)
          and all(t[0] == b"\x81\x00" and t[1] >> 13 == 5 and t[1] & 0xfff == 100 for t in tags)),
         (f"vlan capture: IPv4 and IPv6 inside the tag ({sorted(kinds)})", {"IPv4", "IPv6"} <= kinds
          and kinds <= {"IPv4", "IPv6", "ARP"}),
     ]
-    bad = [n for n, ok in checks if not ok]
-    for n, ok in checks:
-        print(("ok   " if ok else "FAIL ") + n)
-    if bad:
-        print(p.stdout, p.stderr)
-    return 1 if bad else 0
+    return report(checks, j)
 
 def family_main(exe):
     """`storm --family 46 --lanes 2 --vlan 100 --vlan-pcp 5`: half the connections over IPv6, every one completed on
@@ -214,18 +212,12 @@ def tuples_main(exe):
     pass (the tuple came back 1200 connections later, as in sequential order)."""
     dsts, ports, n = ["10.0.0.1", "10.0.0.2", "10.0.0.3"], [80, 8080], 1200
     with tempfile.TemporaryDirectory() as d:
-        base, out = os.path.join(d, "cap"), os.path.join(d, "storm.json")
-        p = subprocess.run([exe, "storm", "--quiet", "--json", out, "--dst", "10.0.0.1-10.0.0.3", "--port", "80,8080",
-                            "--src", "10.1.0.1-10.1.0.2", "--src-ports", "2000-2099", "--tuple-order", "random",
-                            "--tuple-seed", "5", "--total", str(2 * n), "--concurrency", "50", "--duration", "30",
-                            "--pcap", base, "--max-conns", "16384", "--max-timewait", "65536"],
-                           capture_output=True, text=True, timeout=120)
-        print(p.stdout)
-        print(p.stderr, file=sys.stderr)
-        if p.returncode != 0:
-            print(f"FAIL: storm exited {p.returncode}")
+        j, _ = storm_in(exe, d, ["--dst", "10.0.0.1-10.0.0.3", "--port", "80,8080", "--src", "10.1.0.1-10.1.0.2",
+                                 "--src-ports", "2000-2099", "--tuple-order", "random", "--tuple-seed", "5",
+                                 "--total", str(2 * n), "--concurrency", "50", "--duration", "30",
+                                 "--pcap", os.path.join(d, "cap"), "--max-conns", "16384", "--max-timewait", "65536"])
+        if j is None:
             return 1
-        j = json.load(open(out))
         caps = [pcap_frames(os.path.join(d, name)) for name in sorted(os.listdir(d)) if name.endswith(".pcap")]
     def syns_of(frames):
         """(source address, source port, destination address, destination port) of the client's SYNs."""
@@ -313,15 +305,10 @@ def series_main(exe):
     per-second latency buckets to the run's histograms; the CSV holds the same rows; the header names the build."""
     rate, duration = 2000, 4
     with tempfile.TemporaryDirectory() as d:
-        jp, cp = os.path.join(d, "storm.json"), os.path.join(d, "storm.csv")
-        p = subprocess.run([exe, "storm", "--duration", str(duration), "--rate", str(rate), "--json", jp,
-                            "--csv", cp], capture_output=True, text=True, timeout=120)
-        print(p.stdout)
-        print(p.stderr, file=sys.stderr)
-        if p.returncode != 0:
-            print(f"FAIL: storm exited {p.returncode}")
+        cp = os.path.join(d, "storm.csv")
+        j, stdout = storm_in(exe, d, ["--duration", str(duration), "--rate", str(rate), "--csv", cp], quiet=False)
+        if j is None:
             return 1
-        j = json.load(open(jp))
         rows = list(csv.DictReader(open(cp)))
     version_hpp = open(os.path.join(os.path.dirname(os.path.abspath(exe)), "version.hpp")).read()
     macro = lambda name: re.search(r'#define ' + name + r' "([^"]*)"', version_hpp).group(1)
@@ -336,7 +323,7 @@ def series_main(exe):
         for i, k in x["client"]["latency"]["connect"]["buckets"]:
             merged[i] = merged.get(i, 0) + k
     by_side = {side: [r for r in rows if r["side"] == side] for side in ("client", "server")}
-    lines = p.stdout.splitlines()
+    lines = stdout.splitlines()
     head = next((i for i, l in enumerate(lines) if l.split()[:3] == ["t", "new", "done"]), None)
     per_second_lines = 0
     if head is not None:
