@@ -407,6 +407,10 @@ int main(int argc, char** argv) {
     auto* storm = app.add_subcommand("storm", "client and server in one process over a net_ring pair (no NIC, no hugepages)");
     auto* server = app.add_subcommand("server", "serve connections on a DPDK port (EAL options after --)");
     auto* client = app.add_subcommand("client", "generate connections on a DPDK port (EAL options after --)");
+    app.footer("\nAlso (no EAL):\n"
+               "  synwave merge RUN.json... -o ALL.json   one run from the JSON of several --instance runs\n"
+               "  synwave plot RUN.json... -o RUN.png     connections/s, open connections, losses and latency\n"
+               "                                          per second, drawn from runs' JSON series");
     const std::string version = "synwave " SYNWAVE_VERSION " (commit " SYNWAVE_COMMIT ")";
     app.set_version_flag("--version", version);
     app.failure_message(cli_failure);

@@ -350,6 +350,11 @@ def probes(exe):
         p = run(exe, args)
         out.append((f"synwave {' '.join(args)} prints 'synwave X.Y.Z (commit abcdef123456)'",
                     p.returncode == 0 and version.match(p.stdout) is not None, f"rc {p.returncode}: {p.stdout!r}"))
+    p = run(exe, ["--help"])
+    out.append(("synwave --help names merge and plot beside the modes",
+                p.returncode == 0 and all(re.search(r"^\s+" + w + r"\b", p.stdout, re.M)
+                                          for w in ("storm", "server", "client", "synwave merge", "synwave plot")),
+                p.stdout[-800:]))
     wanted = {"client": ["-r,--rate CONNS/S=0", "-c,--concurrency CONNS=2000", "-n,--total CONNS=0",
                          "-d,--duration SECONDS", "--src-ports PORTS=1024-65535", "--max-conns TCBS=262144",
                          "--think-ms MS=0", "--flood-rate FRAMES/S=0", "--tuple-order ORDER=seq", "--flood",
